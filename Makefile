@@ -1,0 +1,38 @@
+# Aegent Quest: `make run` and `make test` are all a fresh machine needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint typecheck content-check clean postgres
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aegent serve
+
+# PostgreSQL is Debian's package; the test setup starts its own server in a temp folder.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
+	    echo "warning: could not install postgresql; its tests will be skipped"; }
+
+test: $(STAMP) postgres
+	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check server world agents tests bench
+	$(BIN)/mypy
+
+content-check: $(STAMP)
+	$(BIN)/aegent content check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache data

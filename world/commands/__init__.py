@@ -1,0 +1,17 @@
+"""Every command of the game, registered in one registry on import.
+
+The registry machinery is in `registry.py`; each other module declares the
+commands of one concern. Import order is the order prefixes resolve in
+(movement first, so `c` is `close` and `l` is `look`).
+"""
+
+# isort: off
+from world.commands import movement  # noqa: F401
+from world.commands import social  # noqa: F401
+from world.commands import items  # noqa: F401
+from world.commands import info  # noqa: F401
+
+# isort: on
+from world.commands.registry import REGISTRY, Call, CommandSpec, command
+
+__all__ = ["REGISTRY", "Call", "CommandSpec", "command"]

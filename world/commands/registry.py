@@ -1,0 +1,369 @@
+"""The one command registry: each command is declared once, as a typed function.
+
+`@command(...)` records a `CommandSpec` from the function's signature and
+docstring. From that one declaration come the text parser (`parse_line`), the
+structured call checker (`bind_call`), the JSON-Schema tool entry (`tool_schema`)
+and the help page (`help_page`). Parameters are typed with the small marker types
+below, never a raw argument string.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+from world.directions import Direction, parse_direction
+from world.entities import Role
+from world.errors import Code, Refused
+
+
+class Word(str):
+    """One word (or one quoted phrase): a name, a keyword, a topic."""
+
+
+class Target(str):
+    """Something to act on, named as people do: `goblin`, `2.sword`, `all`."""
+
+
+class Text(str):
+    """Free text: the rest of the line."""
+
+
+class ParamKind(StrEnum):
+    """How a parameter is read from a line and described in a schema."""
+
+    WORD = "word"
+    TARGET = "target"
+    TEXT = "text"
+    DIRECTION = "direction"
+    NUMBER = "number"
+
+
+_KIND_OF: dict[object, ParamKind] = {
+    Word: ParamKind.WORD,
+    Target: ParamKind.TARGET,
+    Text: ParamKind.TEXT,
+    Direction: ParamKind.DIRECTION,
+    int: ParamKind.NUMBER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A structured command: the tool's name and its arguments."""
+
+    tool: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One typed parameter of a command."""
+
+    name: str
+    kind: ParamKind
+    description: str
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """Everything the registry knows about one command."""
+
+    name: str
+    func: Callable[..., None]
+    params: tuple[ParamSpec, ...]
+    aliases: tuple[str, ...]
+    shortcuts: Mapping[str, Mapping[str, Any]]
+    category: str
+    role: Role
+    summary: str
+    help: str
+    sleeping_ok: bool
+    sensitive: bool
+    examples: tuple[str, ...]
+
+    @property
+    def usage(self) -> str:
+        """`name <req> [opt]`, generated from the parameters."""
+        parts = [self.name]
+        for p in self.params:
+            parts.append(f"<{p.name}>" if p.required else f"[{p.name}]")
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class Registry:
+    """All commands, by name, alias and shortcut, in declaration order."""
+
+    specs: dict[str, CommandSpec] = field(default_factory=dict)
+    words: dict[str, tuple[CommandSpec, Mapping[str, Any]]] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def add(self, spec: CommandSpec) -> None:
+        """Register `spec`; a name or alias may be taken only once."""
+        for word in (spec.name, *spec.aliases, *spec.shortcuts):
+            if word in self.words:
+                raise ValueError(f"command word {word!r} declared twice")
+        self.specs[spec.name] = spec
+        self.words[spec.name] = (spec, {})
+        for alias in spec.aliases:
+            self.words[alias] = (spec, {})
+        for word, preset in spec.shortcuts.items():
+            self.words[word] = (spec, preset)
+        self.order.extend((spec.name, *spec.shortcuts, *spec.aliases))
+
+    def lookup(self, word: str) -> tuple[CommandSpec, Mapping[str, Any]] | None:
+        """Find the command a typed verb means: exact word, then first prefix match."""
+        word = word.lower()
+        hit = self.words.get(word)
+        if hit is not None:
+            return hit
+        for candidate in self.order:
+            if candidate.startswith(word):
+                return self.words[candidate]
+        return None
+
+
+REGISTRY = Registry()
+
+
+def _param_specs(func: Callable[..., None]) -> tuple[ParamSpec, ...]:
+    hints = typing.get_type_hints(func, include_extras=True)
+    sig = inspect.signature(func)
+    out: list[ParamSpec] = []
+    for i, (pname, param) in enumerate(sig.parameters.items()):
+        if i == 0:
+            continue  # ctx
+        hint = hints[pname]
+        description = ""
+        if typing.get_origin(hint) is Annotated:
+            hint, *meta = typing.get_args(hint)
+            description = next((m for m in meta if isinstance(m, str)), "")
+        required = param.default is inspect.Parameter.empty
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            inner = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = inner[0]
+        kind = _KIND_OF.get(hint)
+        if kind is None:
+            raise TypeError(f"{func.__name__}: parameter {pname} has no command type: {hint!r}")
+        out.append(ParamSpec(pname, kind, description or pname, required))
+    kinds = [p.kind for p in out]
+    if ParamKind.TEXT in kinds[:-1]:
+        raise TypeError(f"{func.__name__}: a Text parameter must come last")
+    return tuple(out)
+
+
+def command(
+    name: str,
+    *,
+    aliases: tuple[str, ...] = (),
+    shortcuts: Mapping[str, Mapping[str, Any]] | None = None,
+    category: str = "general",
+    role: Role = Role.PLAYER,
+    sleeping_ok: bool = False,
+    sensitive: bool = False,
+    examples: tuple[str, ...] = (),
+    registry: Registry | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare a command. The docstring's first line is its summary; all of it is its help.
+
+    Args:
+        name: the verb, as people type it and as the tool is named.
+        aliases: other verbs for the same command.
+        shortcuts: verbs that stand for the command with some arguments preset
+            (`north` for `go north`).
+        category: groups commands in `help` and the tool list.
+        role: the least role that may use it.
+        sleeping_ok: usable while asleep.
+        sensitive: its arguments are secrets: never logged.
+        examples: lines people might type.
+        registry: where to register (the global one by default).
+    """
+
+    def deco(func: Callable[..., None]) -> Callable[..., None]:
+        doc = inspect.cleandoc(func.__doc__ or name)
+        spec = CommandSpec(
+            name=name,
+            func=func,
+            params=_param_specs(func),
+            aliases=aliases,
+            shortcuts=dict(shortcuts or {}),
+            category=category,
+            role=role,
+            summary=doc.splitlines()[0].strip(),
+            help=doc,
+            sleeping_ok=sleeping_ok,
+            sensitive=sensitive,
+            examples=examples,
+        )
+        (registry or REGISTRY).add(spec)
+        return func
+
+    return deco
+
+
+# ---- the text face -----------------------------------------------------------
+
+
+def split_words(text: str) -> tuple[str, str]:
+    """Split off the first word (or quoted phrase) of `text`; return it and the rest."""
+    text = text.lstrip()
+    if not text:
+        return "", ""
+    if text[0] in "'\"":
+        quote = text[0]
+        end = text.find(quote, 1)
+        if end == -1:
+            return text[1:].strip(), ""
+        return text[1:end], text[end + 1 :].lstrip()
+    parts = text.split(None, 1)
+    return parts[0], (parts[1] if len(parts) > 1 else "")
+
+
+_SPECIAL_PREFIX = {"'": "say", '"': "say", ":": "emote"}
+
+
+def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, dict[str, Any]]:
+    """Turn a typed line into a command and its arguments.
+
+    Raises:
+        Refused: `unknown_command` or `bad_args`, with a sentence for people.
+    """
+    line = line.strip()
+    if not line:
+        raise Refused(Code.BAD_ARGS, "Say what? (type 'help' for the commands)")
+    special = _SPECIAL_PREFIX.get(line[0])
+    if special is not None:
+        verb, rest = special, line[1:].strip()
+    else:
+        verb, rest = split_words(line)
+        verb = verb.lower()
+    hit = registry.lookup(verb) if verb else None
+    if hit is None:
+        raise Refused(Code.UNKNOWN_COMMAND, f"Unknown command '{verb[:40]}'. Type 'help'.")
+    spec, preset = hit
+    args: dict[str, Any] = dict(preset)
+    for p in spec.params:
+        if p.name in args:
+            continue
+        if p.kind is ParamKind.TEXT:
+            value, rest = rest.strip(), ""
+        else:
+            value, rest = split_words(rest)
+        if not value:
+            if p.required:
+                raise Refused(Code.BAD_ARGS, f"Usage: {spec.usage}")
+            continue
+        args[p.name] = value
+    return spec, _coerce(spec, args)
+
+
+# ---- the structured face -----------------------------------------------------
+
+
+def bind_call(call: Call, registry: Registry = REGISTRY) -> tuple[CommandSpec, dict[str, Any]]:
+    """Check a structured call against its command's parameters.
+
+    Raises:
+        Refused: `unknown_command` or `bad_args`.
+    """
+    spec = registry.specs.get(call.tool)
+    if spec is None:
+        raise Refused(Code.UNKNOWN_COMMAND, f"Unknown tool '{str(call.tool)[:40]}'.")
+    if not isinstance(call.args, Mapping):
+        raise Refused(Code.BAD_ARGS, "args must be an object")
+    known = {p.name for p in spec.params}
+    extra = sorted(str(k) for k in call.args if k not in known)
+    if extra:
+        raise Refused(Code.BAD_ARGS, f"{spec.name}: unknown argument(s) {', '.join(extra)}")
+    args: dict[str, Any] = {}
+    for p in spec.params:
+        value = call.args.get(p.name)
+        if value is None or value == "":
+            if p.required:
+                raise Refused(Code.BAD_ARGS, f"{spec.name}: missing argument '{p.name}'")
+            continue
+        if p.kind is ParamKind.NUMBER:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise Refused(Code.BAD_ARGS, f"{spec.name}: '{p.name}' must be an integer")
+        elif not isinstance(value, str):
+            raise Refused(Code.BAD_ARGS, f"{spec.name}: '{p.name}' must be a string")
+        args[p.name] = value
+    return spec, _coerce(spec, args)
+
+
+def _coerce(spec: CommandSpec, args: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in spec.params:
+        if p.name not in args:
+            continue
+        value = args[p.name]
+        if p.kind is ParamKind.DIRECTION:
+            direction = parse_direction(str(value))
+            if direction is None:
+                raise Refused(Code.BAD_ARGS, f"'{str(value)[:20]}' is not a direction.")
+            out[p.name] = direction
+        elif p.kind is ParamKind.NUMBER:
+            try:
+                out[p.name] = int(value)
+            except ValueError:
+                raise Refused(Code.BAD_ARGS, f"'{str(value)[:20]}' is not a number.") from None
+        elif p.kind is ParamKind.TEXT:
+            out[p.name] = Text(str(value))
+        elif p.kind is ParamKind.TARGET:
+            out[p.name] = Target(str(value))
+        else:
+            out[p.name] = Word(str(value))
+    return out
+
+
+# ---- the schema and help faces -----------------------------------------------
+
+_SCHEMA_OF: dict[ParamKind, dict[str, Any]] = {
+    ParamKind.WORD: {"type": "string"},
+    ParamKind.TARGET: {"type": "string"},
+    ParamKind.TEXT: {"type": "string"},
+    ParamKind.DIRECTION: {"type": "string", "enum": [d.value for d in Direction]},
+    ParamKind.NUMBER: {"type": "integer"},
+}
+
+
+def tool_schema(spec: CommandSpec) -> dict[str, Any]:
+    """The command as a tool: name, description, category and JSON-Schema parameters."""
+    props: dict[str, Any] = {}
+    for p in spec.params:
+        props[p.name] = {**_SCHEMA_OF[p.kind], "description": p.description}
+    return {
+        "name": spec.name,
+        "description": spec.summary,
+        "category": spec.category,
+        "role": str(spec.role),
+        "parameters": {
+            "type": "object",
+            "properties": props,
+            "required": [p.name for p in spec.params if p.required],
+            "additionalProperties": False,
+        },
+    }
+
+
+def allowed(spec: CommandSpec, role: Role) -> bool:
+    """Whether a character of `role` may use `spec`."""
+    return role.rank >= spec.role.rank
+
+
+def help_page(spec: CommandSpec) -> str:
+    """The help page: usage line, aliases and the docstring."""
+    lines = [f"Usage: {spec.usage}"]
+    words = [*spec.aliases, *spec.shortcuts]
+    if words:
+        lines.append("Also: " + ", ".join(words))
+    lines.append("")
+    lines.append(spec.help)
+    return "\n".join(lines)
