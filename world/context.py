@@ -18,7 +18,9 @@ T = TypeVar("T", Character, Item)
 def split_ordinal(word: str) -> tuple[int, str]:
     """`2.sword` is (2, "sword"); `sword` is (1, "sword")."""
     head, dot, tail = word.partition(".")
-    if dot and head.isdigit() and tail:
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and few of them
+    # (int() refuses over 4300 digits); no one means the 10000th sword.
+    if dot and head.isascii() and head.isdigit() and len(head) <= 4 and tail:
         return max(1, int(head)), tail
     return 1, word
 

@@ -176,11 +176,27 @@ class ContentError(Exception):
         return f"{where}: {key}: {self.message}"
 
 
+def _pick(errors: list[Any]) -> Any:
+    """The error to report. For `str | ExitModel` pydantic reports both branches; a
+    string-branch error (loc ending in the tag `str`) is skipped when the other branch
+    of the same value has one, so a typo in a long-form exit names that key."""
+    for err in errors:
+        loc = err["loc"]
+        if err["type"] == "string_type" and loc and loc[-1] == "str" and any(
+            other is not err and other["loc"][: len(loc) - 1] == loc[:-1]
+            and other["loc"][len(loc) - 1 : len(loc)] != ("str",)
+            for other in errors
+        ):
+            continue
+        return err
+    return errors[0]
+
+
 def _validate(model: type[BaseModel], doc: Any, file: str) -> Any:
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = _pick(exc.errors())
         loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x[:1].isupper()))
         raise ContentError(file, tuple(loc), err["msg"]) from None
 

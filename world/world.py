@@ -42,6 +42,7 @@ class World:
         self._dirty: dict[int, Character] = {}
         self._recovering: dict[int, Character] = {}
         self._next_id = 1
+        self.last_command: str | None = None  # the last command run, for metrics
         self._build()
 
     # ---- building ------------------------------------------------------------
@@ -301,6 +302,7 @@ class World:
 
     def perform(self, actor: Character, call: Call) -> Refused | None:
         """Run a structured call for `actor`; returns the refusal, if any."""
+        self.last_command = None
         try:
             spec, args = bind_call(call, self.registry)
             self._run(spec, actor, args)
@@ -310,6 +312,7 @@ class World:
 
     def perform_line(self, actor: Character, line: str) -> Refused | None:
         """Run a typed line for `actor`; returns the refusal, if any."""
+        self.last_command = None
         try:
             spec, args = parse_line(line, self.registry)
             self._run(spec, actor, args)
@@ -318,6 +321,7 @@ class World:
         return None
 
     def _run(self, spec: CommandSpec, actor: Character, args: dict[str, Any]) -> None:
+        self.last_command = spec.name
         if actor.role.rank < spec.role.rank:
             raise Refused(Code.FORBIDDEN, f"'{spec.name}' is not yours to use.")
         if actor.position is Position.SLEEPING and not spec.sleeping_ok:

@@ -113,6 +113,16 @@ def look(ctx: Ctx, target: Annotated[Target | None, "what to look at; the room i
     for filler in ("at ", "in "):
         if word.startswith(filler):
             word = word[len(filler):].strip()
+    if not word:  # `look at ` names nothing (and "" would match every feature)
+        ctx.tell(ctx.world.room_view(ctx.room, ctx.actor))
+        return
+    direction = parse_direction(word)
+    if direction is not None and word in (direction.value, direction.short):
+        ex = ctx.room.exits.get(direction)
+        if ex is None:
+            raise Refused(Code.NO_EXIT, "Nothing special there.")
+        _look_through(ctx, direction, ex)
+        return
     ch = ctx.character_here(word)
     if ch is not None:
         _look_at_character(ctx, ch)
@@ -159,7 +169,8 @@ def _door(ctx: Ctx, word: str) -> tuple[Direction, Exit]:
             raise Refused(Code.NOT_A_DOOR, "There is no door that way.")
         return direction, ex
     for d, ex in ctx.room.exits.items():
-        if ex.door is not None and ex.door.name.lower().startswith(word.lower()):
+        if ex.door is not None and any(part.startswith(word.lower())
+                                       for part in ex.door.name.lower().split()):
             return d, ex
     raise Refused(Code.NOT_HERE, f"You see no '{word[:40]}' here.")
 

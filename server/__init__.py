@@ -1,0 +1,1 @@
+"""The server shell: sockets, sessions, codecs, storage, scheduler, CLI."""

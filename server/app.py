@@ -1,0 +1,562 @@
+"""The composition root: content, world, storage, accounts, tick and listener, wired together.
+
+`Server` owns the one `World` and every `Session`. It runs commands for
+sessions (it is their `GamePort`), routes the world's deliveries to sessions,
+carries out what sessions ask (logins, quit, password changes, stats), saves
+characters off the tick, and shuts down cleanly, saving everyone first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psutil
+
+from server import accounts, content, log, wire
+from server.clock import TickLoop
+from server.config import Settings
+from server.metrics import Metrics
+from server.session import AuthRequest, GameRequest, Limits, Session, State
+from server.storage import NameTaken, SqlRepository
+from server.wire import ErrorCode
+from server.ws import Connection
+from world import World
+from world.commands.registry import Call, allowed, tool_schema
+from world.entities import Character, Kind, Role
+from world.errors import Refused
+from world.events import Message, StatsShown
+
+T = TypeVar("T")
+
+
+class Server:
+    """One game server process.
+
+    Args:
+        settings: the configuration.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log = log.get()
+        self.content = content.load(settings.content_dir)
+        seed = settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4))
+        self.world = World(self.content, seed=seed)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.repo = SqlRepository(settings.resolved_database_url)
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
+        self.hasher = accounts.Hasher(settings.argon2_time_cost, settings.argon2_memory_kib,
+                                      settings.argon2_parallelism)
+        self.throttle = accounts.Throttle(settings.login_fail_limit, settings.login_fail_window)
+        self.metrics = Metrics()
+        self.limits = Limits(settings.rate, settings.burst, settings.queue_max,
+                             settings.max_message_bytes)
+        self.connections: set[Connection] = set()
+        self.sessions: dict[Session, Connection] = {}
+        self.by_character: dict[int, Session] = {}
+        self.roles: dict[int, str] = {}
+        self.linkdead: dict[int, float] = {}
+        self.ticker = TickLoop(self._tick, settings.tick_hz, on_error=self._tick_error)
+        self.ticker.listeners.append(self.metrics.tick_seconds.observe)
+        self._queued: set[Session] = set()
+        self._dirty: set[Session] = set()
+        self._flush_scheduled = False
+        self._ids = itertools.count(1)
+        self._servers: list[asyncio.Server] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self.stopped = asyncio.Event()
+        self.started_at = time.time()
+        self.port = settings.port
+        self._proc = psutil.Process()
+        self.saved = 0
+
+    # ---- life cycle -------------------------------------------------------------
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        return time.monotonic()
+
+    async def in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a storage call on the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
+
+    async def start(self) -> None:
+        """Migrate the database, listen, and start the tick."""
+        await self.in_db(self.repo.migrate)
+        loop = asyncio.get_running_loop()
+        srv = await loop.create_server(lambda: Connection(self), self.settings.host,
+                                       self.settings.port, reuse_address=True, backlog=2048)
+        self._servers.append(srv)
+        self.port = srv.sockets[0].getsockname()[1]
+        for coro in (self.ticker.run(), self._housekeeping(), self._autosave()):
+            self._tasks.append(asyncio.create_task(coro))
+        self.log.info("server_started", host=self.settings.host, port=self.port,
+                      rooms=len(self.world.rooms), tick_hz=self.settings.tick_hz,
+                      database=self.settings.resolved_database_url.split("://")[0])
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT/SIGTERM save everyone and stop."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda s=sig: self._spawn(
+                self.shutdown(f"signal {signal.Signals(s).name}")))
+
+    async def shutdown(self, reason: str = "shutdown") -> None:
+        """Tell everyone, save every character, close every connection, stop."""
+        if self._stopping:
+            await self.stopped.wait()
+            return
+        self._stopping = True
+        self.log.info("shutdown_started", reason=reason, players=len(self.by_character))
+        for srv in self._servers:
+            srv.close()
+        for session in list(self.sessions):
+            session.notify([("", "The server is shutting down now. Your character is saved; "
+                                 "see you soon.")], "warning")
+            self._mark(session)
+        self._flush()
+        batch = []
+        for ch in list(self.world.characters.values()):
+            if ch.kind is not Kind.MOB:
+                batch.append((ch.name, self.world.leave(ch, "shutdown")))
+        self.world.drain()
+        if batch:
+            await self._save(batch)
+        self.ticker.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session, conn in list(self.sessions.items()):
+            session.close("shutdown")
+            conn.close(1001, "server shutting down")
+        await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.abort()
+        for srv in self._servers:
+            await srv.wait_closed()
+        await self.in_db(self.repo.close)
+        self.db.shutdown(wait=True)
+        self.hasher.close()
+        self.log.info("shutdown_done", saved=len(batch))
+        self.stopped.set()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            self.log.error("task_failed", error=repr(exc), exc_info=exc)
+
+    # ---- sessions ---------------------------------------------------------------
+
+    def open_session(self, conn: Connection, kind: wire.Subprotocol) -> Session:
+        """A WebSocket was accepted: make its session and greet it."""
+        session = Session(f"s{next(self._ids)}", kind, self, self.limits, self.now(),
+                          conn.address)
+        self.sessions[session] = conn
+        self.metrics.sessions.labels(kind=str(kind)).inc()
+        self.log.info("session_opened", session=session.id, subprotocol=str(kind),
+                      address=conn.address)
+        session.hello(self.content.name, self.content.motd)
+        self._mark(session)
+        return session
+
+    def receive(self, session: Session, payload: str | bytes) -> None:
+        """A whole message arrived for `session`."""
+        session.receive_frame(payload, self.now())
+        self._after(session)
+
+    def _after(self, session: Session) -> None:
+        if session.requests:
+            self._handle_requests(session)
+        if session.queued:
+            self._queued.add(session)
+        self._mark(session)
+
+    def session_lost(self, session: Session) -> None:
+        """The connection under `session` is gone."""
+        if self.sessions.pop(session, None) is not None:
+            self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
+        self._queued.discard(session)
+        self._dirty.discard(session)
+        ch = session.character
+        was = session.state
+        session.close(session.close_reason or "connection lost")
+        self.log.info("session_closed", session=session.id,
+                      character=ch.name if ch else None, reason=session.close_reason)
+        if ch is not None and was is State.PLAYING and self.by_character.get(ch.id) is session:
+            del self.by_character[ch.id]
+            if ch.name.lower() in self.world.characters:
+                self.world.set_linkdead(ch, True)
+                self.linkdead[ch.id] = self.now()
+                self._route()
+
+    def _mark(self, session: Session) -> None:
+        self._dirty.add(session)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for session in dirty:
+            conn = self.sessions.get(session)
+            if conn is None:
+                continue
+            frames = session.outbox()
+            if frames:
+                conn.send_frames(frames)
+                conn.write_pending()
+            if session.state is State.CLOSED:
+                conn.close(1000, session.close_reason or "goodbye")
+
+    # ---- the game port ------------------------------------------------------------
+
+    def class_names(self) -> dict[str, str]:
+        """Class id -> name."""
+        return {cid: c.name for cid, c in self.content.classes.items()}
+
+    def tool_list(self, session: Session) -> list[dict[str, Any]]:
+        """The tools the session's role may use."""
+        role = session.character.role if session.character else Role.PLAYER
+        return [tool_schema(s) for s in self.world.registry.specs.values() if allowed(s, role)]
+
+    def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
+        """Apply one command for the session's character and route what it caused."""
+        ch = session.character
+        assert ch is not None
+        try:
+            if isinstance(msg, wire.Command):
+                refusal = self.world.perform_line(ch, msg.line)
+            else:
+                refusal = self.world.perform(ch, Call(msg.tool, msg.args))
+        except Exception as exc:  # a bug in a command must not take the server down
+            self.log.error("command_crashed", session=session.id, character=ch.name,
+                           exc_info=exc)
+            refusal = Refused(ErrorCode.INTERNAL, "Something went wrong; it has been logged.")
+        self.metrics.commands.labels(command=self.world.last_command or "unknown").inc()
+        self._route()
+        if refusal is not None:
+            self.metrics.errors.labels(code=refusal.code).inc()
+            if msg.id is not None:
+                session.send(wire.result(msg.id, False, refusal.code, refusal.message))
+                session.say([("error", refusal.message)])
+            else:
+                session.send(wire.error(refusal.code, refusal.message))
+                session.say([("error", refusal.message)])
+        elif msg.id is not None:
+            session.send(wire.result(msg.id, True))
+        self._mark(session)
+
+    def _route(self) -> None:
+        deliveries = self.world.drain()
+        if not deliveries:
+            return
+        cache: dict[Any, str | bytes] = {}
+        for d in deliveries:
+            session = self.by_character.get(d.recipient.id)
+            if session is None:
+                continue
+            session.deliver(d.event, cache)
+            if session.requests:
+                self._handle_requests(session)
+            self._mark(session)
+
+    # ---- requests from sessions ------------------------------------------------------
+
+    def _handle_requests(self, session: Session) -> None:
+        requests, session.requests = session.requests, []
+        for req in requests:
+            if isinstance(req, AuthRequest):
+                self._spawn(self._auth(session, req))
+            else:
+                self._game_request(session, req)
+
+    def _game_request(self, session: Session, req: GameRequest) -> None:
+        ch = session.character
+        if ch is None:
+            return
+        if req.kind == "quit":
+            session.notify([("", "Goodbye! Your character is saved. Come back soon.")])
+            self.by_character.pop(ch.id, None)
+            snap = self.world.leave(ch, "quit")
+            self._route()
+            session.close("quit")
+            self._mark(session)
+            self.log.info("character_quit", session=session.id, character=ch.name)
+            self._spawn(self._save([(ch.name, snap)]))
+        elif req.kind == "password":
+            self._spawn(self._change_password(session, ch, str(req.args["old"]),
+                                              str(req.args["new"])))
+        elif req.kind == "stats":
+            session.deliver(StatsShown(self.stats()))
+            self._mark(session)
+
+    def stats(self) -> dict[str, Any]:
+        """Tick timing, sessions and traffic, for admins and /health."""
+        st = self.ticker.stats
+        mem = self._proc.memory_info().rss
+        return {
+            "tick_hz": self.settings.tick_hz,
+            "tick_p50_ms": round(st.percentile(50) * 1000, 3),
+            "tick_p99_ms": round(st.percentile(99) * 1000, 3),
+            "tick_max_ms": round(st.slowest * 1000, 3),
+            "ticks": st.ticks,
+            "ticks_skipped": st.skipped,
+            "world_time": self.world.time,
+            "sessions": len(self.sessions),
+            "characters": len(self.world.characters),
+            "linkdead": len(self.linkdead),
+            "rss_mib": round(mem / 2**20, 1),
+            "uptime_s": round(time.time() - self.started_at),
+            "characters_saved": self.saved,
+        }
+
+    def health_json(self) -> str:
+        """A small JSON document for load balancers and people."""
+        return json.dumps({"ok": not self._stopping, **self.stats()})
+
+    async def _change_password(self, session: Session, ch: Character, old: str, new: str
+                               ) -> None:
+        account = await self.in_db(self.repo.get_account, ch.name)
+        ok = account is not None and await self.hasher.verify(account.password_hash, old)
+        if not ok:
+            session.notify([("error", "Your current password is not that.")], "warning")
+        else:
+            new_hash = await self.hasher.hash(new)
+            await self.in_db(self.repo.set_password, ch.name, new_hash)
+            session.notify([("", "Password changed.")])
+            self.log.info("password_changed", session=session.id, character=ch.name)
+        self._mark(session)
+
+    # ---- logging in ------------------------------------------------------------------
+
+    async def _auth(self, session: Session, req: AuthRequest) -> None:
+        try:
+            if req.kind == "exists":
+                await self._name_exists(session, req)
+            elif req.kind == "login":
+                await self._login(session, req)
+            else:
+                await self._register(session, req)
+        except Exception as exc:
+            self.log.error("auth_crashed", session=session.id, exc_info=exc)
+            session.auth_failed(ErrorCode.INTERNAL, "Something went wrong; please try again.",
+                                req.id)
+        self._after(session)
+
+    async def _name_exists(self, session: Session, req: AuthRequest) -> None:
+        name = accounts.normalize(req.name)
+        account = await self.in_db(self.repo.get_account, name)
+        if account is not None:
+            session.name_checked(True, None)
+        else:
+            session.name_checked(False, accounts.check_name(name))
+
+    async def _login(self, session: Session, req: AuthRequest) -> None:
+        name = accounts.normalize(req.name)
+        key_name, key_addr = f"name:{name.lower()}", f"addr:{session.address}"
+        wait = self.throttle.blocked(key_name, key_addr)
+        if wait > 0:
+            self.metrics.logins.labels(outcome="throttled").inc()
+            self.metrics.errors.labels(code=ErrorCode.THROTTLED).inc()
+            session.auth_failed(ErrorCode.THROTTLED, f"Too many failed logins; try again in "
+                                                     f"{int(wait) + 1} seconds.", req.id)
+            return
+        account = await self.in_db(self.repo.get_account, name)
+        ok = await self.hasher.verify(account.password_hash if account else None, req.password)
+        if not ok or account is None:
+            self.throttle.fail(key_name, key_addr)
+            self.metrics.logins.labels(outcome="failed").inc()
+            self.metrics.errors.labels(code=ErrorCode.AUTH_FAILED).inc()
+            self.log.info("login_failed", session=session.id, name=name, address=session.address)
+            session.auth_failed(ErrorCode.AUTH_FAILED, "Wrong name or password.", req.id)
+            return
+        self.throttle.clear(key_name)
+        if session.state is State.CLOSED:
+            return
+        online = self.world.find_online(account.display_name)
+        snapshot = None
+        if online is None:
+            snapshot = await self.in_db(self.repo.load_character, account.name)
+            online = self.world.find_online(account.display_name)
+        self.metrics.logins.labels(outcome="ok").inc()
+        await self.in_db(self.repo.touch_login, account.name)
+        self._enter(session, account.display_name, account.role, snapshot, online, req.id, False)
+
+    async def _register(self, session: Session, req: AuthRequest) -> None:
+        name = accounts.normalize(req.name)
+        problem = accounts.check_name(name)
+        if problem is not None:
+            session.auth_failed(ErrorCode.BAD_NAME, problem, req.id)
+            return
+        problem = accounts.check_password(req.password)
+        if problem is not None:
+            session.auth_failed(ErrorCode.BAD_PASSWORD, problem, req.id)
+            return
+        cls = req.cls or next(iter(self.content.classes))
+        if cls not in self.content.classes:
+            session.auth_failed(ErrorCode.UNKNOWN_CLASS, f"No class '{cls[:20]}'; choose one of "
+                                + ", ".join(self.content.classes), req.id)
+            return
+        if await self.in_db(self.repo.get_account, name) is not None:
+            session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
+            return
+        password_hash = await self.hasher.hash(req.password)
+        try:
+            account = await self.in_db(self.repo.create_account, name, password_hash)
+        except NameTaken:
+            session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
+            return
+        if session.state is State.CLOSED:
+            return
+        self.log.info("account_created", session=session.id, name=name, cls=cls)
+        self.metrics.logins.labels(outcome="registered").inc()
+        self._enter(session, name, account.role, {"cls": cls}, None, req.id, True)
+        ch = session.character
+        if ch is not None:
+            self._spawn(self._save([(name, self.world.snapshot(ch))]))
+
+    def _enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
+               online: Character | None, id: Any, created: bool) -> None:
+        if session.state is State.CLOSED:
+            return
+        try:
+            role_enum = Role(role)
+        except ValueError:
+            role_enum = Role.PLAYER
+        if online is not None:
+            old = self.by_character.pop(online.id, None)
+            if old is not None and old is not session:
+                old.notify([("warning", "Someone logged in as you from elsewhere; this "
+                                        "connection is closed.")], "warning")
+                old.close("taken over")
+                old.character = None
+                self._mark(old)
+                self.log.info("session_taken_over", session=old.id, character=name,
+                              by=session.id)
+            self.linkdead.pop(online.id, None)
+            online.role = role_enum
+            ch = online
+            session.auth_succeeded(ch, role, id, created)
+            self.by_character[ch.id] = session
+            if ch.linkdead:
+                self.world.set_linkdead(ch, False)
+            else:
+                self.world.emit_to(ch, self.world.room_view(self.world.rooms[ch.room], ch))
+                self.world.emit_to(ch, self.world.vitals(ch))
+        else:
+            cls = str((snapshot or {}).get("cls") or next(iter(self.content.classes)))
+            if cls not in self.content.classes:
+                cls = next(iter(self.content.classes))
+            ch = self.world.enter(name, cls, kind=Kind.PLAYER, role=role_enum, state=snapshot)
+            session.auth_succeeded(ch, role, id, created)
+            self.by_character[ch.id] = session
+        if session.text_mode:
+            session.notify([("notice", f"Welcome, {ch.name}! Type 'help' for the commands.")])
+        self.log.info("character_entered", session=session.id, character=ch.name,
+                      room=ch.room, created=created)
+        self._route()
+        self._mark(session)
+
+    # ---- time -----------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.world.tick()
+        if self._queued:
+            now = self.now()
+            for session in list(self._queued):
+                session.tick(now)
+                if not session.queued:
+                    self._queued.discard(session)
+                self._after(session)
+        self._route()
+
+    def _tick_error(self, exc: BaseException) -> None:
+        self.log.error("tick_crashed", exc_info=exc)
+
+    async def _housekeeping(self) -> None:
+        s = self.settings
+        last_ping = self.now()
+        last_report = self.now()
+        while True:
+            await asyncio.sleep(s.housekeeping_interval)
+            now = self.now()
+            for cid, since in list(self.linkdead.items()):
+                if now - since >= s.linkdead_grace:
+                    del self.linkdead[cid]
+                    ch = next((c for c in self.world.characters.values() if c.id == cid), None)
+                    if ch is not None and ch.linkdead:
+                        snap = self.world.leave(ch, "linkdead")
+                        self._route()
+                        self.log.info("linkdead_expired", character=ch.name)
+                        self._spawn(self._save([(ch.name, snap)]))
+            for session, conn in list(self.sessions.items()):
+                limit = s.idle_timeout if session.playing else s.login_timeout
+                if now - session.last_input > limit:
+                    session.notify([("", "You have been idle too long; closing.")], "warning")
+                    session.close("idle timeout")
+                    self._mark(session)
+            if now - last_ping >= s.ping_interval:
+                last_ping = now
+                for conn in list(self.connections):
+                    if conn.session is None:
+                        if now - conn.opened_at > s.login_timeout:
+                            conn.abort("no handshake")
+                        continue
+                    if conn.ping_sent is not None and now - conn.ping_sent > s.ping_timeout:
+                        self.log.info("keepalive_timeout", session=conn.session.id)
+                        conn.abort("keepalive timeout")
+                    elif conn.ping_sent is None:
+                        conn.ping(now)
+            if now - last_report >= 60:
+                last_report = now
+                self.log.info("tick_report", **self.stats())
+
+    async def _autosave(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.autosave_interval)
+            await self.save_all()
+
+    async def save_all(self) -> int:
+        """Save every character in the world now (off the tick); returns how many."""
+        batch = [(ch.name, self.world.snapshot(ch)) for ch in self.world.characters.values()
+                 if ch.kind is not Kind.MOB]
+        if batch:
+            await self._save(batch)
+        return len(batch)
+
+    async def _save(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        t0 = time.perf_counter()
+        try:
+            n = await self.in_db(self.repo.save_characters, batch)
+        except Exception as exc:
+            self.log.error("save_failed", count=len(batch), exc_info=exc)
+            return
+        self.saved += n
+        self.metrics.saves.inc(n)
+        self.log.info("characters_saved", count=n,
+                      ms=round((time.perf_counter() - t0) * 1000, 1))
+
+
+async def serve(settings: Settings) -> None:
+    """Run a server until SIGINT/SIGTERM."""
+    server = Server(settings)
+    await server.start()
+    server.install_signal_handlers()
+    await server.stopped.wait()

@@ -1,0 +1,116 @@
+"""Settings: the one place configuration lives, built from flags and AEGENT_* variables.
+
+A flag wins over its environment variable, which wins over the default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_content_dir() -> Path:
+    """content/ beside the server package (the repository's own)."""
+    return _ROOT / "content"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server can be told. Times are in seconds unless named otherwise."""
+
+    host: str = "127.0.0.1"
+    port: int = 4000
+    telnet_port: int = 4001
+    data_dir: Path = Path("data")
+    content_dir: Path = field(default_factory=default_content_dir)
+    database_url: str | None = None
+    qdrant_url: str | None = None
+    log_json: bool = False
+    log_level: str = "info"
+    seed: int | None = None
+
+    tick_hz: float = 10.0
+    autosave_interval: float = 60.0
+    linkdead_grace: float = 180.0
+    idle_timeout: float = 1800.0
+    login_timeout: float = 120.0
+    housekeeping_interval: float = 1.0
+
+    rate: float = 8.0  # commands per second a session may send, sustained
+    burst: int = 16  # commands it may send at once
+    queue_max: int = 32  # commands waiting beyond the burst; more get `rate_limited`
+    max_message_bytes: int = 8192  # larger messages get `too_large` (the session goes on)
+    max_frame_bytes: int = 1 << 20  # larger frames close the connection (1009)
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
+
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+    login_fail_limit: int = 5  # failures per name or address within the window...
+    login_fail_window: float = 300.0  # ...before logins are refused for the window
+
+    @property
+    def resolved_database_url(self) -> str:
+        """DATABASE_URL, or the SQLite file under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'aegent.sqlite3').resolve()}"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_ENV = {
+    "host": "AEGENT_HOST",
+    "port": "AEGENT_PORT",
+    "telnet_port": "AEGENT_TELNET_PORT",
+    "data_dir": "AEGENT_DATA_DIR",
+    "content_dir": "AEGENT_CONTENT_DIR",
+    "database_url": "DATABASE_URL",
+    "qdrant_url": "QDRANT_URL",
+    "log_level": "AEGENT_LOG_LEVEL",
+    "tick_hz": "AEGENT_TICK_HZ",
+    "autosave_interval": "AEGENT_AUTOSAVE_INTERVAL",
+    "linkdead_grace": "AEGENT_LINKDEAD_GRACE",
+    "idle_timeout": "AEGENT_IDLE_TIMEOUT",
+    "argon2_time_cost": "AEGENT_ARGON2_TIME_COST",
+    "argon2_memory_kib": "AEGENT_ARGON2_MEMORY_KIB",
+    "seed": "AEGENT_SEED",
+}
+
+
+def from_env(env: dict[str, str] | None = None, **flags: Any) -> Settings:
+    """Settings from defaults, then environment variables, then flags (non-None ones).
+
+    Raises:
+        ValueError: a variable holds a value of the wrong type, naming it.
+    """
+    env = dict(os.environ if env is None else env)
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for name, var in _ENV.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        kind = str(types[name])
+        try:
+            if "Path" in kind:
+                values[name] = Path(raw)
+            elif kind.startswith("int"):
+                values[name] = int(raw)
+            elif kind.startswith("float"):
+                values[name] = float(raw)
+            else:
+                values[name] = raw
+        except ValueError:
+            raise ValueError(f"{var}={raw!r} is not a valid {kind}") from None
+    if env.get("AEGENT_LOG_JSON", "").lower() in ("1", "true", "yes"):
+        values["log_json"] = True
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,313 @@
+"""Events as text: each event becomes styled spans, then ANSI or plain text.
+
+`render(event, viewer)` returns `Spans` (a list of `(style, text)` pairs) as the
+viewer should read them ("You say" or "Ann says"). `ansi()` and `plain()` turn
+spans into a string; styles are semantic (`room_name`, `say`...) and only
+`ansi()` maps them to colours, so every client works without colour.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from world import events as ev
+
+Span = tuple[str, str]
+Spans = list[Span]
+
+ANSI: dict[str, str] = {
+    "room_name": "\x1b[1;36m",
+    "exits": "\x1b[32m",
+    "character": "\x1b[1;37m",
+    "mob": "\x1b[33m",
+    "item": "\x1b[36m",
+    "say": "\x1b[1;33m",
+    "tell": "\x1b[1;35m",
+    "shout": "\x1b[1;31m",
+    "emote": "\x1b[37m",
+    "error": "\x1b[31m",
+    "notice": "\x1b[1;32m",
+    "warning": "\x1b[1;31m",
+    "dim": "\x1b[2m",
+    "heading": "\x1b[1m",
+    "ai": "\x1b[1;34m",
+    "prompt": "\x1b[32m",
+}
+RESET = "\x1b[0m"
+
+
+def ansi(spans: Spans) -> str:
+    """Spans as text with ANSI colour codes."""
+    out = []
+    for style, text in spans:
+        code = ANSI.get(style)
+        out.append(f"{code}{text}{RESET}" if code and text else text)
+    return "".join(out)
+
+
+def plain(spans: Spans) -> str:
+    """Spans as plain text."""
+    return "".join(text for _, text in spans)
+
+
+def strip_controls(text: str) -> str:
+    """Remove control characters (ESC and friends) that players could inject."""
+    return "".join(c for c in text if c >= " " or c in "\n\t")
+
+
+def _who(name: str, kind: str) -> Spans:
+    if kind == "agent":
+        return [("ai", "[AI] "), ("character", name)]
+    return [("mob" if kind == "mob" else "character", name)]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# ---- one function per event ------------------------------------------------------
+
+
+def _room(e: ev.RoomShown, viewer: str) -> Spans:
+    spans: Spans = [("room_name", e.title), ("", "\n")]
+    spans.append(("", textwrap.fill(e.description, 78) + "\n"))
+    exits = []
+    for direction in e.exits:
+        door = e.doors.get(direction)
+        if door and door["closed"]:
+            exits.append(f"({direction})")
+        else:
+            exits.append(direction)
+    spans.append(("exits", f"[Exits: {' '.join(exits) if exits else 'none'}]"))
+    for item in e.items:
+        spans.append(("", "\n"))
+        spans.append(("item", item.get("short") or f"{_cap(item['name'])} is here."))
+    for ch in e.characters:
+        spans.append(("", "\n"))
+        spans.extend(_who(ch["name"], ch["kind"]))
+        state = {"standing": "is here", "resting": "is resting here",
+                 "sleeping": "is sleeping here", "fighting": "is here, fighting"}
+        text = " " + state.get(ch["position"], "is here") + "."
+        if ch.get("linkdead"):
+            text += " (link-dead)"
+        spans.append(("", text))
+    return spans
+
+
+def _vitals(e: ev.Vitals, viewer: str) -> Spans:
+    return [("dim", f"HP {e.hp}/{e.max_hp}  Mana {e.mana}/{e.max_mana}  "
+                    f"Moves {e.moves}/{e.max_moves}")]
+
+
+def _arrived(e: ev.Arrived, viewer: str) -> Spans:
+    where = f" from the {e.direction}" if e.direction else ""
+    if e.direction in ("up", "down"):
+        where = " from above" if e.direction == "up" else " from below"
+    return [*_who(e.actor, e.kind), ("", f" arrives{where}.")]
+
+
+def _departed(e: ev.Departed, viewer: str) -> Spans:
+    where = {"up": " upwards", "down": " downwards"}.get(e.direction or "",
+                                                          f" {e.direction}" if e.direction else "")
+    return [*_who(e.actor, e.kind), ("", f" leaves{where}.")]
+
+
+def _entered(e: ev.Entered, viewer: str) -> Spans:
+    text = " has reconnected." if e.reconnected else " has entered the game."
+    return [*_who(e.actor, e.kind), ("", text)]
+
+
+def _left(e: ev.Left, viewer: str) -> Spans:
+    text = {"linkdead": " fades away, link-dead for too long.",
+            "timeout": " fades away, idle for too long."}.get(e.reason, " has left the game.")
+    return [*_who(e.actor, e.kind), ("", text)]
+
+
+def _link_lost(e: ev.LinkLost, viewer: str) -> Spans:
+    return [("character", e.actor), ("dim", " has lost their link.")]
+
+
+def _door(e: ev.DoorChanged, viewer: str) -> Spans:
+    where = f" {e.direction}" if e.direction in ("up", "down") else f" to the {e.direction}"
+    if e.actor == "someone":
+        return [("", f"The {e.door}{where} is {e.action} from the other side.")]
+    if e.actor == viewer:
+        verb = {"opened": "open", "closed": "close", "locked": "lock", "unlocked": "unlock"}
+        return [("", f"You {verb.get(e.action, e.action)} the {e.door}{where}.")]
+    verb = {"opened": "opens", "closed": "closes", "locked": "locks", "unlocked": "unlocks"}
+    return [("character", e.actor), ("", f" {verb.get(e.action, e.action)} the {e.door}{where}.")]
+
+
+def _said(e: ev.Said, viewer: str) -> Spans:
+    text = strip_controls(e.text)
+    if e.actor == viewer:
+        return [("say", f"You say, '{text}'")]
+    return [*_who(e.actor, e.kind), ("say", f" says, '{text}'")]
+
+
+def _told(e: ev.Told, viewer: str) -> Spans:
+    text = strip_controls(e.text)
+    if e.actor == viewer:
+        return [("tell", f"You tell {e.target}, '{text}'")]
+    return [*_who(e.actor, e.kind), ("tell", f" tells you, '{text}'")]
+
+
+def _shouted(e: ev.Shouted, viewer: str) -> Spans:
+    text = strip_controls(e.text)
+    if e.actor == viewer:
+        return [("shout", f"You shout, '{text}'")]
+    return [*_who(e.actor, e.kind), ("shout", f" shouts, '{text}'")]
+
+
+def _emoted(e: ev.Emoted, viewer: str) -> Spans:
+    return [*_who(e.actor, e.kind), ("emote", " " + strip_controls(e.text))]
+
+
+def _looked(e: ev.LookedAt, viewer: str) -> Spans:
+    spans: Spans = [("", textwrap.fill(e.description, 78))]
+    d = e.details
+    if e.target_kind in ("player", "agent", "mob"):
+        title = f" {d['title']}" if d.get("title") else ""
+        spans.append(("", "\n"))
+        spans.extend(_who(e.target, e.target_kind))
+        spans.append(("", f"{title}, a level {d.get('level')} {d.get('class')}, "
+                          f"is in {d.get('condition')} condition."))
+    return spans
+
+
+def _who_listed(e: ev.WhoListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", "Players online"), ("", "\n")]
+    for ch in e.characters:
+        spans.append(("dim", f"[{ch['level']:>2} {ch['class'][:3].capitalize()}] "))
+        spans.extend(_who(ch["name"], ch["kind"]))
+        if ch.get("title"):
+            spans.append(("", " " + ch["title"]))
+        if ch["role"] != "player":
+            spans.append(("dim", f" ({ch['role']})"))
+        if ch.get("linkdead"):
+            spans.append(("dim", " (link-dead)"))
+        spans.append(("", "\n"))
+    n = len(e.characters)
+    spans.append(("", f"{n} {'character' if n == 1 else 'characters'} online."))
+    return spans
+
+
+def _score(e: ev.ScoreShown, viewer: str) -> Spans:
+    s = e.sheet
+    attrs = "  ".join(f"{k.upper()} {v}" for k, v in s["attributes"].items())
+    lines = [
+        f"{s['name']} {s['title']}".rstrip() + f", level {s['level']} {s['class_name']}",
+        f"HP {s['hp']}/{s['max_hp']}  Mana {s['mana']}/{s['max_mana']}  "
+        f"Moves {s['moves']}/{s['max_moves']}",
+        f"XP {s['xp']} (next level at {s['xp_next']})",
+        attrs,
+        f"You are {s['position']} in {s['room']}.",
+        f"Played: {s['played_seconds'] // 3600}h {s['played_seconds'] % 3600 // 60}m",
+    ]
+    return [("heading", lines[0]), ("", "\n" + "\n".join(lines[1:]))]
+
+
+def _help(e: ev.HelpShown, viewer: str) -> Spans:
+    if e.topic:
+        return [("heading", f"Help: {e.topic}"), ("", "\n" + e.body)]
+    by_cat: dict[str, list[str]] = {}
+    for c in e.commands:
+        by_cat.setdefault(c["category"], []).append(c["name"])
+    spans: Spans = [("heading", "Commands"), ("", "\n")]
+    for cat, names in by_cat.items():
+        spans.append(("dim", f"{cat:<14}"))
+        spans.append(("", " ".join(names) + "\n"))
+    spans.append(("", "Type 'help <command>' for details, 'help newbie' to get started."))
+    return spans
+
+
+def _inventory(e: ev.InventoryListed, viewer: str) -> Spans:
+    if not e.items:
+        return [("", "You are carrying nothing.")]
+    spans: Spans = [("heading", "You are carrying:")]
+    for it in e.items:
+        spans.append(("item", f"\n  {it['name']}"))
+    spans.append(("dim", f"\nWeight {e.weight}/{e.max_weight}"))
+    return spans
+
+
+def _item_moved(e: ev.ItemMoved, viewer: str) -> Spans:
+    verb = {"got": ("get", "gets"), "dropped": ("drop", "drops")}.get(e.action,
+                                                                        (e.action, e.action))
+    if e.actor == viewer:
+        return [("", f"You {verb[0]} "), ("item", e.item), ("", ".")]
+    return [("character", e.actor), ("", f" {verb[1]} "), ("item", e.item), ("", ".")]
+
+
+def _position(e: ev.PositionChanged, viewer: str) -> Spans:
+    you = {"resting": "You sit down and rest.", "sleeping": "You go to sleep.",
+           "standing": "You stand up."}
+    them = {"resting": " sits down and rests.", "sleeping": " goes to sleep.",
+            "standing": " stands up."}
+    if e.actor == viewer:
+        return [("", you.get(e.position, f"You are {e.position}."))]
+    return [("character", e.actor), ("", them.get(e.position, f" is {e.position}."))]
+
+
+def _message(e: ev.Message, viewer: str) -> Spans:
+    return [("warning" if e.level == "warning" else "notice" if e.level == "notice" else "",
+             e.text)]
+
+
+def _stats(e: ev.StatsShown, viewer: str) -> Spans:
+    lines = [f"{k:<22} {v}" for k, v in e.stats.items()]
+    return [("heading", "Server statistics"), ("", "\n" + "\n".join(lines))]
+
+
+_RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
+    ev.RoomShown: _room,
+    ev.Vitals: _vitals,
+    ev.Arrived: _arrived,
+    ev.Departed: _departed,
+    ev.Entered: _entered,
+    ev.Left: _left,
+    ev.LinkLost: _link_lost,
+    ev.DoorChanged: _door,
+    ev.Said: _said,
+    ev.Told: _told,
+    ev.Shouted: _shouted,
+    ev.Emoted: _emoted,
+    ev.LookedAt: _looked,
+    ev.WhoListed: _who_listed,
+    ev.ScoreShown: _score,
+    ev.HelpShown: _help,
+    ev.InventoryListed: _inventory,
+    ev.ItemMoved: _item_moved,
+    ev.PositionChanged: _position,
+    ev.Message: _message,
+    ev.StatsShown: _stats,
+}
+
+
+def render(event: ev.Event, viewer: str) -> Spans:
+    """The spans `viewer` (a character name) reads for `event`."""
+    fn = _RENDERERS.get(type(event))
+    if fn is None:
+        return [("dim", f"[{event.name}]")]
+    return fn(event, viewer)
+
+
+def is_personal(event: ev.Event) -> bool:
+    """Whether the text of `event` depends on who reads it (You vs a name)."""
+    return type(event) in _PERSONAL
+
+
+_PERSONAL = {ev.DoorChanged, ev.Said, ev.Told, ev.Shouted, ev.ItemMoved, ev.PositionChanged,
+             ev.RoomShown}
+
+
+def error_spans(message: str) -> Spans:
+    """A refusal or error, as people read it."""
+    return [("error", message)]
+
+
+def vitals_prompt(hp: int, mana: int, moves: int) -> Spans:
+    """The prompt shown after output in text mode."""
+    return [("prompt", f"<{hp}hp {mana}m {moves}mv> ")]

@@ -1,0 +1,476 @@
+"""The session: one connection's sans-I/O state machine.
+
+A `Session` takes decoded frames (`receive_frame`) and world events (`deliver`)
+and produces frames to send (`outbox`). It knows nothing of sockets: `ws.py` is a
+thin shell around it. States go CONNECTED -> (text-mode dialogue) -> AUTHENTICATING
+-> PLAYING -> CLOSED. Work that needs the server (checking a password, quitting)
+comes out as `requests` for the shell to carry out, which answers with
+`auth_succeeded` / `auth_failed` / `notify`.
+
+Commands are applied at once while the token bucket has tokens; beyond the
+burst they wait in a small bounded queue drained tick by tick (`tick`), and
+beyond that they are refused with `rate_limited`, so one flood never starves the
+others.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from server import render, wire
+from server.wire import ErrorCode, Subprotocol, WireError
+from world.entities import Character
+from world.events import Event, ServerRequest, Vitals
+
+
+class State(StrEnum):
+    """Where a session is in its life."""
+
+    CONNECTED = "connected"
+    ASK_NAME = "ask_name"
+    ASK_PASSWORD = "ask_password"
+    CONFIRM_NAME = "confirm_name"
+    NEW_PASSWORD = "new_password"
+    CONFIRM_PASSWORD = "confirm_password"
+    CHOOSE_CLASS = "choose_class"
+    AUTHENTICATING = "authenticating"
+    PLAYING = "playing"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Flood control and size limits of one session."""
+
+    rate: float = 8.0
+    burst: int = 16
+    queue: int = 32
+    max_message: int = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """The shell must log in or register: answer with auth_succeeded/auth_failed."""
+
+    kind: str  # "login" | "register" | "exists"
+    name: str
+    password: str
+    cls: str | None
+    id: Any
+
+
+@dataclass(frozen=True, slots=True)
+class GameRequest:
+    """The shell must act for a playing character (quit, password, stats)."""
+
+    kind: str
+    args: dict[str, Any]
+
+
+Request = AuthRequest | GameRequest
+
+
+class GamePort(Protocol):
+    """What a session needs of the game around it."""
+
+    def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
+        """Apply a command for the session's character, routing every event it causes."""
+
+    def tool_list(self, session: Session) -> list[dict[str, Any]]:
+        """The tools this session may use."""
+
+    def class_names(self) -> dict[str, str]:
+        """Class id -> display name, for character creation."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    msg: wire.Command | wire.CallTool
+
+
+@dataclass(slots=True, eq=False)
+class Session:
+    """One connection, from hello to goodbye.
+
+    Args:
+        id: a short id for logs.
+        subprotocol: the codec this connection speaks.
+        game: the game port commands go to.
+        limits: flood control.
+        now: the monotonic time at creation.
+        address: the peer's address, for throttling and logs.
+    """
+
+    id: str
+    subprotocol: Subprotocol
+    game: GamePort
+    limits: Limits = field(default_factory=Limits)
+    now: float = 0.0
+    address: str = ""
+    state: State = State.CONNECTED
+    character: Character | None = None
+    ansi: bool = False
+    requests: list[Request] = field(default_factory=list)
+    close_reason: str | None = None
+    last_input: float = 0.0
+    seq: int = 0
+    _out: list[str | bytes] = field(default_factory=list)
+    _lines: list[str] = field(default_factory=list)
+    _tokens: float = 0.0
+    _refilled: float = 0.0
+    _queue: deque[_Pending] = field(default_factory=deque)
+    _login_name: str = ""
+    _login_password: str = ""
+    _prompt_vitals: tuple[int, int, int] | None = None
+
+    def __post_init__(self) -> None:
+        self._tokens = float(self.limits.burst)
+        self._refilled = self.now
+        self.last_input = self.now
+        self.ansi = self.subprotocol is Subprotocol.TEXT
+
+    # ---- properties -------------------------------------------------------------
+
+    @property
+    def text_mode(self) -> bool:
+        """Whether this session speaks lines of text rather than structured messages."""
+        return self.subprotocol is Subprotocol.TEXT
+
+    @property
+    def playing(self) -> bool:
+        """Whether the session has a character in the world."""
+        return self.state is State.PLAYING
+
+    @property
+    def queued(self) -> int:
+        """Commands waiting for tokens."""
+        return len(self._queue)
+
+    # ---- output -----------------------------------------------------------------
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Queue a structured message (ignored in text mode: use `say`)."""
+        if not self.text_mode:
+            self._out.append(wire.encode_any(self.subprotocol, msg))
+
+    def say(self, spans: render.Spans) -> None:
+        """Queue a line of text for people (text mode only)."""
+        if self.text_mode:
+            self._lines.append(render.ansi(spans) if self.ansi else render.plain(spans))
+
+    def _error(self, code: str, message: str, id: Any = None) -> None:
+        if self.text_mode:
+            self.say(render.error_spans(message))
+        else:
+            self.send(wire.error(code, message, id))
+
+    def hello(self, server_name: str, motd: str) -> None:
+        """Greet a new connection (text mode starts the login dialogue)."""
+        if self.text_mode:
+            self.say([("heading", f"Welcome to {server_name}!")])
+            if motd:
+                self.say([("", motd)])
+            self._ask_name()
+        else:
+            self.send({
+                "type": "hello",
+                "protocol": wire.PROTOCOL_VERSION,
+                "server": server_name,
+                "subprotocol": str(self.subprotocol),
+                "motd": motd,
+                "classes": self.game.class_names(),
+                "login": ["password", "api_key"],
+            })
+
+    def deliver(self, event: Event, cache: dict[Any, str | bytes] | None = None) -> None:
+        """Queue a world event for this client (internal ones become requests)."""
+        if event.internal:
+            assert isinstance(event, ServerRequest)
+            self.requests.append(GameRequest(event.kind, dict(event.args)))
+            return
+        viewer = self.character.name if self.character else ""
+        if self.text_mode:
+            if isinstance(event, Vitals):
+                self._prompt_vitals = (event.hp, event.mana, event.moves)
+                return
+            personal = render.is_personal(event)
+            key = None if personal else (id(event), self.ansi)
+            line = cache.get(key) if cache is not None and key is not None else None
+            if line is None:
+                spans = render.render(event, viewer)
+                line = render.ansi(spans) if self.ansi else render.plain(spans)
+                if cache is not None and key is not None:
+                    cache[key] = line
+            assert isinstance(line, str)
+            self._lines.append(line)
+            return
+        self.seq += 1
+        personal = render.is_personal(event)
+        key = None if personal else (id(event), self.subprotocol, self.ansi)
+        frame = cache.get(key) if cache is not None and key is not None else None
+        if frame is None:
+            spans = render.render(event, viewer)
+            msg = {
+                "type": "event",
+                "name": event.name,
+                "data": event.to_data(),
+                "text": render.ansi(spans) if self.ansi else render.plain(spans),
+            }
+            frame = wire.encode_any(self.subprotocol, msg)
+            if cache is not None and key is not None:
+                cache[key] = frame
+        self._out.append(frame)
+
+    def notify(self, spans: render.Spans, level: str = "info") -> None:
+        """Tell the client something from the server itself (as a `message` event)."""
+        from world.events import Message
+
+        self.deliver(Message(render.plain(spans), level))
+
+    def outbox(self) -> list[str | bytes]:
+        """Take the frames to send now. Text mode sends one frame, ending in a prompt."""
+        if self.text_mode:
+            if not self._lines:
+                return []
+            text = "\n".join(self._lines)
+            self._lines.clear()
+            text += "\n" + self._prompt()
+            return [text]
+        out, self._out = self._out, []
+        return out
+
+    def _prompt(self) -> str:
+        if self.state is State.PLAYING and self.character is not None:
+            ch = self.character
+            spans = render.vitals_prompt(ch.hp, ch.mana, ch.moves)
+            return render.ansi(spans) if self.ansi else render.plain(spans)
+        return ""
+
+    # ---- input ------------------------------------------------------------------
+
+    def receive_frame(self, data: str | bytes, now: float) -> None:
+        """Take one frame from the client."""
+        self.now = now
+        self.last_input = now
+        if self.state is State.CLOSED:
+            return
+        if len(data) > self.limits.max_message:
+            self._error(ErrorCode.TOO_LARGE,
+                        f"message of {len(data)} bytes is over the limit of "
+                        f"{self.limits.max_message}")
+            return
+        if self.text_mode:
+            if isinstance(data, bytes | bytearray):
+                try:
+                    data = bytes(data).decode("utf-8")
+                except UnicodeDecodeError:
+                    self._error(ErrorCode.BAD_FRAME, "Please send UTF-8 text.")
+                    return
+            text = data.replace("\r\n", "\n").replace("\r", "\n")
+            if text.endswith("\n"):  # "Ann\n" is one line, not "Ann" and then ""
+                text = text[:-1]
+            for line in text.split("\n"):
+                if line.strip() or self.state is not State.PLAYING:
+                    self._receive_line(line)
+            return
+        try:
+            msg = wire.parse_message(wire.decode_any(self.subprotocol, data))
+        except WireError as err:
+            self._error(err.code, err.message, err.id)
+            return
+        self.receive(msg)
+
+    def receive(self, msg: wire.ClientMessage) -> None:
+        """Act on one structured message."""
+        if isinstance(msg, wire.Ping):
+            self.send({"type": "pong", "id": msg.id} if msg.id is not None else {"type": "pong"})
+        elif isinstance(msg, wire.Tools):
+            reply: dict[str, Any] = {"type": "tools", "tools": self.game.tool_list(self)}
+            if msg.id is not None:
+                reply["id"] = msg.id
+            self.send(reply)
+        elif isinstance(msg, wire.Login | wire.Register):
+            self._auth_message(msg)
+        else:
+            self._command(msg)
+
+    def _auth_message(self, msg: wire.Login | wire.Register) -> None:
+        if self.state is State.PLAYING:
+            self._error(ErrorCode.ALREADY_AUTHENTICATED, "You are already playing.", msg.id)
+            return
+        if self.state is State.AUTHENTICATING:
+            self._error(ErrorCode.BUSY, "A login is already under way.", msg.id)
+            return
+        if isinstance(msg, wire.Login):
+            if msg.api_key is not None:
+                self._error(ErrorCode.AUTH_FAILED, "API keys are not enabled on this server.",
+                            msg.id)
+                return
+            self.state = State.AUTHENTICATING
+            self.requests.append(AuthRequest("login", msg.name or "", msg.password or "",
+                                             None, msg.id))
+        else:
+            self.state = State.AUTHENTICATING
+            self.requests.append(AuthRequest("register", msg.name, msg.password, msg.cls,
+                                             msg.id))
+
+    def _command(self, msg: wire.Command | wire.CallTool) -> None:
+        if self.state is not State.PLAYING:
+            self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
+            return
+        self._refill()
+        if not self._queue and self._tokens >= 1.0:
+            self._tokens -= 1.0
+            self.game.run(self, msg)
+        elif len(self._queue) < self.limits.queue:
+            self._queue.append(_Pending(msg))
+        else:
+            self._error(ErrorCode.RATE_LIMITED,
+                        "Slow down: too many commands at once; this one was dropped.", msg.id)
+
+    def _refill(self) -> None:
+        elapsed = self.now - self._refilled
+        if elapsed > 0:
+            self._tokens = min(float(self.limits.burst), self._tokens + elapsed * self.limits.rate)
+            self._refilled = self.now
+
+    def tick(self, now: float) -> None:
+        """Run queued commands that the bucket now allows."""
+        self.now = now
+        if not self._queue or self.state is not State.PLAYING:
+            return
+        self._refill()
+        while self._queue and self._tokens >= 1.0:
+            self._tokens -= 1.0
+            self.game.run(self, self._queue.popleft().msg)
+
+    # ---- auth answers from the shell ---------------------------------------------
+
+    def auth_succeeded(self, character: Character, role: str, id: Any = None,
+                       created: bool = False) -> None:
+        """The shell logged the character in; the world has already greeted it."""
+        self.character = character
+        self.state = State.PLAYING
+        self._login_password = ""
+        if self.text_mode:
+            return
+        msg: dict[str, Any] = {
+            "type": "auth",
+            "ok": True,
+            "created": created,
+            "character": {
+                "name": character.name,
+                "class": character.cls,
+                "level": character.level,
+                "kind": str(character.kind),
+                "role": role,
+            },
+        }
+        if id is not None:
+            msg["id"] = id
+        self.send(msg)
+
+    def auth_failed(self, code: str, message: str, id: Any = None) -> None:
+        """The shell refused the login or registration."""
+        self._login_password = ""
+        if self.text_mode:
+            self.say(render.error_spans(message))
+            self._ask_name()
+            return
+        self.state = State.CONNECTED
+        msg: dict[str, Any] = {"type": "auth", "ok": False,
+                               "error": {"code": code, "message": message}}
+        if id is not None:
+            msg["id"] = id
+        self.send(msg)
+
+    def name_checked(self, exists: bool, problem: str | None) -> None:
+        """Text mode: the shell says whether the typed name exists (or what is wrong)."""
+        if problem is not None:
+            self.say(render.error_spans(problem))
+            self._ask_name()
+        elif exists:
+            self.state = State.ASK_PASSWORD
+            self.say([("", "Password: ")])
+        else:
+            self.state = State.CONFIRM_NAME
+            self.say([("", f"Did I get that right, {self._login_name} (y/n)? ")])
+
+    def close(self, reason: str) -> None:
+        """Mark the session closed; the shell closes the connection."""
+        self.state = State.CLOSED
+        self.close_reason = reason
+
+    # ---- text-mode dialogue ----------------------------------------------------------
+
+    def _ask_name(self) -> None:
+        self.state = State.ASK_NAME
+        self.say([("", "By what name are you known? ")])
+
+    def _receive_line(self, line: str) -> None:
+        state = self.state
+        text = line.strip()
+        if state is State.PLAYING:
+            self._command(wire.Command(line=text))
+        elif state is State.ASK_NAME:
+            if not text:
+                self._ask_name()
+                return
+            self._login_name = text.capitalize()
+            self.state = State.AUTHENTICATING
+            self.requests.append(AuthRequest("exists", self._login_name, "", None, None))
+        elif state is State.ASK_PASSWORD:
+            self.state = State.AUTHENTICATING
+            self.requests.append(AuthRequest("login", self._login_name, text, None, None))
+        elif state is State.CONFIRM_NAME:
+            if text.lower().startswith("y"):
+                self.state = State.NEW_PASSWORD
+                self.say([("", f"Give me a password for {self._login_name}: ")])
+            else:
+                self._ask_name()
+        elif state is State.NEW_PASSWORD:
+            if len(text) < 8:
+                self.say(render.error_spans("A password needs at least 8 characters."))
+                self.say([("", "Password: ")])
+                return
+            self._login_password = text
+            self.state = State.CONFIRM_PASSWORD
+            self.say([("", "Please retype the password: ")])
+        elif state is State.CONFIRM_PASSWORD:
+            if text != self._login_password:
+                self.say(render.error_spans("The passwords don't match."))
+                self.state = State.NEW_PASSWORD
+                self.say([("", "Give me a password: ")])
+                return
+            self.state = State.CHOOSE_CLASS
+            self._ask_class()
+        elif state is State.CHOOSE_CLASS:
+            classes = self.game.class_names()
+            choice = _choose(text, classes)
+            if choice is None:
+                self.say(render.error_spans("That is not a class here."))
+                self._ask_class()
+                return
+            self.state = State.AUTHENTICATING
+            self.requests.append(AuthRequest("register", self._login_name, self._login_password,
+                                             choice, None))
+        elif state is State.AUTHENTICATING:
+            self.say(render.error_spans("One moment, please..."))
+
+    def _ask_class(self) -> None:
+        names = self.game.class_names()
+        options = ", ".join(f"[{cid[0].upper()}]{name[1:]}" for cid, name in names.items())
+        self.say([("", f"Choose a class: {options}: ")])
+
+
+def _choose(text: str, classes: dict[str, str]) -> str | None:
+    word = text.strip().lower()
+    if not word:
+        return None
+    for cid, name in classes.items():
+        if cid.startswith(word) or name.lower().startswith(word):
+            return cid
+    return None

@@ -1,0 +1,259 @@
+"""The wire format: subprotocols, codecs, client messages and error codes.
+
+This module imports only the standard library and msgpack: it is the one server
+module that agents/ (and anyone's client) may import. Structured messages are
+maps with a `type` key; unknown keys are ignored so that both sides can grow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+MAX_ID_LENGTH = 64
+
+
+class Subprotocol(StrEnum):
+    """The WebSocket subprotocols the server speaks."""
+
+    TEXT = "aegent.text"
+    JSON = "aegent.json"
+    MSGPACK = "aegent.msgpack"
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes of the protocol itself (commands add the world's own)."""
+
+    BAD_JSON = "bad_json"
+    BAD_MSGPACK = "bad_msgpack"
+    BAD_FRAME = "bad_frame"
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_TYPE = "unknown_type"
+    MISSING_FIELD = "missing_field"
+    BAD_FIELD = "bad_field"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    NOT_AUTHENTICATED = "not_authenticated"
+    ALREADY_AUTHENTICATED = "already_authenticated"
+    AUTH_FAILED = "auth_failed"
+    NAME_TAKEN = "name_taken"
+    BAD_NAME = "bad_name"
+    BAD_PASSWORD = "bad_password"
+    THROTTLED = "throttled"
+    UNKNOWN_CLASS = "unknown_class"
+    BUSY = "busy"
+    INTERNAL = "internal_error"
+
+
+class WireError(Exception):
+    """A message that could not be read or is not allowed now."""
+
+    def __init__(self, code: ErrorCode | str, message: str, id: Any = None) -> None:
+        super().__init__(message)
+        self.code = str(code)
+        self.message = message
+        self.id = id
+
+
+# ---- client -> server messages -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Create an account and its character, and log in."""
+
+    name: str
+    password: str
+    cls: str | None = None
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """Log in with name and password, or with an agent's API key."""
+
+    name: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A line, as a person types it."""
+
+    line: str
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallTool:
+    """A structured command: a tool and its arguments."""
+
+    tool: str
+    args: dict[str, Any] = field(default_factory=dict)
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """Ask for the tool list."""
+
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Ask for a pong."""
+
+    id: Any = None
+
+
+ClientMessage = Register | Login | Command | CallTool | Tools | Ping
+
+
+def _id(msg: dict[str, Any]) -> Any:
+    value = msg.get("id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise WireError(ErrorCode.BAD_FIELD, "'id' must be a string or an integer")
+    if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+        raise WireError(ErrorCode.BAD_FIELD, f"'id' is longer than {MAX_ID_LENGTH}")
+    return value
+
+
+def _str(msg: dict[str, Any], key: str, mid: Any, *, required: bool = True) -> str | None:
+    value = msg.get(key)
+    if value is None:
+        if required:
+            raise WireError(ErrorCode.MISSING_FIELD, f"'{key}' is required", mid)
+        return None
+    if not isinstance(value, str):
+        raise WireError(ErrorCode.BAD_FIELD, f"'{key}' must be a string", mid)
+    return value
+
+
+def parse_message(msg: Any) -> ClientMessage:
+    """Turn a decoded map into a client message.
+
+    Raises:
+        WireError: not a map, no or unknown `type`, a missing or mistyped field.
+    """
+    if not isinstance(msg, dict):
+        raise WireError(ErrorCode.BAD_MESSAGE, "a message must be a map with a 'type'")
+    mid = _id(msg)
+    kind = msg.get("type")
+    if kind is None:
+        raise WireError(ErrorCode.MISSING_FIELD, "'type' is required", mid)
+    if kind == "command":
+        return Command(line=_str(msg, "line", mid) or "", id=mid)
+    if kind == "call":
+        tool = _str(msg, "tool", mid) or ""
+        args = msg.get("args", {})
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise WireError(ErrorCode.BAD_FIELD, "'args' must be a map", mid)
+        return CallTool(tool=tool, args=args, id=mid)
+    if kind == "ping":
+        return Ping(id=mid)
+    if kind == "tools":
+        return Tools(id=mid)
+    if kind == "login":
+        api_key = _str(msg, "api_key", mid, required=False)
+        if api_key is not None:
+            return Login(api_key=api_key, id=mid)
+        return Login(name=_str(msg, "name", mid), password=_str(msg, "password", mid), id=mid)
+    if kind == "register":
+        return Register(
+            name=_str(msg, "name", mid) or "",
+            password=_str(msg, "password", mid) or "",
+            cls=_str(msg, "class", mid, required=False),
+            id=mid,
+        )
+    raise WireError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {str(kind)[:40]!r}", mid)
+
+
+# ---- codecs ----------------------------------------------------------------------
+
+
+def decode_json(data: str | bytes) -> Any:
+    """Decode one JSON text frame.
+
+    Raises:
+        WireError: `bad_json` (or `bad_frame` for a binary frame).
+    """
+    if isinstance(data, bytes | bytearray):
+        raise WireError(ErrorCode.BAD_FRAME, "aegent.json takes text frames")
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise WireError(ErrorCode.BAD_JSON, f"invalid JSON: {exc}") from None
+
+
+def decode_msgpack(data: str | bytes) -> Any:
+    """Decode one msgpack binary frame.
+
+    Raises:
+        WireError: `bad_msgpack` (or `bad_frame` for a text frame).
+    """
+    if isinstance(data, str):
+        raise WireError(ErrorCode.BAD_FRAME, "aegent.msgpack takes binary frames")
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {type(exc).__name__}") from None
+
+
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def encode_json(msg: dict[str, Any]) -> str:
+    """Encode one message as compact JSON."""
+    return _json_encoder.encode(msg)
+
+
+def encode_msgpack(msg: dict[str, Any]) -> bytes:
+    """Encode one message as msgpack."""
+    out: bytes = msgpack.packb(msg, use_bin_type=True, default=str)
+    return out
+
+
+def decode_any(subprotocol: Subprotocol, data: str | bytes) -> Any:
+    """Decode a structured frame for `subprotocol` (json or msgpack)."""
+    if subprotocol is Subprotocol.MSGPACK:
+        return decode_msgpack(data)
+    return decode_json(data)
+
+
+def encode_any(subprotocol: Subprotocol, msg: dict[str, Any]) -> str | bytes:
+    """Encode a structured message for `subprotocol` (json or msgpack)."""
+    if subprotocol is Subprotocol.MSGPACK:
+        return encode_msgpack(msg)
+    return encode_json(msg)
+
+
+# ---- server -> client builders (plain maps, so clients need no classes) -----------
+
+
+def error(code: str, message: str, id: Any = None) -> dict[str, Any]:
+    """An `error` message."""
+    msg: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if id is not None:
+        msg["id"] = id
+    return msg
+
+
+def result(id: Any, ok: bool, code: str | None = None, message: str | None = None
+           ) -> dict[str, Any]:
+    """A `result` message for a command or call with an id."""
+    msg: dict[str, Any] = {"type": "result", "id": id, "ok": ok}
+    if not ok:
+        msg["error"] = {"code": code, "message": message}
+    return msg

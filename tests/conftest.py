@@ -1,0 +1,52 @@
+"""Shared pytest fixtures.
+
+- `postgres_url` (session scope) starts a throwaway PostgreSQL server; see tests/pg.py.
+- `settings` gives server settings on a free port with a real SQLite file in tmp_path.
+- `start_server` starts the real server in this event loop (real sockets) and stops it
+  at the end of the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from pg import postgres_url
+
+from server.app import Server
+from server.config import Settings
+
+__all__ = ["postgres_url"]
+
+FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a test server: port 0, data in tmp_path, cheap hashing, fixed seed."""
+    return Settings(port=0, data_dir=tmp_path / "data", seed=7, **FAST_HASH)  # type: ignore[arg-type]
+
+
+StartServer = Callable[..., Awaitable[Server]]
+
+
+@pytest.fixture
+async def start_server(settings: Settings) -> AsyncIterator[StartServer]:
+    """A factory that starts real servers (by default with `settings`); all stop at the end."""
+    started: list[Server] = []
+
+    async def start(s: Settings | None = None, **changes: object) -> Server:
+        server = Server((s or settings).with_overrides(**changes))
+        await server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.shutdown("test over")
+
+
+def ws_url(server: Server) -> str:
+    """The WebSocket URL of a started server."""
+    return f"ws://127.0.0.1:{server.port}/ws"
