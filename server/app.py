@@ -32,7 +32,7 @@ from world import World
 from world.commands.registry import Call, allowed, tool_schema
 from world.entities import Character, Kind, Role
 from world.errors import Refused
-from world.events import Message, StatsShown
+from world.events import StatsShown
 
 T = TypeVar("T")
 
@@ -107,9 +107,11 @@ class Server:
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM save everyone and stop."""
         loop = asyncio.get_running_loop()
+        def on_signal(sig: signal.Signals) -> None:
+            self._spawn(self.shutdown(f"signal {sig.name}"))
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda s=sig: self._spawn(
-                self.shutdown(f"signal {signal.Signals(s).name}")))
+            loop.add_signal_handler(sig, on_signal, sig)
 
     async def shutdown(self, reason: str = "shutdown") -> None:
         """Tell everyone, save every character, close every connection, stop."""
@@ -506,7 +508,7 @@ class Server:
                         self._route()
                         self.log.info("linkdead_expired", character=ch.name)
                         self._spawn(self._save([(ch.name, snap)]))
-            for session, conn in list(self.sessions.items()):
+            for session in list(self.sessions):
                 limit = s.idle_timeout if session.playing else s.login_timeout
                 if now - session.last_input > limit:
                     session.notify([("", "You have been idle too long; closing.")], "warning")

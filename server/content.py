@@ -13,7 +13,14 @@ from typing import Any
 
 import yaml
 
-from world.prototypes import ClassesModel, Content, ContentError, WorldModel, ZoneModel, build_content
+from world.prototypes import (
+    ClassesModel,
+    Content,
+    ContentError,
+    WorldModel,
+    ZoneModel,
+    build_content,
+)
 
 
 def _read(path: Path, label: str) -> Any:

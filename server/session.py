@@ -197,7 +197,7 @@ class Session:
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
                 return
             personal = render.is_personal(event)
-            key = None if personal else (id(event), self.ansi)
+            key: tuple[Any, ...] | None = None if personal else (id(event), self.ansi)
             line = cache.get(key) if cache is not None and key is not None else None
             if line is None:
                 spans = render.render(event, viewer)
@@ -209,7 +209,7 @@ class Session:
             return
         self.seq += 1
         personal = render.is_personal(event)
-        key = None if personal else (id(event), self.subprotocol, self.ansi)
+        key = None if personal else (id(event), str(self.subprotocol), self.ansi)
         frame = cache.get(key) if cache is not None and key is not None else None
         if frame is None:
             spans = render.render(event, viewer)

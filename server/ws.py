@@ -167,7 +167,7 @@ class Connection(asyncio.Protocol):
         if op in (Opcode.PING, Opcode.CLOSE):
             return  # the protocol answers these itself
         if op is Opcode.CONT:
-            self.fragments.append(frame.data)
+            self.fragments.append(bytes(frame.data))
             if sum(len(f) for f in self.fragments) > self.server.settings.max_frame_bytes:
                 self.proto.fail(1009, "message too big")
                 return
@@ -178,9 +178,9 @@ class Connection(asyncio.Protocol):
             self.fragments, self.fragment_opcode = [], None
         else:
             if not frame.fin:
-                self.fragments, self.fragment_opcode = [frame.data], op
+                self.fragments, self.fragment_opcode = [bytes(frame.data)], op
                 return
-            data = frame.data
+            data = bytes(frame.data)
         if self.session is None:
             return
         payload: str | bytes

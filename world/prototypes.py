@@ -177,15 +177,17 @@ class ContentError(Exception):
 
 
 def _pick(errors: list[Any]) -> Any:
-    """The error to report. For `str | ExitModel` pydantic reports both branches; a
-    string-branch error (loc ending in the tag `str`) is skipped when the other branch
-    of the same value has one, so a typo in a long-form exit names that key."""
+    """The error to report: the first, except that in a `str | ExitModel` union pydantic
+    reports both branches, and the string branch's error (its loc ends in the tag `str`)
+    is skipped when the other branch of the same value failed too."""
+
+    def string_branch(err: Any) -> bool:
+        return bool(err["type"] == "string_type" and err["loc"] and err["loc"][-1] == "str")
+
     for err in errors:
-        loc = err["loc"]
-        if err["type"] == "string_type" and loc and loc[-1] == "str" and any(
-            other is not err and other["loc"][: len(loc) - 1] == loc[:-1]
-            and other["loc"][len(loc) - 1 : len(loc)] != ("str",)
-            for other in errors
+        value = err["loc"][:-1]
+        if string_branch(err) and any(
+            other["loc"][: len(value)] == value and not string_branch(other) for other in errors
         ):
             continue
         return err
@@ -264,20 +266,22 @@ def build_content(
     for rid, proto in rooms.items():
         zfile = where[rid]
         local = rid.split(":", 1)[1]
-        for direction, ex in proto.exits.items():
-            if ex.to not in rooms:
+        for way, target in proto.exits.items():
+            if target.to not in rooms:
                 raise ContentError(
-                    zfile, ("rooms", local, "exits", direction.value),
-                    f"exit leads to unknown room '{ex.to}'",
+                    zfile, ("rooms", local, "exits", way.value),
+                    f"exit leads to unknown room '{target.to}'",
                 )
-            if ex.door is not None and ex.door.key is not None and ex.door.key not in items:
+            key_ref = target.door.key if target.door is not None else None
+            if key_ref is not None and key_ref not in items:
                 raise ContentError(
-                    zfile, ("rooms", local, "exits", direction.value, "door", "key"),
-                    f"unknown key item '{ex.door.key}'",
+                    zfile, ("rooms", local, "exits", way.value, "door", "key"),
+                    f"unknown key item '{key_ref}'",
                 )
-        for n, item in enumerate(proto.items):
-            if item not in items:
-                raise ContentError(zfile, ("rooms", local, "items", n), f"unknown item '{item}'")
+        for n, item_ref in enumerate(proto.items):
+            if item_ref not in items:
+                raise ContentError(zfile, ("rooms", local, "items", n),
+                                   f"unknown item '{item_ref}'")
     if wmodel.start_room not in rooms:
         raise ContentError(wfile, ("start_room",), f"unknown room '{wmodel.start_room}'")
     return Content(

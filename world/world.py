@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from world import commands as _commands  # noqa: F401  (registers every command)
+from world import rules
 from world.commands.registry import REGISTRY, Call, CommandSpec, Registry, bind_call, parse_line
 from world.context import Ctx
 from world.directions import Direction
@@ -19,7 +20,6 @@ from world.entities import Character, Door, Exit, Item, Kind, Position, Role, Ro
 from world.errors import Code, Refused
 from world.events import Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
 from world.prototypes import Content
-from world import rules
 
 
 class World:
@@ -63,15 +63,15 @@ class World:
                 flags=proto.flags,
                 extras=dict(proto.extras),
             )
-            for direction, ex in proto.exits.items():
-                door = None
-                if ex.door is not None:
-                    pair = (min(rid, ex.to), max(rid, ex.to))
+            for direction, xp in proto.exits.items():
+                door: Door | None = None
+                if xp.door is not None:
+                    pair = (min(rid, xp.to), max(rid, xp.to))
                     door = doors.get(pair)
                     if door is None:
-                        m = ex.door
+                        m = xp.door
                         door = doors[pair] = Door(m.name, m.closed, m.locked and m.closed, m.key)
-                room.exits[direction] = Exit(direction, ex.to, door)
+                room.exits[direction] = Exit(direction, xp.to, door)
             for item_id in proto.items:
                 room.items.append(self.make_item(item_id))
             self.rooms[rid] = room
