@@ -239,8 +239,23 @@ async def test_takeover_and_linkdead(start_server: StartServer) -> None:
     await watcher.close()
 
 
-async def test_restart_restores_characters(start_server: StartServer) -> None:
-    server = await start_server()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (the SQLite file under the data dir), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    from pg import scratch_database
+
+    url: str = request.getfixturevalue("postgres_url")
+    cm = scratch_database(url)
+    scratch: str = cm.__enter__()
+    request.addfinalizer(lambda: cm.__exit__(None, None, None))
+    return scratch
+
+
+async def test_restart_restores_characters(start_server: StartServer, database_url: str | None
+                                           ) -> None:
+    server = await start_server(database_url=database_url)
     c = await Client.open(ws_url(server), "aegent.msgpack")
     await c.recv()
     await c.register("Kit", cls="rogue")
@@ -317,3 +332,25 @@ async def test_admin_stats(start_server: StartServer) -> None:
     stats = events(got, "stats_shown")[0]["data"]["stats"]
     assert {"tick_p50_ms", "tick_p99_ms", "sessions", "rss_mib"} <= set(stats)
     await c.close()
+
+
+async def test_password_change(start_server: StartServer) -> None:
+    server = await start_server()
+    c = await Client.open(ws_url(server), "aegent.json")
+    await c.recv()
+    await c.register("Pia", password="first password")
+    got = await c.command("password wrongpass newpassword")
+    assert got[-1]["ok"] is True  # the command ran; the check is the server's
+    note = await c.until(lambda m: m.get("type") == "event" and m["name"] == "message")
+    assert "not that" in note[-1]["data"]["text"]
+    got = await c.command("password short")
+    assert got[-1]["error"]["code"] == "bad_args"
+    await c.command("password 'first password' second-password")
+    note = await c.until(lambda m: m.get("type") == "event" and m["name"] == "message")
+    assert note[-1]["data"]["text"] == "Password changed."
+    await c.command("quit")
+    d = await Client.open(ws_url(server), "aegent.json")
+    await d.recv()
+    assert auth_of(await d.login("Pia", "first password"))["ok"] is False
+    assert auth_of(await d.login("Pia", "second-password"))["ok"] is True
+    await d.close()
