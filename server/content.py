@@ -77,8 +77,9 @@ def load(content_dir: Path) -> Content:
 
     def doc(path: Path) -> tuple[str, Any]:
         label = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
-        files[label] = path
-        return label, _read(path, label)
+        parsed = _read(path, label)
+        files[label] = path  # only once read: a missing file has no line to look up
+        return label, parsed
 
     try:
         world_doc = doc(root / "world.yaml")

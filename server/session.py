@@ -257,9 +257,10 @@ class Session:
         self.last_input = now
         if self.state is State.CLOSED:
             return
-        if len(data) > self.limits.max_message:
+        size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8"))
+        if size > self.limits.max_message:
             self._error(ErrorCode.TOO_LARGE,
-                        f"message of {len(data)} bytes is over the limit of "
+                        f"message of {size} bytes is over the limit of "
                         f"{self.limits.max_message}")
             return
         if self.text_mode:

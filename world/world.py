@@ -287,12 +287,11 @@ class World:
 
     def _restore(self, ch: Character, state: dict[str, Any]) -> None:
         for key in self._SAVED:
-            if key in state and isinstance(state[key], type(getattr(ch, key))):
+            if key in state and type(state[key]) is type(getattr(ch, key)):
                 setattr(ch, key, state[key])
-        try:
-            ch.position = Position(state.get("position", "standing"))
-        except ValueError:
-            ch.position = Position.STANDING
+        position = state.get("position")
+        ch.position = (Position(position) if position in ("resting", "sleeping")
+                       else Position.STANDING)
         for entry in state.get("inventory", []):
             proto = entry.get("proto") if isinstance(entry, dict) else None
             if proto in self.content.items:

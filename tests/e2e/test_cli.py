@@ -40,7 +40,8 @@ async def start(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
             return proc, port
         except OSError:
             if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read().decode() if proc.stderr else "died")
+                out = proc.stderr.read().decode() if proc.stderr else "died"
+                raise AssertionError(out) from None
             await asyncio.sleep(0.05)
     raise AssertionError("server did not start")
 

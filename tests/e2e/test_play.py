@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import StartServer, ws_url
+from websockets.exceptions import ConnectionClosed
 from wsclient import Client, auth_of, events
 
 SUBPROTOCOLS = ["aegent.json", "aegent.msgpack"]
@@ -24,7 +25,8 @@ async def test_register_look_move_and_results_by_id(start_server: StartServer, s
     assert "warrior" in hello["classes"]
     got = await c.register("Ann", cls="mage")
     auth = next(m for m in got if m["type"] == "auth")
-    assert auth["ok"] and auth["character"]["name"] == "Ann" and auth["character"]["class"] == "mage"
+    assert auth["ok"] and auth["character"]["name"] == "Ann"
+    assert auth["character"]["class"] == "mage"
     room = events(got, "room")[0]["data"]
     assert room["id"] == "haven:square"
     for key in ("id", "name", "description", "exits", "characters", "items"):
@@ -167,7 +169,7 @@ async def test_bad_input_gets_clear_errors_and_others_go_on(start_server: StartS
     big = await Client.open(ws_url(server), "aegent.json")
     await big.recv()
     await big.send("x" * (server.settings.max_frame_bytes + 10))
-    with pytest.raises(Exception):
+    with pytest.raises(ConnectionClosed):
         for _ in range(5):
             await big.recv(timeout=5)
     assert big.ws.close_code == 1009

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from world.commands.registry import Target, command
+from world.commands.registry import Target, Text, command, split_words
 from world.context import Ctx
 from world.directions import Direction, parse_direction
 from world.entities import Character, Exit, Position
@@ -98,7 +98,7 @@ def _look_through(ctx: Ctx, direction: Direction, ex: Exit) -> None:
 
 @command("look", aliases=("l",), category="information",
          examples=("look", "look Ann", "look at key", "look north"))
-def look(ctx: Ctx, target: Annotated[Target | None, "what to look at; the room if empty"] = None
+def look(ctx: Ctx, target: Annotated[Text | None, "what to look at; the room if empty"] = None
          ) -> None:
     """Look around the room, or closely at someone, something or a direction.
 
@@ -106,16 +106,15 @@ def look(ctx: Ctx, target: Annotated[Target | None, "what to look at; the room i
     `look <target>` looks at a character, an item here or carried, a feature
     mentioned in the description, or a direction.
     """
-    if target is None or target.lower() in ("", "room", "here"):
+    # The rest of the line, so that `look at key` reaches past the filler word.
+    word, rest = split_words(target or "")
+    if word.lower() in ("at", "in"):
+        word, rest = split_words(rest)
+    word = word.lower()
+    if word in ("", "room", "here"):
         ctx.tell(ctx.world.room_view(ctx.room, ctx.actor))
         return
-    word = target.lower()
-    for filler in ("at ", "in "):
-        if word.startswith(filler):
-            word = word[len(filler):].strip()
-    if not word:  # `look at ` names nothing (and "" would match every feature)
-        ctx.tell(ctx.world.room_view(ctx.room, ctx.actor))
-        return
+    phrase = " ".join([word, *rest.lower().split()])  # `look notice board`
     direction = parse_direction(word)
     if direction is not None and word in (direction.value, direction.short):
         ex = ctx.room.exits.get(direction)
@@ -133,7 +132,7 @@ def look(ctx: Ctx, target: Annotated[Target | None, "what to look at; the room i
                           details={"keyword": item.keyword, "weight": item.weight}))
         return
     for key, text in ctx.room.extras.items():
-        if any(part.startswith(word) for part in key.split()):
+        if key.startswith(phrase) or any(part.startswith(word) for part in key.split()):
             ctx.tell(LookedAt(target=key, target_kind="feature", description=text, details={}))
             return
     direction = parse_direction(word)
@@ -143,7 +142,7 @@ def look(ctx: Ctx, target: Annotated[Target | None, "what to look at; the room i
             raise Refused(Code.NO_EXIT, "Nothing special there.")
         _look_through(ctx, direction, ex)
         return
-    raise Refused(Code.NOT_HERE, f"You don't see '{target[:40]}' here.")
+    raise Refused(Code.NOT_HERE, f"You don't see '{phrase[:40]}' here.")
 
 
 @command("exits", category="information", examples=("exits",))
