@@ -261,6 +261,19 @@ def _stats(e: ev.StatsShown, viewer: str) -> Spans:
     return [("heading", "Server statistics"), ("", "\n" + "\n".join(lines))]
 
 
+def _setting(e: ev.SettingChanged, viewer: str) -> Spans:
+    if e.key == "color":
+        return [("notice", "Colour is on.")] if e.value else [("", "Colour is off.")]
+    if e.key == "prompt":
+        return [("", f"Your prompt: {e.value!r}" if e.value else "Your prompt is off.")]
+    if e.key == "aliases":
+        if not e.value:
+            return [("", "You have no aliases.")]
+        return [("heading", "Aliases:"),
+                *[("", f"\n  {k:<10} {v}") for k, v in sorted(e.value.items())]]
+    return [("", f"{e.key}: {e.value}")]
+
+
 _RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
     ev.RoomShown: _room,
     ev.Vitals: _vitals,
@@ -283,6 +296,7 @@ _RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
     ev.PositionChanged: _position,
     ev.Message: _message,
     ev.StatsShown: _stats,
+    ev.SettingChanged: _setting,
 }
 
 
@@ -308,6 +322,6 @@ def error_spans(message: str) -> Spans:
     return [("error", message)]
 
 
-def vitals_prompt(hp: int, mana: int, moves: int) -> Spans:
+def prompt_spans(text: str) -> Spans:
     """The prompt shown after output in text mode."""
-    return [("prompt", f"<{hp}hp {mana}m {moves}mv> ")]
+    return [("prompt", strip_controls(text))]

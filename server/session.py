@@ -22,8 +22,10 @@ from typing import Any, Protocol
 
 from server import render, wire
 from server.wire import ErrorCode, Subprotocol, WireError
+from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
 from world.events import Event, ServerRequest, Vitals
+from world.rules import xp_next
 
 
 class State(StrEnum):
@@ -135,6 +137,12 @@ class Session:
     # ---- properties -------------------------------------------------------------
 
     @property
+    def colour(self) -> bool:
+        """Whether text goes out with ANSI colour: text mode, unless the character said no."""
+        ch = self.character
+        return self.ansi and (ch is None or ch.settings.get("color", True) is not False)
+
+    @property
     def text_mode(self) -> bool:
         """Whether this session speaks lines of text rather than structured messages."""
         return self.subprotocol is Subprotocol.TEXT
@@ -159,7 +167,7 @@ class Session:
     def say(self, spans: render.Spans) -> None:
         """Queue a line of text for people (text mode only)."""
         if self.text_mode:
-            self._lines.append(render.ansi(spans) if self.ansi else render.plain(spans))
+            self._lines.append(render.ansi(spans) if self.colour else render.plain(spans))
 
     def _error(self, code: str, message: str, id: Any = None) -> None:
         if self.text_mode:
@@ -197,11 +205,12 @@ class Session:
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
                 return
             personal = render.is_personal(event)
-            key: tuple[Any, ...] | None = None if personal else (id(event), self.ansi)
+            colour = self.colour
+            key: tuple[Any, ...] | None = None if personal else (id(event), colour)
             line = cache.get(key) if cache is not None and key is not None else None
             if line is None:
                 spans = render.render(event, viewer)
-                line = render.ansi(spans) if self.ansi else render.plain(spans)
+                line = render.ansi(spans) if colour else render.plain(spans)
                 if cache is not None and key is not None:
                     cache[key] = line
             assert isinstance(line, str)
@@ -245,8 +254,14 @@ class Session:
     def _prompt(self) -> str:
         if self.state is State.PLAYING and self.character is not None:
             ch = self.character
-            spans = render.vitals_prompt(ch.hp, ch.mana, ch.moves)
-            return render.ansi(spans) if self.ansi else render.plain(spans)
+            fmt = ch.settings.get("prompt", DEFAULT_PROMPT)
+            if not fmt:
+                return ""
+            values = {"hp": ch.hp, "max_hp": ch.max_hp, "mana": ch.mana, "max_mana": ch.max_mana,
+                      "moves": ch.moves, "max_moves": ch.max_moves, "xp": ch.xp,
+                      "xp_next": xp_next(ch), "level": ch.level}
+            spans = render.prompt_spans(render_prompt(str(fmt), values))
+            return render.ansi(spans) if self.colour else render.plain(spans)
         return ""
 
     # ---- input ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from world.directions import Direction
 
@@ -124,6 +125,8 @@ class Character:
     inventory: list[Item] = field(default_factory=list)
     linkdead: bool = False
     title: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # color, prompt...
+    aliases: dict[str, str] = field(default_factory=dict)
     played_ticks: int = 0  # as of session_start
     session_start: int = 0  # world time when this stay in the world began
 

@@ -289,6 +289,15 @@ class StatsShown(Event):
     stats: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SettingChanged(Event):
+    """One of your settings, shown or changed (`key`: color, prompt, aliases)."""
+
+    name: ClassVar[str] = "setting_changed"
+    key: str
+    value: Any
+
+
 # ---- requests to the server (never on the wire) ------------------------------
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from world import commands as _commands  # noqa: F401  (registers every command)
 from world import rules
 from world.commands.registry import REGISTRY, Call, CommandSpec, Registry, bind_call, parse_line
+from world.commands.settings import expand_alias
 from world.context import Ctx
 from world.directions import Direction
 from world.entities import Character, Door, Exit, Item, Kind, Position, Role, Room
@@ -283,6 +284,8 @@ class World:
         data["position"] = str(pos if pos in (Position.RESTING, Position.SLEEPING)
                                else Position.STANDING)
         data["inventory"] = [{"proto": it.proto} for it in ch.inventory]
+        data["settings"] = dict(ch.settings)
+        data["aliases"] = dict(ch.aliases)
         return data
 
     def _restore(self, ch: Character, state: dict[str, Any]) -> None:
@@ -292,6 +295,13 @@ class World:
         position = state.get("position")
         ch.position = (Position(position) if position in ("resting", "sleeping")
                        else Position.STANDING)
+        settings = state.get("settings")
+        if isinstance(settings, dict):
+            ch.settings = {str(k): v for k, v in settings.items()
+                           if isinstance(v, str | bool | int)}
+        aliases = state.get("aliases")
+        if isinstance(aliases, dict):
+            ch.aliases = {str(k): str(v) for k, v in aliases.items() if isinstance(v, str)}
         for entry in state.get("inventory", []):
             proto = entry.get("proto") if isinstance(entry, dict) else None
             if proto in self.content.items:
@@ -312,6 +322,8 @@ class World:
     def perform_line(self, actor: Character, line: str) -> Refused | None:
         """Run a typed line for `actor`; returns the refusal, if any."""
         self.last_command = None
+        if actor.aliases:
+            line = expand_alias(actor.aliases, line)
         try:
             spec, args = parse_line(line, self.registry)
             self._run(spec, actor, args)

@@ -82,9 +82,9 @@ def test_a_room() -> None:
 
 
 def test_the_prompt() -> None:
-    spans = render.vitals_prompt(24, 0, 97)
-    assert render.plain(spans) == "<24hp 0m 97mv> "
-    assert render.ansi(spans) == "\x1b[32m<24hp 0m 97mv> \x1b[0m"
+    spans = render.prompt_spans("<24hp 0m 97mv> \x1b[2J")
+    assert render.plain(spans) == "<24hp 0m 97mv> [2J"  # no escapes from a player's prompt
+    assert render.ansi(spans) == "\x1b[32m<24hp 0m 97mv> [2J\x1b[0m"
 
 
 def test_every_wire_event_has_a_renderer() -> None:

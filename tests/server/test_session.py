@@ -393,7 +393,8 @@ def test_text_mode_output_ends_with_the_prompt() -> None:
     session.deliver(Emoted("Bob", "player", "waves."))
     [frame] = session.outbox()
     assert isinstance(frame, str)
-    prompt = render.ansi(render.vitals_prompt(ch.hp, ch.mana, ch.moves))
+    prompt = render.ansi(render.prompt_spans(f"<{ch.hp}/{ch.max_hp}hp {ch.mana}/{ch.max_mana}m "
+                                             f"{ch.moves}/{ch.max_moves}mv> "))
     assert frame.split("\n") == [
         render.ansi(render.render(Said("Bob", "player", "hi"), "Ann")),
         render.ansi(render.render(Emoted("Bob", "player", "waves."), "Ann")),
@@ -469,3 +470,19 @@ def test_notify_and_close() -> None:
     assert session.close_reason == "shutdown"
     send(session, {"type": "ping"})
     assert decoded(session) == []
+
+
+def test_text_mode_prompt_and_colour_follow_the_characters_settings() -> None:
+    session = make(TEXT)
+    ch = ann()
+    ch.settings.update({"prompt": "[%h hp|%v mv|%% %q] ", "color": False})
+    session.auth_succeeded(ch, "player")
+    session.deliver(Said("Bob", "player", "hi"))
+    [frame] = session.outbox()
+    assert "\x1b[" not in frame
+    assert frame.endswith(f"[{ch.hp} hp|{ch.moves} mv|% %q] ")
+    ch.settings["color"] = True
+    ch.settings["prompt"] = ""
+    session.deliver(Said("Bob", "player", "hi"))
+    [frame] = session.outbox()
+    assert "\x1b[" in frame and frame.endswith("\n")

@@ -10,6 +10,7 @@ from world.commands import movement  # noqa: F401
 from world.commands import social  # noqa: F401
 from world.commands import items  # noqa: F401
 from world.commands import info  # noqa: F401
+from world.commands import settings  # noqa: F401
 
 # isort: on
 from world.commands.registry import REGISTRY, Call, CommandSpec, command

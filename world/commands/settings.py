@@ -1,0 +1,144 @@
+"""Per-character preferences, saved with the character: color, prompt, alias, unalias."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from world.commands.registry import Text, Word, command
+from world.context import Ctx
+from world.errors import Code, Refused
+from world.events import SettingChanged
+
+DEFAULT_PROMPT = "<%h/%Hhp %m/%Mm %v/%Vmv> "
+MAX_ALIASES = 50
+MAX_EXPANSION = 200
+PROMPT_CODES = {
+    "%h": "hp", "%H": "max hp", "%m": "mana", "%M": "max mana", "%v": "moves",
+    "%V": "max moves", "%x": "xp", "%X": "xp for the next level", "%l": "level", "%%": "a %",
+}
+
+
+@command("color", aliases=("colour",), category="settings", sleeping_ok=True,
+         examples=("color off", "color on", "color"))
+def color(ctx: Ctx, setting: Annotated[Word | None, "on or off; toggles if empty"] = None
+          ) -> None:
+    """Turn colour in text output on or off (it is on by default in text mode).
+
+    Colour is never needed to play: every coloured word is also plain text.
+    """
+    current = bool(ctx.actor.settings.get("color", True))
+    if setting is None:
+        value = not current
+    elif setting.lower() in ("on", "yes", "true", "1"):
+        value = True
+    elif setting.lower() in ("off", "no", "false", "0"):
+        value = False
+    else:
+        raise Refused(Code.BAD_ARGS, "Usage: color on|off")
+    ctx.actor.settings["color"] = value
+    ctx.tell(SettingChanged("color", value))
+
+
+@command("prompt", category="settings", sleeping_ok=True,
+         examples=("prompt %h/%Hhp %v/%Vmv> ", "prompt default", "prompt"))
+def prompt(ctx: Ctx, format: Annotated[Text | None, "the prompt; `default` resets it"] = None
+           ) -> None:
+    """Set the prompt shown after output in text clients.
+
+    Codes: %h hp, %H max hp, %m mana, %M max mana, %v moves, %V max moves,
+    %x xp, %X xp for the next level, %l level, %% a percent sign.
+    `prompt default` resets it; `prompt off` shows none.
+    """
+    if format is None:
+        ctx.tell(SettingChanged("prompt", ctx.actor.settings.get("prompt", DEFAULT_PROMPT)))
+        return
+    value = str(format)
+    if value.lower() == "default":
+        ctx.actor.settings.pop("prompt", None)
+        ctx.tell(SettingChanged("prompt", DEFAULT_PROMPT))
+        return
+    if value.lower() == "off":
+        value = ""
+    if len(value) > 120:
+        raise Refused(Code.BAD_ARGS, "A prompt has at most 120 characters.")
+    ctx.actor.settings["prompt"] = value + (" " if value and not value.endswith(" ") else "")
+    ctx.tell(SettingChanged("prompt", ctx.actor.settings["prompt"]))
+
+
+@command("alias", category="settings", sleeping_ok=True,
+         examples=("alias", "alias k kill", "alias gg say good game, $*"))
+def alias(ctx: Ctx, name: Annotated[Word | None, "the shortcut word"] = None,
+          expansion: Annotated[Text | None, "what it stands for; $* is the rest of the line"]
+          = None) -> None:
+    """Make a word stand for a command: `alias gn go north` makes `gn` walk north.
+
+    `$*` in the expansion is replaced by whatever follows the alias when you type
+    it (otherwise that is appended). `alias` alone lists yours; `alias <word>`
+    shows one; `unalias <word>` removes it. Aliases are not expanded inside aliases.
+    """
+    aliases = ctx.actor.aliases
+    if name is None:
+        ctx.tell(SettingChanged("aliases", dict(aliases)))
+        return
+    key = name.lower()
+    if expansion is None:
+        if key not in aliases:
+            raise Refused(Code.NOT_HERE, f"You have no alias '{key[:20]}'.")
+        ctx.tell(SettingChanged("aliases", {key: aliases[key]}))
+        return
+    if key in ("alias", "unalias") or not key.isprintable() or len(key) > 20:
+        raise Refused(Code.BAD_ARGS, "That word can't be an alias.")
+    if len(expansion) > MAX_EXPANSION:
+        raise Refused(Code.BAD_ARGS, f"An alias stands for at most {MAX_EXPANSION} characters.")
+    if key not in aliases and len(aliases) >= MAX_ALIASES:
+        raise Refused(Code.BAD_ARGS, f"You have {MAX_ALIASES} aliases already.")
+    aliases[key] = str(expansion)
+    ctx.tell(SettingChanged("aliases", {key: aliases[key]}))
+
+
+@command("unalias", category="settings", sleeping_ok=True, examples=("unalias gn",))
+def unalias(ctx: Ctx, name: Annotated[Word, "the alias to remove"]) -> None:
+    """Remove one of your aliases."""
+    if ctx.actor.aliases.pop(name.lower(), None) is None:
+        raise Refused(Code.NOT_HERE, f"You have no alias '{name[:20]}'.")
+    ctx.tell(SettingChanged("aliases", dict(ctx.actor.aliases)))
+
+
+def expand_alias(aliases: dict[str, str], line: str) -> str:
+    """The line with its first word expanded if it is one of `aliases` (one level only)."""
+    if not aliases:
+        return line
+    stripped = line.strip()
+    word, _, rest = stripped.partition(" ")
+    expansion = aliases.get(word.lower())
+    if expansion is None:
+        return line
+    rest = rest.strip()
+    if "$*" in expansion:
+        return expansion.replace("$*", rest)
+    return f"{expansion} {rest}".strip()
+
+
+def render_prompt(fmt: str, values: dict[str, int]) -> str:
+    """Fill a prompt format (see `prompt`) with a character's numbers."""
+    out = []
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c == "%" and i + 1 < len(fmt):
+            code = fmt[i : i + 2]
+            if code == "%%":
+                out.append("%")
+            elif code[1] in _FIELDS:
+                out.append(str(values.get(_FIELDS[code[1]], "")))
+            else:
+                out.append(code)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+_FIELDS = {"h": "hp", "H": "max_hp", "m": "mana", "M": "max_mana", "v": "moves",
+           "V": "max_moves", "x": "xp", "X": "xp_next", "l": "level"}
