@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck content-check clean postgres
+.PHONY: run test bench lint typecheck content-check clean postgres browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,14 @@ postgres:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || \
 	    echo "warning: could not install postgresql; its tests will be skipped"; }
 
-test: $(STAMP) postgres lint
+# The browser tests drive Debian's Chromium with Playwright for Python (in the dev extra;
+# its own browser download is never used). Without /usr/bin/chromium they are skipped.
+browser:
+	@test -x /usr/bin/chromium || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	    echo "warning: could not install chromium; the browser tests will be skipped"; }
+
+test: $(STAMP) postgres browser lint
 	PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

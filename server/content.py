@@ -17,6 +17,7 @@ from world.prototypes import (
     ClassesModel,
     Content,
     ContentError,
+    SpellsModel,
     WorldModel,
     ZoneModel,
     build_content,
@@ -90,7 +91,9 @@ def load(content_dir: Path) -> Content:
         zones = [doc(p) for p in zone_paths]
         help_pages = {p.stem.lower(): p.read_text(encoding="utf-8").strip()
                       for p in sorted((root / "help").glob("*.md"))}
-        return build_content(world_doc, classes_doc, zones, help_pages)
+        spells_path = root / "spells.yaml"
+        spells_doc = doc(spells_path) if spells_path.exists() else None
+        return build_content(world_doc, classes_doc, zones, help_pages, spells_doc)
     except ContentError as err:
         if err.line is None and err.file in files:
             err.line = line_of(files[err.file].read_text(encoding="utf-8"), err.path)
@@ -103,6 +106,7 @@ def json_schema() -> dict[str, Any]:
         "world.yaml": WorldModel.model_json_schema(),
         "classes.yaml": ClassesModel.model_json_schema(),
         "zones/*.yaml": ZoneModel.model_json_schema(),
+        "spells.yaml": SpellsModel.model_json_schema(),
     }
 
 

@@ -8,6 +8,7 @@ spans into a string; styles are semantic (`room_name`, `say`...) and only
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -57,10 +58,57 @@ def strip_controls(text: str) -> str:
     return "".join(c for c in text if c >= " " or c in "\n\t")
 
 
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def wrap(text: str, width: int) -> str:
+    """Word-wrap every line of `text` to `width` columns; ANSI codes take no room.
+
+    Breaks at spaces (the space is dropped, its colour codes kept); a word longer
+    than the width is cut. Existing line breaks stay.
+    """
+    width = max(width, 10)
+    return "\n".join(_wrap_line(line, width) for line in text.split("\n"))
+
+
+def _wrap_line(line: str, width: int) -> str:
+    if len(line) <= width:
+        return line
+    # One atom per visible character, carrying the escape codes just before it.
+    atoms: list[tuple[str, str]] = []
+    codes = ""
+    pos = 0
+    for m in _ESCAPE.finditer(line):
+        for ch in line[pos:m.start()]:
+            atoms.append((codes + ch, ch))
+            codes = ""
+        codes += m.group()
+        pos = m.end()
+    for ch in line[pos:]:
+        atoms.append((codes + ch, ch))
+        codes = ""
+    if len(atoms) <= width:
+        return line
+    out: list[str] = []
+    start = 0
+    while len(atoms) - start > width:
+        cut = next((i for i in range(start + width, start, -1) if atoms[i][1] == " "), -1)
+        if cut < 0:
+            out.append("".join(a for a, _ in atoms[start:start + width]))
+            start += width
+        else:
+            out.append("".join(a for a, _ in atoms[start:cut]) + atoms[cut][0][:-1])
+            start = cut + 1
+    out.append("".join(a for a, _ in atoms[start:]) + codes)
+    return "\n".join(out)
+
+
 def _who(name: str, kind: str) -> Spans:
     if kind == "agent":
         return [("ai", "[AI] "), ("character", name)]
-    return [("mob" if kind == "mob" else "character", name)]
+    if kind == "mob":
+        return [("mob", name[:1].upper() + name[1:])]
+    return [("character", name)]
 
 
 def _cap(text: str) -> str:
@@ -86,6 +134,9 @@ def _room(e: ev.RoomShown, viewer: str) -> Spans:
         spans.append(("item", item.get("short") or f"{_cap(item['name'])} is here."))
     for ch in e.characters:
         spans.append(("", "\n"))
+        if ch.get("short") and ch["position"] == "standing":
+            spans.append(("mob", ch["short"]))
+            continue
         spans.extend(_who(ch["name"], ch["kind"]))
         state = {"standing": "is here", "resting": "is resting here",
                  "sleeping": "is sleeping here", "fighting": "is here, fighting"}

@@ -27,7 +27,7 @@ def split_ordinal(word: str) -> tuple[int, str]:
 
 def _names(thing: Character | Item) -> Sequence[str]:
     if isinstance(thing, Character):
-        return (thing.keyword,)
+        return thing.keywords or (thing.keyword,)
     return thing.keywords
 
 

@@ -48,6 +48,103 @@ class Position(StrEnum):
     DEAD = "dead"
 
 
+class Slot(StrEnum):
+    """Where a worn item goes. Items name a kind of place (`neck`); characters have
+    two of some (`neck1`, `neck2`)."""
+
+    LIGHT = "light"
+    HEAD = "head"
+    NECK1 = "neck1"
+    NECK2 = "neck2"
+    BODY = "body"
+    ARMS = "arms"
+    HANDS = "hands"
+    WRIST1 = "wrist1"
+    WRIST2 = "wrist2"
+    WAIST = "waist"
+    LEGS = "legs"
+    FEET = "feet"
+    WIELD = "wield"
+    OFFHAND = "offhand"
+    FINGER1 = "finger1"
+    FINGER2 = "finger2"
+
+
+# An item's `slot` (as written in content) -> the character slots it may fill.
+WEAR_PLACES: dict[str, tuple[Slot, ...]] = {
+    "light": (Slot.LIGHT,),
+    "head": (Slot.HEAD,),
+    "neck": (Slot.NECK1, Slot.NECK2),
+    "body": (Slot.BODY,),
+    "arms": (Slot.ARMS,),
+    "hands": (Slot.HANDS,),
+    "wrist": (Slot.WRIST1, Slot.WRIST2),
+    "waist": (Slot.WAIST,),
+    "legs": (Slot.LEGS,),
+    "feet": (Slot.FEET,),
+    "wield": (Slot.WIELD,),
+    "offhand": (Slot.OFFHAND,),
+    "shield": (Slot.OFFHAND,),
+    "hold": (Slot.OFFHAND,),
+    "finger": (Slot.FINGER1, Slot.FINGER2),
+}
+
+
+class ItemType(StrEnum):
+    """What an item is for."""
+
+    MISC = "misc"
+    WEAPON = "weapon"
+    ARMOR = "armor"
+    CONTAINER = "container"
+    FOOD = "food"
+    DRINK = "drink"
+    POTION = "potion"
+    SCROLL = "scroll"
+    KEY = "key"
+    LIGHT = "light"
+    TREASURE = "treasure"
+    MONEY = "money"
+    CORPSE = "corpse"
+
+
+@dataclass(frozen=True, slots=True)
+class Dice:
+    """`NdS+B`: roll N dice of S sides and add B."""
+
+    count: int = 1
+    sides: int = 4
+    bonus: int = 0
+
+    def __str__(self) -> str:
+        b = f"+{self.bonus}" if self.bonus > 0 else (str(self.bonus) if self.bonus else "")
+        return f"{self.count}d{self.sides}{b}"
+
+    @property
+    def average(self) -> float:
+        """The mean roll."""
+        return self.count * (self.sides + 1) / 2 + self.bonus
+
+
+@dataclass(slots=True)
+class Effect:
+    """A spell, skill or item effect on a character, for a while.
+
+    `mods` add to attributes and gauges (`str`, `dex`, `hit`, `damage`, `armor`,
+    `max_hp`...). `dot` is damage each `period` ticks (poison). `flags` hold
+    states such as `stunned`. An effect with `until` None lasts until removed.
+    """
+
+    name: str
+    source: str = ""
+    until: int | None = None
+    mods: dict[str, int] = field(default_factory=dict)
+    dot: int = 0
+    period: int = 10
+    flags: frozenset[str] = frozenset()
+    caster: str = ""
+
+
 @dataclass(slots=True)
 class Door:
     """A door shared by the two sides of a passage."""
@@ -79,6 +176,21 @@ class Item:
     short: str = ""  # the line shown in a room ("A brass key lies here.")
     weight: int = 1
     value: int = 0
+    type: ItemType = ItemType.MISC
+    slot: str | None = None  # where it is worn: a key of WEAR_PLACES
+    damage: Dice | None = None  # weapons
+    two_handed: bool = False
+    armor: int = 0
+    mods: dict[str, int] = field(default_factory=dict)
+    level: int = 0  # the least level to use it
+    classes: tuple[str, ...] = ()  # the classes that may use it; empty: all
+    capacity: int = 0  # containers: the weight they hold
+    contents: list[Item] = field(default_factory=list)
+    gold: int = 0  # money piles and corpses
+    decay_at: int | None = None  # world tick at which it crumbles
+    owner: str | None = None  # corpses: whose
+    flags: frozenset[str] = frozenset()
+    effects: tuple[str, ...] = ()  # potions and scrolls: spell ids
 
     @property
     def keyword(self) -> str:
@@ -121,8 +233,26 @@ class Character:
     moves: int = 100
     max_moves: int = 100
     position: Position = Position.STANDING
-    fighting: str | None = None
+    fighting: Character | None = None
     inventory: list[Item] = field(default_factory=list)
+    equipment: dict[Slot, Item] = field(default_factory=dict)
+    attributes: dict[str, int] = field(default_factory=dict)  # base str, dex, con, int, wis
+    gold: int = 0
+    effects: list[Effect] = field(default_factory=list)
+    skills: dict[str, int] = field(default_factory=dict)  # skill or spell id -> proficiency %
+    cooldowns: dict[str, int] = field(default_factory=dict)  # id -> tick when ready again
+    wimpy: int = 0  # flee below this many hp
+    recall: str = ""  # room id of the recall point ("" = the world's)
+    following: Character | None = None
+    quests: dict[str, dict[str, Any]] = field(default_factory=dict)  # quest id -> progress
+    proto: str | None = None  # mobs: the prototype id
+    behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)  # mobs: name -> config
+    home: str = ""  # mobs: the zone they belong to
+    short: str = ""  # mobs: the line shown in a room
+    keywords: tuple[str, ...] = ()  # mobs: words that target them (players: their name)
+    reset_key: tuple[str, int] | None = None  # mobs: the zone reset that made them
+    mods: dict[str, int] = field(default_factory=dict)  # mobs: hit, damage, armor from content
+    damage_dice: Dice | None = None  # mobs: bare-hand damage
     linkdead: bool = False
     title: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # color, prompt...
@@ -133,4 +263,9 @@ class Character:
     @property
     def keyword(self) -> str:
         """The word others use to target this character."""
-        return self.name.lower()
+        return self.keywords[0] if self.keywords else self.name.lower()
+
+    @property
+    def is_mob(self) -> bool:
+        """Whether the game drives this character."""
+        return self.kind is Kind.MOB

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from world.entities import Character, Position
+import re
+from random import Random
+
+from world.entities import Character, Dice, Position
 
 LEVEL_CAP = 20
 REGEN_EVERY = 30  # ticks between regeneration steps (3 s at 10 Hz)
@@ -39,3 +42,56 @@ def regen_amount(maximum: int, position: Position) -> int:
 def max_carry_weight(ch: Character, strength: int) -> int:
     """How much weight `ch` can carry."""
     return 50 + strength * 5 + ch.level * 2
+
+
+_DICE = re.compile(r"^(\d+)d(\d+)([+-]\d+)?$")
+
+
+def parse_dice(text: str) -> Dice:
+    """`2d6+1` as a `Dice` (content checks the pattern; this raises ValueError otherwise)."""
+    m = _DICE.match(text.strip())
+    if m is None:
+        raise ValueError(f"not dice: {text!r}")
+    return Dice(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+
+
+def roll(rng: Random, dice: Dice) -> int:
+    """Roll `dice` with the world's RNG."""
+    return sum(rng.randint(1, max(1, dice.sides)) for _ in range(dice.count)) + dice.bonus
+
+
+def attribute(ch: Character, name: str) -> int:
+    """An attribute with equipment and effects applied (3..25)."""
+    value = ch.attributes.get(name, 10) + modifier(ch, name)
+    return max(3, min(25, value))
+
+
+def modifier(ch: Character, key: str) -> int:
+    """The sum of `key` over worn items, active effects and (for mobs) content mods."""
+    total = ch.mods.get(key, 0)
+    for item in ch.equipment.values():
+        total += item.mods.get(key, 0)
+    for effect in ch.effects:
+        total += effect.mods.get(key, 0)
+    return total
+
+
+def armor_class(ch: Character) -> int:
+    """Armour: worn armour, dexterity and effects (higher is better)."""
+    worn = sum(item.armor for item in ch.equipment.values())
+    return worn + modifier(ch, "armor") + (attribute(ch, "dex") - 10) // 2
+
+
+def mob_hp(level: int) -> int:
+    """Default hit points of a mob of `level`."""
+    return 8 + level * 10
+
+
+def mob_damage(level: int) -> Dice:
+    """Default bare-hand damage of a mob of `level`."""
+    return Dice(1, 4 + level, level // 3)
+
+
+def mob_xp(level: int) -> int:
+    """Default XP a mob of `level` is worth before the level-difference scaling."""
+    return 40 + level * level * 25

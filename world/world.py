@@ -8,6 +8,7 @@ so the same seed and the same inputs replay the same events.
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 
@@ -17,10 +18,25 @@ from world.commands.registry import REGISTRY, Call, CommandSpec, Registry, bind_
 from world.commands.settings import expand_alias
 from world.context import Ctx
 from world.directions import Direction
-from world.entities import Character, Door, Exit, Item, Kind, Position, Role, Room
+from world.entities import (
+    WEAR_PLACES,
+    Character,
+    Door,
+    Effect,
+    Exit,
+    Item,
+    ItemType,
+    Kind,
+    Position,
+    Role,
+    Room,
+    Slot,
+)
 from world.errors import Code, Refused
-from world.events import Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
+from world.events import Arrived, Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
 from world.prototypes import Content
+from world.systems import LISTENERS, SYSTEMS
+from world.systems.resets import reset_zone
 
 
 class World:
@@ -39,9 +55,11 @@ class World:
         self.time = 0
         self.rooms: dict[str, Room] = {}
         self.characters: dict[str, Character] = {}
+        self.mobs: dict[int, Character] = {}
+        self.next_reset: dict[str, int] = {}
+        self.recovering: dict[int, Character] = {}  # below a maximum: regeneration runs
         self._out: list[Delivery] = []
         self._dirty: dict[int, Character] = {}
-        self._recovering: dict[int, Character] = {}
         self._next_id = 1
         self.last_command: str | None = None  # the last command run, for metrics
         self._build()
@@ -84,6 +102,8 @@ class World:
                 back = self.rooms[ex.to].exits.get(ex.direction.opposite)
                 if back is not None and back.to == rid and back.door is None:
                     back.door = ex.door
+        for zone in self.content.zones:
+            reset_zone(self, zone)
 
     def make_item(self, proto_id: str) -> Item:
         """Create an item from its prototype."""
@@ -97,7 +117,79 @@ class World:
             short=proto.short,
             weight=proto.weight,
             value=proto.value,
+            type=ItemType(proto.type),
+            slot=proto.slot,
+            damage=rules.parse_dice(proto.damage) if proto.damage else None,
+            two_handed=proto.two_handed,
+            armor=proto.armor,
+            mods=dict(proto.mods),
+            level=proto.level,
+            classes=tuple(proto.classes),
+            capacity=proto.capacity,
+            gold=proto.gold,
+            flags=frozenset(proto.flags),
+            effects=tuple(proto.effects),
         )
+
+    def spawn_mob(self, proto_id: str, room_id: str, reset_key: tuple[str, int] | None = None
+                  ) -> Character:
+        """Make a mob from its prototype and put it in a room (others there see it arrive)."""
+        proto = self.content.mobs[proto_id]
+        hp = proto.hp if proto.hp is not None else rules.mob_hp(proto.level)
+        mana = proto.mana if proto.mana is not None else proto.level * 5
+        mob = Character(
+            id=self._new_id(),
+            name=proto.name,
+            kind=Kind.MOB,
+            cls="",
+            room=room_id,
+            description=proto.description.strip(),
+            level=proto.level,
+            hp=hp, max_hp=hp, mana=mana, max_mana=mana, moves=100, max_moves=100,
+            attributes={a: proto.attributes.get(a, 10 + proto.level // 4)
+                        for a in ("str", "dex", "con", "int", "wis")},
+            gold=self.rng.randint(proto.gold[0], max(proto.gold)) if max(proto.gold) else 0,
+            wimpy=proto.wimpy,
+            proto=proto_id,
+            behaviours=proto.behaviour_map(),
+            home=proto_id.split(":", 1)[0],
+            short=proto.short,
+            keywords=tuple(k.lower() for k in proto.keywords),
+            reset_key=reset_key,
+            mods={"hit": proto.hit, "armor": proto.armor},
+            damage_dice=rules.parse_dice(proto.damage) if proto.damage else
+            rules.mob_damage(proto.level),
+            skills={spell: 75 for spell in proto.spells},
+        )
+        for item_id in proto.inventory:
+            mob.inventory.append(self.make_item(item_id))
+        for item_id in proto.equipment:
+            item = self.make_item(item_id)
+            places = WEAR_PLACES.get(item.slot or "", ())
+            free = next((p for p in places if p not in mob.equipment), None)
+            if free is not None:
+                mob.equipment[free] = item
+            else:
+                mob.inventory.append(item)
+        self.mobs[mob.id] = mob
+        room = self.rooms[room_id]
+        room.characters.append(mob)
+        self.emit_room(room, Arrived(mob.name, str(mob.kind), None), exclude=mob)
+        return mob
+
+    def remove_mob(self, mob: Character) -> None:
+        """Take a mob out of the world without a word (death and purges say their own)."""
+        room = self.rooms.get(mob.room)
+        if room is not None and mob in room.characters:
+            room.characters.remove(mob)
+        self.mobs.pop(mob.id, None)
+        self.recovering.pop(mob.id, None)
+        self._dirty.pop(mob.id, None)
+
+    def signal(self, event: Event) -> None:
+        """Tell the listeners registered for this kind of event (quests hear of kills)."""
+        for fn in LISTENERS.get(type(event), ()):
+            fn(self, event)
 
     # ---- events --------------------------------------------------------------
 
@@ -127,7 +219,11 @@ class World:
         """Note that `ch`'s vitals changed: sent at the end of the tick, recovered over time."""
         self._dirty[ch.id] = ch
         if ch.hp < ch.max_hp or ch.mana < ch.max_mana or ch.moves < ch.max_moves:
-            self._recovering[ch.id] = ch
+            self.recovering[ch.id] = ch
+
+    def mark_vitals(self, ch: Character) -> None:
+        """Send `ch` its vitals at the end of this tick (without touching regeneration)."""
+        self._dirty[ch.id] = ch
 
     def vitals(self, ch: Character) -> Vitals:
         """The `vitals` event for `ch`, as of now."""
@@ -142,7 +238,7 @@ class World:
             xp=ch.xp,
             xp_next=rules.xp_next(ch),
             position=str(ch.position),
-            fighting=ch.fighting,
+            fighting=ch.fighting.name if ch.fighting is not None else None,
         )
 
     def room_view(self, room: Room, viewer: Character | None) -> RoomShown:
@@ -172,6 +268,8 @@ class World:
                     "level": ch.level,
                     "position": str(ch.position),
                     "linkdead": ch.linkdead,
+                    "short": ch.short,
+                    "fighting": ch.fighting.name if ch.fighting is not None else None,
                 }
                 for ch in room.characters
                 if ch is not viewer
@@ -219,6 +317,7 @@ class World:
             max_mana=proto.mana,
             moves=proto.moves,
             max_moves=proto.moves,
+            attributes=dict(proto.attributes),
         )
         if state:
             self._restore(ch, state)
@@ -243,7 +342,7 @@ class World:
             room.characters.remove(ch)
         self.characters.pop(ch.name.lower(), None)
         self._dirty.pop(ch.id, None)
-        self._recovering.pop(ch.id, None)
+        self.recovering.pop(ch.id, None)
         self.emit_room(room, Left(ch.name, str(ch.kind), reason))
         return snap
 
@@ -272,7 +371,8 @@ class World:
     # ---- snapshots -----------------------------------------------------------
 
     _SAVED = ("room", "level", "xp", "hp", "max_hp", "mana", "max_mana", "moves",
-              "max_moves", "title", "description", "played_ticks")
+              "max_moves", "title", "description", "played_ticks", "gold", "wimpy", "recall")
+    _SAVED_MAPS = ("attributes", "skills", "quests", "settings")
 
     def snapshot(self, ch: Character) -> dict[str, Any]:
         """Everything about `ch` that must survive a restart, as plain data."""
@@ -283,10 +383,44 @@ class World:
         pos = ch.position
         data["position"] = str(pos if pos in (Position.RESTING, Position.SLEEPING)
                                else Position.STANDING)
-        data["inventory"] = [{"proto": it.proto} for it in ch.inventory]
-        data["settings"] = dict(ch.settings)
+        data["inventory"] = [self.snapshot_item(it) for it in ch.inventory]
+        data["equipment"] = {str(slot): self.snapshot_item(it)
+                             for slot, it in ch.equipment.items()}
+        for key in self._SAVED_MAPS:
+            data[key] = copy.deepcopy(getattr(ch, key))
         data["aliases"] = dict(ch.aliases)
+        data["cooldowns"] = {k: v - self.time for k, v in ch.cooldowns.items() if v > self.time}
+        data["effects"] = [
+            {"name": e.name, "source": e.source, "left": None if e.until is None
+             else max(0, e.until - self.time), "mods": dict(e.mods), "dot": e.dot,
+             "period": e.period, "flags": sorted(e.flags), "caster": e.caster}
+            for e in ch.effects
+        ]
         return data
+
+    def snapshot_item(self, item: Item) -> dict[str, Any]:
+        """An item as plain data: its prototype and what differs from it."""
+        data: dict[str, Any] = {"proto": item.proto}
+        if item.contents:
+            data["contents"] = [self.snapshot_item(it) for it in item.contents]
+        if item.gold:
+            data["gold"] = item.gold
+        return data
+
+    def restore_item(self, data: Any) -> Item | None:
+        """An item from `snapshot_item` data (None if its prototype is gone)."""
+        proto = data.get("proto") if isinstance(data, dict) else None
+        if proto not in self.content.items:
+            return None
+        item = self.make_item(proto)
+        gold = data.get("gold")
+        if type(gold) is int and gold >= 0:
+            item.gold = gold
+        for sub in data.get("contents", []) or []:
+            inner = self.restore_item(sub)
+            if inner is not None:
+                item.contents.append(inner)
+        return item
 
     def _restore(self, ch: Character, state: dict[str, Any]) -> None:
         for key in self._SAVED:
@@ -302,10 +436,45 @@ class World:
         aliases = state.get("aliases")
         if isinstance(aliases, dict):
             ch.aliases = {str(k): str(v) for k, v in aliases.items() if isinstance(v, str)}
-        for entry in state.get("inventory", []):
-            proto = entry.get("proto") if isinstance(entry, dict) else None
-            if proto in self.content.items:
-                ch.inventory.append(self.make_item(proto))
+        attributes = state.get("attributes")
+        if isinstance(attributes, dict) and attributes:
+            ch.attributes = {str(k): v for k, v in attributes.items() if type(v) is int}
+        skills = state.get("skills")
+        if isinstance(skills, dict):
+            ch.skills = {str(k): v for k, v in skills.items() if type(v) is int}
+        quests = state.get("quests")
+        if isinstance(quests, dict):
+            ch.quests = {str(k): dict(v) for k, v in quests.items() if isinstance(v, dict)}
+        cooldowns = state.get("cooldowns")
+        if isinstance(cooldowns, dict):
+            ch.cooldowns = {str(k): self.time + v for k, v in cooldowns.items()
+                            if type(v) is int}
+        for entry in state.get("inventory", []) or []:
+            item = self.restore_item(entry)
+            if item is not None:
+                ch.inventory.append(item)
+        equipment = state.get("equipment")
+        if isinstance(equipment, dict):
+            for slot_name, entry in equipment.items():
+                item = self.restore_item(entry)
+                if item is None:
+                    continue
+                try:
+                    ch.equipment[Slot(slot_name)] = item
+                except ValueError:
+                    ch.inventory.append(item)
+        for e in state.get("effects", []) or []:
+            if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+                continue
+            left = e.get("left")
+            ch.effects.append(Effect(
+                name=e["name"], source=str(e.get("source", "")),
+                until=None if left is None else self.time + int(left),
+                mods={str(k): int(v) for k, v in (e.get("mods") or {}).items()},
+                dot=int(e.get("dot", 0)), period=max(1, int(e.get("period", 10))),
+                flags=frozenset(str(f) for f in e.get("flags", [])),
+                caster=str(e.get("caster", "")),
+            ))
 
     # ---- commands ------------------------------------------------------------
 
@@ -342,26 +511,16 @@ class World:
     # ---- time ----------------------------------------------------------------
 
     def tick(self) -> None:
-        """Advance one tick: regeneration, then the vitals of whoever changed."""
+        """Advance one tick: every system due now, then the vitals of whoever changed."""
         self.time += 1
-        if self.time % rules.REGEN_EVERY == 0 and self._recovering:
-            for cid, ch in list(self._recovering.items()):
-                self._regenerate(ch)
-                if ch.hp >= ch.max_hp and ch.mana >= ch.max_mana and ch.moves >= ch.max_moves:
-                    del self._recovering[cid]
+        now = self.time
+        for spec in SYSTEMS:
+            if now % spec.every == 0:
+                spec.fn(self)
         if self._dirty:
             dirty, self._dirty = self._dirty, {}
             for ch in dirty.values():
                 self.emit_to(ch, self.vitals(ch))
-
-    def _regenerate(self, ch: Character) -> None:
-        pos = ch.position
-        before = (ch.hp, ch.mana, ch.moves)
-        ch.hp = min(ch.max_hp, ch.hp + rules.regen_amount(ch.max_hp, pos))
-        ch.mana = min(ch.max_mana, ch.mana + rules.regen_amount(ch.max_mana, pos))
-        ch.moves = min(ch.max_moves, ch.moves + rules.regen_amount(ch.max_moves, pos))
-        if (ch.hp, ch.mana, ch.moves) != before:
-            self._dirty[ch.id] = ch
 
     def exit_from(self, room: Room, direction: Direction) -> Exit | None:
         """The exit of `room` that way, if any."""

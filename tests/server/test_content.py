@@ -82,7 +82,7 @@ def test_the_doors_of_haven() -> None:
 
 def test_json_schema_for_editors() -> None:
     schemas = json.loads(loader.json_schema_text())
-    assert set(schemas) == {"world.yaml", "classes.yaml", "zones/*.yaml"}
+    assert set(schemas) == {"world.yaml", "classes.yaml", "zones/*.yaml", "spells.yaml"}
 
 
 # ---- broken content -------------------------------------------------------------------------

@@ -1,0 +1,303 @@
+"""The web client in a real browser: Debian's Chromium, driven by Playwright for Python.
+
+`make test` installs Chromium from Debian (`make browser`) and Playwright from PyPI (the
+dev extra); Playwright's own browser download is never used. Without /usr/bin/chromium
+these tests are skipped.
+
+Screenshots land in test-artifacts/ (git-ignored). The one in the README,
+docs/img/web-client-mid-play.png, is written when it is missing or when
+AEGENT_UPDATE_SCREENSHOTS=1 is set, so ordinary runs leave the tree clean.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from conftest import StartServer, ws_url
+from playwright.async_api import Browser, Page, async_playwright, expect
+from wsclient import Client
+
+from server.app import Server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS_IMG = ROOT / "docs" / "img"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+         "--disable-quic", "--disable-background-networking", "--disable-component-update"]
+PASSWORD = "correct horse"
+WAIT_MS = 10_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not installed at /usr/bin/chromium (`make browser` installs it)",
+)
+expect.set_options(timeout=WAIT_MS)
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, with no network of its own."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def base_url(server: Server) -> str:
+    return f"http://127.0.0.1:{server.port}/"
+
+
+async def command(page: Page, line: str) -> None:
+    """Type a line into the command box and press Enter, as a player does."""
+    box = page.get_by_role("textbox", name="Command")
+    await box.fill(line)
+    await box.press("Enter")
+
+
+async def bar_value(page: Page, kind: str) -> int:
+    value = await page.locator(f"#bar-{kind}").get_attribute("aria-valuenow")
+    assert value is not None
+    return int(value)
+
+
+async def create_character(page: Page, name: str, cls: str) -> None:
+    await page.get_by_label("create a new character").check()
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Class").select_option(cls)
+    await page.get_by_role("button", name="Create character").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Playing as {name}")
+
+
+async def unlabelled_controls(page: Page) -> list[str]:
+    """Visible controls without an accessible name (a label, aria-label(ledby) or text)."""
+    found: list[str] = await page.evaluate("""() => {
+        const bad = [];
+        for (const c of document.querySelectorAll('input, select, button, [role=progressbar]')) {
+            if (!c.offsetParent && c.getAttribute('type') !== 'radio') continue;
+            const named = (c.labels && c.labels.length) || c.getAttribute('aria-label')
+                || c.getAttribute('aria-labelledby') || (c.textContent || '').trim();
+            if (!named) bad.push(c.outerHTML.slice(0, 80));
+        }
+        return bad;
+    }""")
+    return found
+
+
+async def test_play_in_the_browser(start_server: StartServer) -> None:
+    server = await start_server()
+    bob = await Client.open(ws_url(server), "aegent.json")
+    await bob.recv()
+    await bob.register("Bob", cls="cleric")
+
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1100, "height": 700})
+        page = await context.new_page()
+        await page.goto(base_url(server))
+        log = page.get_by_role("log")
+        assert await log.get_attribute("aria-live") == "polite"
+        await expect(log).to_contain_text("Welcome to Aegent Quest")  # the hello's motd
+        assert await unlabelled_controls(page) == []
+
+        # A new character through the form; the class list comes from the hello message.
+        assert "Mage" in await page.get_by_label("Class").inner_text()
+        await create_character(page, "Ann", "mage")
+        await expect(log).to_contain_text("Town Square")
+        await expect(page.locator("#room-name")).to_have_text("Town Square")
+        await expect(page.locator("#room-here")).to_contain_text("Bob")
+        await expect(page.locator("#map .map-room")).to_have_count(1)
+        await expect(page.locator("#bar-hp")).not_to_have_attribute("aria-valuenow", "0")
+        full_moves = await bar_value(page, "moves")
+        assert full_moves > 0
+        assert await page.locator("#bar-moves").get_attribute("aria-valuemax") == str(full_moves)
+        assert await page.get_by_role("textbox", name="Command").evaluate(
+            "el => el === document.activeElement")
+        assert await unlabelled_controls(page) == []
+
+        # Walk north: the map gains a room, the room panel changes, moves go down.
+        await command(page, "north")
+        await expect(log).to_contain_text("> north")  # local echo
+        await expect(page.locator("#room-name")).to_have_text("Temple Steps")
+        await expect(page.locator("#map .map-room")).to_have_count(2)
+        await expect(page.locator('#map .map-room.here[data-room="haven:temple_steps"]')
+                     ).to_have_count(1)
+        await expect(page.locator("#map-summary")).to_contain_text("2 rooms explored")
+        await page.wait_for_function(
+            "max => Number(document.querySelector('#bar-moves').getAttribute('aria-valuenow'))"
+            " < max", arg=full_moves, timeout=WAIT_MS)
+        await expect(page.locator("#room-exits")).to_contain_text("south")
+
+        # Talking, and an error from a result.
+        await command(page, "say hello")
+        await expect(log).to_contain_text("You say, 'hello'")
+        await command(page, "fly away")
+        await expect(page.locator("#log .error").last).to_contain_text("Unknown command")
+
+        # History: up recalls the last commands, down comes back to the draft.
+        box = page.get_by_role("textbox", name="Command")
+        await box.fill("draft")
+        await box.press("ArrowUp")
+        await expect(box).to_have_value("fly away")
+        await box.press("ArrowUp")
+        await expect(box).to_have_value("say hello")
+        await box.press("ArrowDown")
+        await box.press("ArrowDown")
+        await expect(box).to_have_value("draft")
+        await box.fill("")
+
+        # Colour off: no colour left in the log; the choice is remembered.
+        said = page.locator("#log .ev-said").last
+        plain = await log.evaluate("el => getComputedStyle(el).color")
+        assert await said.evaluate("el => getComputedStyle(el).color") != plain
+        toggle = page.get_by_role("button", name="Colour")
+        await toggle.click()
+        await expect(toggle).to_have_attribute("aria-pressed", "false")
+        assert await said.evaluate("el => getComputedStyle(el).color") == plain
+        coloured = await page.evaluate("""() => [...document.querySelectorAll('#log *')]
+            .filter(e => getComputedStyle(e).color !== getComputedStyle(
+                document.getElementById('log')).color).length""")
+        assert coloured == 0
+        other = await context.new_page()
+        await other.goto(base_url(server))
+        await expect(other.get_by_role("button", name="Colour")
+                     ).to_have_attribute("aria-pressed", "false")
+        await other.close()
+        await toggle.click()
+        await expect(toggle).to_have_attribute("aria-pressed", "true")
+
+        # ANSI escapes become classes (escaped text, no markup from the server's strings).
+        html = await page.evaluate(
+            "aegentClient.ansiHtml('\\x1b[1;31mred\\x1b[0m <b>plain</b> \\x1b[32mgreen')")
+        assert html == ('<span class="ansi-fg-1 ansi-bold">red</span> &lt;b&gt;plain&lt;/b&gt; '
+                        '<span class="ansi-fg-2">green</span>')
+
+        # Auto-scroll: stays at the bottom, unless the reader scrolled up.
+        await page.evaluate("for (let i = 0; i < 80; i++) aegentClient.print('filler ' + i)")
+        at_bottom = ("() => { const el = document.getElementById('log');"
+                     " return el.scrollHeight - el.scrollTop - el.clientHeight < 40; }")
+        await page.wait_for_function(at_bottom, timeout=WAIT_MS)
+        await log.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+        await bob.command("shout Is anyone at the temple?")
+        await expect(log).to_contain_text("Bob shouts, 'Is anyone at the temple?'")
+        assert await log.evaluate("el => el.scrollTop") == 0
+        jump = page.get_by_role("button", name="jump to the latest")
+        await expect(jump).to_be_visible()
+        await jump.click()
+        await page.wait_for_function(at_bottom, timeout=WAIT_MS)
+        await expect(jump).to_be_hidden()
+
+        # A bit more play for the screenshot: a round trip east, Bob greets Ann.
+        await command(page, "south")
+        await expect(page.locator("#room-name")).to_have_text("Town Square")
+        for way, room in [("east", "Market Row"), ("west", "Town Square"),
+                          ("south", "Lantern Street"), ("north", "Town Square")]:
+            await command(page, way)
+            await expect(page.locator("#room-name")).to_contain_text(room.split()[0])
+        await expect(page.locator("#map .map-room")).to_have_count(4)
+        await bob.command("say Welcome to Haven, Ann!")
+        await expect(log).to_contain_text("Bob says, 'Welcome to Haven, Ann!'")
+        await command(page, "emote waves back.")
+        await expect(log).to_contain_text("Ann waves back.")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "web-client-mid-play.png"
+        await page.screenshot(path=str(shot))
+        docs_shot = DOCS_IMG / shot.name
+        if not docs_shot.exists() or os.environ.get("AEGENT_UPDATE_SCREENSHOTS") == "1":
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, docs_shot)
+    await bob.close()
+
+
+async def test_reconnects_and_logs_back_in(start_server: StartServer) -> None:
+    server = await start_server()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(base_url(server))
+        await create_character(page, "Cat", "rogue")
+        log = page.get_by_role("log")
+        await command(page, "north")
+        await expect(page.locator("#room-name")).to_have_text("Temple Steps")
+
+        # Drop Cat's connection from the server side, as a network failure would.
+        dropped = 0
+        for session, conn in list(server.sessions.items()):
+            if session.character is not None and session.character.name == "Cat":
+                conn.abort("test: drop the link")
+                dropped += 1
+        assert dropped == 1
+        await expect(log).to_contain_text("The connection was lost")
+        await expect(log).to_contain_text("Reconnected as Cat", timeout=15_000)
+        await expect(page.get_by_role("status")).to_contain_text("Playing as Cat")
+        # Same character, same place, same map; commands work again.
+        await expect(page.locator("#room-name")).to_have_text("Temple Steps")
+        await expect(page.locator("#map .map-room")).to_have_count(2)
+        await command(page, "say still here")
+        await expect(log).to_contain_text("You say, 'still here'")
+        # The password lives in memory only.
+        stored = await page.evaluate("() => JSON.stringify(localStorage)")
+        assert PASSWORD not in stored
+
+        # Quitting is a clean goodbye: the client does not reconnect by itself.
+        await command(page, "quit")
+        await expect(page.get_by_role("status")).to_contain_text("Disconnected")
+        await expect(page.get_by_role("button", name="Connect again")).to_be_visible()
+
+
+async def test_phone_width_keyboard_login(start_server: StartServer) -> None:
+    server = await start_server()
+    dee = await Client.open(ws_url(server), "aegent.json")
+    await dee.recv()
+    await dee.register("Dee", password=PASSWORD)
+    await dee.command("quit")
+    await dee.close()
+
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 390, "height": 844},
+                                      is_mobile=True, has_touch=True)
+        await page.goto(base_url(server))
+        # Keyboard only: the name field has focus, Tab to the password, Enter logs in.
+        name = page.get_by_label("Name")
+        await expect(name).to_be_focused()
+        await page.keyboard.type("Dee")
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_label("Password")).to_be_focused()
+        await page.keyboard.type("wrong password")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("alert")).to_contain_text("Wrong name or password")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("status")).to_contain_text("Playing as Dee")
+        await expect(page.get_by_role("textbox", name="Command")).to_be_focused()
+        await page.keyboard.type("look")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("log")).to_contain_text("> look")
+
+        # One column: nothing wider than the screen, the panels under the output.
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+        log_box = await page.locator("#log").bounding_box()
+        room_box = await page.locator("#room").bounding_box()
+        map_box = await page.locator("#minimap").bounding_box()
+        assert log_box and room_box and map_box
+        assert room_box["y"] >= log_box["y"] + log_box["height"]
+        assert map_box["y"] >= room_box["y"] + room_box["height"]
+        assert await unlabelled_controls(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "web-client-phone.png"), full_page=True)
+
+        # The scrollback is long but capped.
+        cap = await page.evaluate("aegentClient.maxEntries")
+        assert cap >= 5000
+        await page.evaluate("n => { for (let i = 0; i < n; i++) aegentClient.print('line ' + i) }",
+                            cap + 50)
+        assert await page.locator("#log > .entry").count() == cap
+        await expect(page.locator("#log > .entry").last).to_have_text(f"line {cap + 49}")
