@@ -351,6 +351,20 @@ _RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
 }
 
 
+R = Any
+
+
+def renders(event_type: type[ev.Event]) -> Callable[[Callable[[R, str], Spans]],
+                                                     Callable[[R, str], Spans]]:
+    """Register the renderer of one event type (every wire event needs one)."""
+
+    def deco(fn: Callable[[R, str], Spans]) -> Callable[[R, str], Spans]:
+        _RENDERERS[event_type] = fn
+        return fn
+
+    return deco
+
+
 def render(event: ev.Event, viewer: str) -> Spans:
     """The spans `viewer` (a character name) reads for `event`."""
     fn = _RENDERERS.get(type(event))
@@ -366,6 +380,46 @@ def is_personal(event: ev.Event) -> bool:
 
 _PERSONAL = {ev.DoorChanged, ev.Said, ev.Told, ev.Shouted, ev.ItemMoved, ev.PositionChanged,
              ev.RoomShown}
+
+
+# ---- combat ------------------------------------------------------------------------
+
+
+@renders(ev.FightStarted)
+def _fight_started(e: ev.FightStarted, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("warning", "You attack "), *_who(e.target, e.target_kind), ("warning", "!")]
+    if e.target == viewer:
+        return [*_who(e.actor, e.kind), ("warning", " attacks you!")]
+    return [*_who(e.actor, e.kind), ("", " attacks "), *_who(e.target, e.target_kind),
+            ("", "!")]
+
+
+def _name(name: str, viewer: str, cap: bool) -> str:
+    if name == viewer:
+        return "You" if cap else "you"
+    return name[:1].upper() + name[1:] if cap else name
+
+
+@renders(ev.HitLanded)
+def _hit(e: ev.HitLanded, viewer: str) -> Spans:
+    who = _name(e.actor, viewer, True)
+    whom = _name(e.target, viewer, False)
+    if e.damage == 0:
+        verb = "miss" if e.actor == viewer else "misses"
+        return [("dim", f"{who} {verb} {whom}.")]
+    verb = "hit" if e.actor == viewer else "hits"
+    crit = " A critical hit!" if e.critical else ""
+    style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "")
+    return [(style, f"{who} {verb} {whom} for {e.damage} damage.{crit}")]
+
+
+@renders(ev.Died)
+def _died(e: ev.Died, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("warning", "You are DEAD! You wake, weak, at your recall point.")]
+    by = f", slain by {_name(e.killer, viewer, False)}" if e.killer else ""
+    return [*_who(e.actor, e.kind), ("warning", f" is dead{by}!")]
 
 
 def error_spans(message: str) -> Spans:

@@ -298,6 +298,57 @@ class SettingChanged(Event):
     value: Any
 
 
+# ---- combat ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FightStarted(Event):
+    """`actor` attacked `target`."""
+
+    name: ClassVar[str] = "fight_started"
+    actor: str
+    kind: str
+    target: str
+    target_kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class HitLanded(Event):
+    """One attack in a combat round: `damage` 0 and `weapon` "miss" for a miss."""
+
+    name: ClassVar[str] = "hit_landed"
+    actor: str
+    target: str
+    damage: int
+    weapon: str
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Died(Event):
+    """`actor` died (`killer` may be null: poison, a fall...)."""
+
+    name: ClassVar[str] = "died"
+    actor: str
+    kind: str
+    killer: str | None
+    room: str
+
+
+# ---- signals inside the world (never on the wire) --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Killed(Event):
+    """A character was killed: for listeners (quests, XP), with the objects themselves."""
+
+    name: ClassVar[str] = "killed"
+    internal: ClassVar[bool] = True
+    victim: Any
+    killer: Any
+    room: str
+
+
 # ---- requests to the server (never on the wire) ------------------------------
 
 

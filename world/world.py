@@ -56,6 +56,8 @@ class World:
         self.rooms: dict[str, Room] = {}
         self.characters: dict[str, Character] = {}
         self.mobs: dict[int, Character] = {}
+        self.fighters: dict[int, Character] = {}  # the active set of combat rounds
+        self.decaying: dict[int, Item] = {}  # corpses and the like, by item id
         self.next_reset: dict[str, int] = {}
         self.recovering: dict[int, Character] = {}  # below a maximum: regeneration runs
         self._out: list[Delivery] = []
@@ -66,7 +68,8 @@ class World:
 
     # ---- building ------------------------------------------------------------
 
-    def _new_id(self) -> int:
+    def new_id(self) -> int:
+        """A fresh id for an entity (unique within this world)."""
         n = self._next_id
         self._next_id += 1
         return n
@@ -109,7 +112,7 @@ class World:
         """Create an item from its prototype."""
         proto = self.content.items[proto_id]
         return Item(
-            id=self._new_id(),
+            id=self.new_id(),
             proto=proto_id,
             name=proto.name,
             keywords=tuple(k.lower() for k in proto.keywords),
@@ -138,7 +141,7 @@ class World:
         hp = proto.hp if proto.hp is not None else rules.mob_hp(proto.level)
         mana = proto.mana if proto.mana is not None else proto.level * 5
         mob = Character(
-            id=self._new_id(),
+            id=self.new_id(),
             name=proto.name,
             kind=Kind.MOB,
             cls="",
@@ -305,7 +308,7 @@ class World:
             raise ValueError(f"unknown class {cls!r}")
         proto = self.content.classes[cls]
         ch = Character(
-            id=self._new_id(),
+            id=self.new_id(),
             name=name,
             kind=kind,
             cls=cls,

@@ -6,6 +6,7 @@ Each module registers its systems and listeners in `registry.py` on import.
 # isort: off
 from world.systems import upkeep  # noqa: F401
 from world.systems import resets  # noqa: F401
+from world.systems import combat  # noqa: F401
 
 # isort: on
 from world.systems.registry import LISTENERS, SYSTEMS, listens, system
