@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import psutil
 
@@ -26,6 +26,7 @@ from server.config import Settings
 from server.metrics import Metrics
 from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import NameTaken, SqlRepository
+from server.telnet import TelnetConnection
 from server.wire import ErrorCode
 from server.ws import Connection
 from world import World
@@ -35,6 +36,22 @@ from world.errors import Refused
 from world.events import StatsShown
 
 T = TypeVar("T")
+
+
+class Link(Protocol):
+    """What the server needs of a connection (ws.Connection, telnet.TelnetConnection)."""
+
+    session: Session | None
+    address: str
+    ping_sent: float | None
+    opened_at: float
+    closed: bool
+
+    def send_frames(self, frames: list[str | bytes]) -> None: ...
+    def write_pending(self) -> None: ...
+    def ping(self, now: float) -> None: ...
+    def close(self, code: int = 1000, reason: str = "") -> None: ...
+    def abort(self, why: str = "") -> None: ...
 
 
 class Server:
@@ -59,8 +76,8 @@ class Server:
         self.metrics = Metrics()
         self.limits = Limits(settings.rate, settings.burst, settings.queue_max,
                              settings.max_message_bytes)
-        self.connections: set[Connection] = set()
-        self.sessions: dict[Session, Connection] = {}
+        self.connections: set[Link] = set()
+        self.sessions: dict[Session, Link] = {}
         self.by_character: dict[int, Session] = {}
         self.roles: dict[int, str] = {}
         self.linkdead: dict[int, float] = {}
@@ -77,6 +94,7 @@ class Server:
         self.stopped = asyncio.Event()
         self.started_at = time.time()
         self.port = settings.port
+        self.telnet_port = settings.telnet_port
         self._proc = psutil.Process()
         self.saved = 0
 
@@ -98,9 +116,15 @@ class Server:
                                        self.settings.port, reuse_address=True, backlog=2048)
         self._servers.append(srv)
         self.port = srv.sockets[0].getsockname()[1]
+        tsrv = await loop.create_server(lambda: TelnetConnection(self), self.settings.host,
+                                        self.settings.telnet_port, reuse_address=True,
+                                        backlog=2048)
+        self._servers.append(tsrv)
+        self.telnet_port = tsrv.sockets[0].getsockname()[1]
         for coro in (self.ticker.run(), self._housekeeping(), self._autosave()):
             self._tasks.append(asyncio.create_task(coro))
         self.log.info("server_started", host=self.settings.host, port=self.port,
+                      telnet_port=self.telnet_port,
                       rooms=len(self.world.rooms), tick_hz=self.settings.tick_hz,
                       database=self.settings.resolved_database_url.split("://")[0])
 
@@ -165,7 +189,7 @@ class Server:
 
     # ---- sessions ---------------------------------------------------------------
 
-    def open_session(self, conn: Connection, kind: wire.Subprotocol) -> Session:
+    def open_session(self, conn: Link, kind: wire.Subprotocol) -> Session:
         """A WebSocket was accepted: make its session and greet it."""
         session = Session(f"s{next(self._ids)}", kind, self, self.limits, self.now(),
                           conn.address)
@@ -181,6 +205,13 @@ class Server:
         """A whole message arrived for `session`."""
         session.receive_frame(payload, self.now())
         self._after(session)
+
+    def refuse_input(self, session: Session, code: str, message: str) -> None:
+        """Input a shell could not turn into a message (telnet: not UTF-8, a line too long)."""
+        session.last_input = self.now()
+        session.say([("error", message)])
+        self.metrics.errors.labels(code=code).inc()
+        self._mark(session)
 
     def _after(self, session: Session) -> None:
         if session.requests:
@@ -223,7 +254,7 @@ class Server:
             frames = session.outbox()
             if frames:
                 conn.send_frames(frames)
-                conn.write_pending()
+            conn.write_pending()  # telnet may have GMCP to send without text
             if session.state is State.CLOSED:
                 conn.close(1000, session.close_reason or "goodbye")
 

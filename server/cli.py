@@ -105,6 +105,12 @@ def _user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from server import play
+
+    return play.main(args.url, args.color)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aegent`."""
     p = argparse.ArgumentParser(prog="aegent", description="Aegent Quest: a MUD for people "
@@ -122,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
     s.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
     s.set_defaults(fn=_serve)
+
+    pl = sub.add_parser("play", help="play in this terminal")
+    pl.add_argument("url", nargs="?", help="the server's WebSocket URL (ws://localhost:4000/ws)")
+    pl.add_argument("--color", dest="color", action="store_true", default=None,
+                    help="colour output (default: when the output is a terminal)")
+    pl.add_argument("--no-color", dest="color", action="store_false",
+                    help="no colour (also: NO_COLOR set)")
+    pl.set_defaults(fn=_play)
 
     c = sub.add_parser("content", help="check or describe content/")
     csub = c.add_subparsers(dest="what", required=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from server import render, wire
+from server import gmcp, render, wire
 from server.wire import ErrorCode, Subprotocol, WireError
 from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
@@ -119,6 +119,9 @@ class Session:
     close_reason: str | None = None
     last_input: float = 0.0
     seq: int = 0
+    width: int | None = None  # text mode: wrap output to this many columns (telnet NAWS)
+    gmcp_enabled: bool = False  # also queue GMCP messages in gmcp_out (telnet)
+    gmcp_out: list[gmcp.Message] = field(default_factory=list)
     _out: list[str | bytes] = field(default_factory=list)
     _lines: list[str] = field(default_factory=list)
     _tokens: float = 0.0
@@ -151,6 +154,11 @@ class Session:
     def playing(self) -> bool:
         """Whether the session has a character in the world."""
         return self.state is State.PLAYING
+
+    @property
+    def password_expected(self) -> bool:
+        """Text mode: whether the next line is a password (telnet turns echo off)."""
+        return self.state in (State.ASK_PASSWORD, State.NEW_PASSWORD, State.CONFIRM_PASSWORD)
 
     @property
     def queued(self) -> int:
@@ -200,6 +208,8 @@ class Session:
             self.requests.append(GameRequest(event.kind, dict(event.args)))
             return
         viewer = self.character.name if self.character else ""
+        if self.gmcp_enabled:
+            self.gmcp_out.extend(gmcp.messages(event))
         if self.text_mode:
             if isinstance(event, Vitals):
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
@@ -246,6 +256,8 @@ class Session:
                 return []
             text = "\n".join(self._lines)
             self._lines.clear()
+            if self.width:
+                text = render.wrap(text, self.width)
             text += "\n" + self._prompt()
             return [text]
         out, self._out = self._out, []
@@ -371,6 +383,8 @@ class Session:
         self.character = character
         self.state = State.PLAYING
         self._login_password = ""
+        if self.gmcp_enabled:
+            self.gmcp_out.append(gmcp.status(character))
         if self.text_mode:
             return
         msg: dict[str, Any] = {

@@ -24,8 +24,8 @@ FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings for a test server: port 0, data in tmp_path, cheap hashing, fixed seed."""
-    return Settings(port=0, data_dir=tmp_path / "data", seed=7, **FAST_HASH)  # type: ignore[arg-type]
+    """Settings for a test server: ports 0, data in tmp_path, cheap hashing, fixed seed."""
+    return Settings(port=0, telnet_port=0, data_dir=tmp_path / "data", seed=7, **FAST_HASH)  # type: ignore[arg-type]
 
 
 StartServer = Callable[..., Awaitable[Server]]

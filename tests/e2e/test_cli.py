@@ -25,7 +25,7 @@ def free_port() -> int:
 
 def env(data: Path) -> dict[str, str]:
     return {**os.environ, "AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "1024",
-            "AEGENT_DATA_DIR": str(data), "AEGENT_SEED": "3"}
+            "AEGENT_DATA_DIR": str(data), "AEGENT_SEED": "3", "AEGENT_TELNET_PORT": "0"}
 
 
 async def start(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:

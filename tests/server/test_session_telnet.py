@@ -1,0 +1,151 @@
+"""The session hooks telnet uses, sans I/O: password flag, wrap width, GMCP side channel."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from server import gmcp, render, wire
+from server.session import Limits, Session, State
+from server.wire import Subprotocol
+from world.entities import Character, Kind
+from world.events import InventoryListed, RoomShown, Said, Shouted, Told, Vitals
+
+ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class FakeGame:
+    """A `GamePort` that runs nothing."""
+
+    def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
+        pass
+
+    def tool_list(self, session: Session) -> list[dict[str, Any]]:
+        return []
+
+    def class_names(self) -> dict[str, str]:
+        return {"warrior": "Warrior", "mage": "Mage"}
+
+
+def text_session() -> Session:
+    session = Session("t1", Subprotocol.TEXT, FakeGame(), Limits(), now=0.0)
+    session.hello("Aegent Quest", "")
+    session.outbox()
+    return session
+
+
+def ann() -> Character:
+    return Character(id=1, name="Ann", kind=Kind.PLAYER, cls="mage", room="haven:square",
+                     level=3)
+
+
+def room() -> RoomShown:
+    return RoomShown(id="haven:square", title="Town Square",
+                     description="A wide square. " * 12, zone="haven",
+                     exits={"north": "haven:temple_steps"}, doors={}, characters=[], items=[],
+                     flags=[])
+
+
+def vitals() -> Vitals:
+    return Vitals(hp=10, max_hp=20, mana=5, max_mana=5, moves=90, max_moves=100, level=3,
+                  xp=10, xp_next=3000, position="standing", fighting=None)
+
+
+def state(session: Session) -> State:
+    return session.state  # (a call, so that type checkers do not narrow the attribute)
+
+
+def test_password_expected_during_the_password_questions_only() -> None:
+    session = text_session()
+    assert state(session) is State.ASK_NAME and not session.password_expected
+    session.receive_frame("Ann", 0.0)
+    session.name_checked(True, None)
+    assert state(session) is State.ASK_PASSWORD and session.password_expected
+    session.receive_frame("secret password", 0.0)
+    assert not session.password_expected  # authenticating
+    session.auth_failed("auth_failed", "Wrong name or password.")
+    session.receive_frame("Bob", 0.0)
+    session.name_checked(False, None)
+    session.receive_frame("y", 0.0)
+    assert state(session) is State.NEW_PASSWORD and session.password_expected
+    session.receive_frame("a long secret", 0.0)
+    assert state(session) is State.CONFIRM_PASSWORD and session.password_expected
+    session.receive_frame("a long secret", 0.0)
+    assert state(session) is State.CHOOSE_CLASS and not session.password_expected
+
+
+def test_width_wraps_text_output_not_counting_colour() -> None:
+    session = text_session()
+    session.auth_succeeded(ann(), "player")
+    session.width = 30
+    session.deliver(room())
+    text = session.outbox()[0]
+    assert isinstance(text, str)
+    body = text.rsplit("\n", 1)[0]  # the prompt is the last line
+    assert "\x1b[" in body
+    widths = [len(ANSI_CODE.sub("", line)) for line in body.split("\n")]
+    assert max(widths) <= 30 and max(widths) >= 25
+    assert "Town Square" in text
+    # no width: the text is as rendered
+    session.width = None
+    session.deliver(room())
+    unwrapped = session.outbox()[0]
+    assert isinstance(unwrapped, str)
+    assert max(len(ANSI_CODE.sub("", line)) for line in unwrapped.split("\n")) > 30
+
+
+def test_wrap() -> None:
+    assert render.wrap("one two three four", 3) == "one two\nthree four"  # 10 at least
+    assert render.wrap("one two three four five", 10) == "one two\nthree four\nfive"
+    assert render.wrap("a" * 25, 10) == "a" * 10 + "\n" + "a" * 10 + "\n" + "a" * 5
+    assert render.wrap("keep\nbreaks here", 10) == "keep\nbreaks\nhere"
+    coloured = render.ansi([("say", "You say, 'hello there friend'")])
+    wrapped = render.wrap(coloured, 12)
+    assert ANSI_CODE.sub("", wrapped) == "You say,\n'hello there\nfriend'"
+    assert wrapped.startswith("\x1b[1;33m") and wrapped.endswith(render.RESET)
+
+
+def test_gmcp_messages_when_enabled() -> None:
+    session = text_session()
+    session.gmcp_enabled = True
+    session.auth_succeeded(ann(), "player")
+    assert session.gmcp_out == [("Char.Status", {"name": "Ann", "level": 3, "class": "mage"})]
+    session.gmcp_out.clear()
+    session.deliver(vitals())
+    session.deliver(room())
+    session.deliver(Said("Bob", "player", "hi"))
+    session.deliver(Told("Bob", "player", "Ann", "psst"))
+    session.deliver(Shouted("Cat", "agent", "HEY"))
+    session.deliver(InventoryListed([{"name": "a map", "keyword": "map", "weight": 1}], 1, 100))
+    packages = [p for p, _ in session.gmcp_out]
+    assert packages == ["Char.Vitals", "Room.Info", "Comm.Channel.Text", "Comm.Channel.Text",
+                        "Comm.Channel.Text", "Char.Items.List"]
+    data = dict(session.gmcp_out[:2])
+    assert data["Char.Vitals"]["hp"] == 10 and data["Char.Vitals"]["max_hp"] == 20
+    assert data["Room.Info"] == {"num": gmcp.room_number("haven:square"), "id": "haven:square",
+                                 "name": "Town Square", "zone": "haven", "area": "haven",
+                                 "exits": {"north": "haven:temple_steps"}}
+    assert session.gmcp_out[2][1] == {"channel": "say", "talker": "Bob", "text": "hi"}
+    assert session.gmcp_out[3][1] == {"channel": "tell", "talker": "Bob", "text": "psst",
+                                      "target": "Ann"}
+    assert session.gmcp_out[5][1]["items"][0]["keyword"] == "map"
+    # the text is unchanged
+    assert "Bob says, 'hi'" in ANSI_CODE.sub("", str(session.outbox()[0]))
+
+
+def test_no_gmcp_unless_enabled() -> None:
+    session = text_session()
+    session.auth_succeeded(ann(), "player")
+    session.deliver(vitals())
+    session.deliver(room())
+    assert session.gmcp_out == []
+    structured = Session("j1", Subprotocol.JSON, FakeGame(), Limits(), now=0.0)
+    structured.auth_succeeded(ann(), "player")
+    structured.deliver(room())
+    assert structured.gmcp_out == [] and len(structured.outbox()) == 2
+
+
+def test_room_numbers_are_stable() -> None:
+    assert gmcp.room_number("haven:square") == gmcp.room_number("haven:square")
+    assert gmcp.room_number("haven:square") != gmcp.room_number("haven:tavern")
+    assert 0 < gmcp.room_number("haven:square") < 2**31
