@@ -499,6 +499,13 @@ class TelnetCodec:
                 self._negotiated(self._verb, data[i], events)
                 i += 1
             elif state is _In.SB_OPTION:
+                if data[i] == IAC:
+                    # IAC SB IAC: no option byte (a broken client); read the IAC as
+                    # the start of a command, so IAC SE brings plain reading back.
+                    self.dropped_subnegotiations += 1
+                    self._state = _In.IAC
+                    i += 1
+                    continue
                 self._sb_option = data[i]
                 self._sb.clear()
                 self._sb_overflow = False
