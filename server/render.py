@@ -35,6 +35,7 @@ ANSI: dict[str, str] = {
     "heading": "\x1b[1m",
     "ai": "\x1b[1;34m",
     "prompt": "\x1b[32m",
+    "magic": "\x1b[35m",
 }
 RESET = "\x1b[0m"
 
@@ -254,6 +255,7 @@ def _score(e: ev.ScoreShown, viewer: str) -> Spans:
         f"Moves {s['moves']}/{s['max_moves']}",
         f"XP {s['xp']} (next level at {s['xp_next']})",
         attrs,
+        f"Armour class {s.get('armor_class', 0)}  Gold {s.get('gold', 0)}",
         f"You are {s['position']} in {s['room']}.",
         f"Played: {s['played_seconds'] // 3600}h {s['played_seconds'] % 3600 // 60}m",
     ]
@@ -275,21 +277,34 @@ def _help(e: ev.HelpShown, viewer: str) -> Spans:
 
 
 def _inventory(e: ev.InventoryListed, viewer: str) -> Spans:
+    gold = f"\nGold: {e.gold}" if e.gold else ""
     if not e.items:
-        return [("", "You are carrying nothing.")]
+        return [("", "You are carrying nothing."), ("dim", gold)]
     spans: Spans = [("heading", "You are carrying:")]
     for it in e.items:
         spans.append(("item", f"\n  {it['name']}"))
-    spans.append(("dim", f"\nWeight {e.weight}/{e.max_weight}"))
+    count = f"  Items {e.count}/{e.max_count}" if e.max_count else ""
+    spans.append(("dim", f"\nWeight {e.weight}/{e.max_weight}{count}{gold}"))
     return spans
 
 
 def _item_moved(e: ev.ItemMoved, viewer: str) -> Spans:
-    verb = {"got": ("get", "gets"), "dropped": ("drop", "drops")}.get(e.action,
-                                                                        (e.action, e.action))
+    verb = {"got": ("get", "gets"), "dropped": ("drop", "drops"), "put": ("put", "puts"),
+            "taken_from": ("get", "gets"), "given": ("give", "gives")}.get(
+                e.action, (e.action, e.action))
+    tail: Spans = [("", ".")]
+    if e.action == "put" and e.container:
+        tail = [("", " in "), ("item", e.container), ("", ".")]
+    elif e.action == "taken_from" and e.container:
+        tail = [("", " from "), ("item", e.container), ("", ".")]
+    elif e.action == "given" and e.target:
+        if e.target == viewer:
+            return [("character", _cap(e.actor)), ("", " gives you "), ("item", e.item),
+                    ("", ".")]
+        tail = [("", " to "), ("character", e.target), ("", ".")]
     if e.actor == viewer:
-        return [("", f"You {verb[0]} "), ("item", e.item), ("", ".")]
-    return [("character", e.actor), ("", f" {verb[1]} "), ("item", e.item), ("", ".")]
+        return [("", f"You {verb[0]} "), ("item", e.item), *tail]
+    return [("character", _cap(e.actor)), ("", f" {verb[1]} "), ("item", e.item), *tail]
 
 
 def _position(e: ev.PositionChanged, viewer: str) -> Spans:
@@ -387,12 +402,13 @@ _PERSONAL = {ev.DoorChanged, ev.Said, ev.Told, ev.Shouted, ev.ItemMoved, ev.Posi
 
 @renders(ev.FightStarted)
 def _fight_started(e: ev.FightStarted, viewer: str) -> Spans:
+    whom: Spans = [("mob", e.target)] if e.target_kind == "mob" else _who(e.target,
+                                                                          e.target_kind)
     if e.actor == viewer:
-        return [("warning", "You attack "), *_who(e.target, e.target_kind), ("warning", "!")]
+        return [("warning", "You attack "), *whom, ("warning", "!")]
     if e.target == viewer:
         return [*_who(e.actor, e.kind), ("warning", " attacks you!")]
-    return [*_who(e.actor, e.kind), ("", " attacks "), *_who(e.target, e.target_kind),
-            ("", "!")]
+    return [*_who(e.actor, e.kind), ("", " attacks "), *whom, ("", "!")]
 
 
 def _name(name: str, viewer: str, cap: bool) -> str:
@@ -420,6 +436,534 @@ def _died(e: ev.Died, viewer: str) -> Spans:
         return [("warning", "You are DEAD! You wake, weak, at your recall point.")]
     by = f", slain by {_name(e.killer, viewer, False)}" if e.killer else ""
     return [*_who(e.actor, e.kind), ("warning", f" is dead{by}!")]
+
+
+# ---- items, equipment and shops ----------------------------------------------------
+
+
+@renders(ev.GoldChanged)
+def _gold_changed(e: ev.GoldChanged, viewer: str) -> Spans:
+    return [("dim", f"You now have {e.total} gold.")]
+
+
+@renders(ev.LimitReached)
+def _limit_reached(e: ev.LimitReached, viewer: str) -> Spans:
+    why = {"too_heavy": "it would be too heavy for you",
+           "too_many": "your hands are full",
+           "container_full": "there is no more room in it"}.get(e.limit, e.limit)
+    things = "item stays" if e.left == 1 else "items stay"
+    return [("warning", f"{e.left} {things} behind: {why}.")]
+
+
+@renders(ev.ItemExamined)
+def _item_examined(e: ev.ItemExamined, viewer: str) -> Spans:
+    d = e.details
+    spans: Spans = [("item", _cap(e.item)), ("", "\n" + textwrap.fill(e.description, 78))]
+    facts = [f"{d.get('type', 'item')}, weight {d.get('weight', 0)}"]
+    if d.get("slot"):
+        facts.append(f"worn: {d['slot']}")
+    if d.get("damage"):
+        facts.append(f"damage {d['damage']}" + (", two-handed" if d.get("two_handed") else ""))
+    if d.get("armor"):
+        facts.append(f"armour {d['armor']}")
+    if d.get("level"):
+        facts.append(f"level {d['level']}")
+    if d.get("classes"):
+        facts.append("for " + ", ".join(d["classes"]))
+    if "capacity" in d:
+        facts.append(f"holds {d.get('holding', 0)}/{d['capacity']}")
+    spans.append(("dim", "\n" + "; ".join(facts)))
+    if e.contents or e.gold:
+        spans.append(("", "\nInside:"))
+        for it in e.contents:
+            spans.append(("item", f"\n  {it['name']}"))
+        if e.gold:
+            spans.append(("item", f"\n  {e.gold} gold"))
+    elif "capacity" in d or d.get("type") == "corpse":
+        spans.append(("", "\nIt is empty."))
+    return spans
+
+
+_WORN_AT = {
+    "light": "as a light", "head": "on your head", "neck1": "around your neck",
+    "neck2": "around your neck", "body": "on your body", "arms": "on your arms",
+    "hands": "on your hands", "wrist1": "around your wrist", "wrist2": "around your wrist",
+    "waist": "around your waist", "legs": "on your legs", "feet": "on your feet",
+    "offhand": "in your off hand", "finger1": "on your finger", "finger2": "on your finger",
+}
+
+
+@renders(ev.EquipmentChanged)
+def _equipment_changed(e: ev.EquipmentChanged, viewer: str) -> Spans:
+    you = e.actor == viewer
+    who: Spans = [("", "You")] if you else [("character", _cap(e.actor))]
+    if e.action == "removed":
+        return [*who, ("", " stop using " if you else " stops using "), ("item", e.item),
+                ("", ".")]
+    if e.slot == "wield":
+        return [*who, ("", " wield " if you else " wields "), ("item", e.item), ("", ".")]
+    if e.slot in ("light", "offhand"):
+        return [*who, ("", " hold " if you else " holds "), ("item", e.item), ("", ".")]
+    where = " " + _WORN_AT.get(e.slot, "") if you else ""
+    return [*who, ("", " wear " if you else " wears "), ("item", e.item), ("", f"{where}.")]
+
+
+@renders(ev.EquipmentListed)
+def _equipment_listed(e: ev.EquipmentListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", "You are using:")]
+    for entry in e.slots:
+        spans.append(("dim", f"\n  {'<' + entry['slot'] + '>':<10} "))
+        spans.append(("item", entry["item"]) if entry["item"] else ("dim", "(nothing)"))
+    spans.append(("", f"\nArmour class {e.armor_class}"))
+    return spans
+
+
+@renders(ev.ShopListed)
+def _shop_listed(e: ev.ShopListed, viewer: str) -> Spans:
+    keeper = _cap(e.shopkeeper)
+    if not e.items:
+        spans: Spans = [("", f"{keeper} has nothing for sale.")]
+    else:
+        spans = [("heading", f"{keeper} sells:")]
+        for it in e.items:
+            spans.append(("dim", f"\n  {it['price']:>6} gold  "))
+            spans.append(("item", it["name"]))
+            if it.get("level"):
+                spans.append(("dim", f" (level {it['level']})"))
+    if e.buys:
+        spans.append(("", f"\n{keeper} buys: {', '.join(e.buys)}."))
+    return spans
+
+
+@renders(ev.ItemBought)
+def _item_bought(e: ev.ItemBought, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("", "You buy "), ("item", e.item),
+                ("", f" from {e.shopkeeper} for {e.price} gold.")]
+    return [("character", _cap(e.actor)), ("", " buys "), ("item", e.item),
+            ("", f" from {e.shopkeeper}.")]
+
+
+@renders(ev.ItemSold)
+def _item_sold(e: ev.ItemSold, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("", "You sell "), ("item", e.item),
+                ("", f" to {e.shopkeeper} for {e.price} gold.")]
+    return [("character", _cap(e.actor)), ("", " sells "), ("item", e.item),
+            ("", f" to {e.shopkeeper}.")]
+
+
+@renders(ev.Valued)
+def _valued(e: ev.Valued, viewer: str) -> Spans:
+    return [("", f"{_cap(e.shopkeeper)} would give you {e.price} gold for "), ("item", e.item),
+            ("", ".")]
+
+
+_PERSONAL.update({ev.EquipmentChanged, ev.ItemBought, ev.ItemSold})
+
+
+# ---- magic: spells, skills and effects -----------------------------------------------
+
+
+def _spell(sid: str) -> str:
+    return sid.replace("_", " ")
+
+
+def _whose(name: str, viewer: str, cap: bool) -> str:
+    if name == viewer:
+        return "Your" if cap else "your"
+    return _name(name, viewer, cap) + "'s"
+
+
+@renders(ev.SpellCast)
+def _spell_cast(e: ev.SpellCast, viewer: str) -> Spans:
+    spell = _spell(e.spell)
+    at = ""
+    if e.target is not None and e.target != e.actor:
+        at = f" at {_name(e.target, viewer, False)}"
+    elif e.target == e.actor and e.actor != viewer:
+        at = " on themselves"
+    if e.actor == viewer:
+        return [("magic", f"You utter the words, '{spell}'{at}.")]
+    return [*_who(e.actor, e.kind), ("magic", f" utters the words, '{spell}'{at}.")]
+
+
+@renders(ev.SpellFailed)
+def _spell_failed(e: ev.SpellFailed, viewer: str) -> Spans:
+    if e.reason == "no_effect":
+        return [("dim", "Nothing seems to happen.")]
+    if e.actor == viewer:
+        return [("dim", "You lose your concentration.")]
+    return [("dim", f"{_whose(e.actor, viewer, True)} {_spell(e.spell)} fizzles.")]
+
+
+@renders(ev.SpellHit)
+def _spell_hit(e: ev.SpellHit, viewer: str) -> Spans:
+    style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "magic")
+    return [(style, f"{_whose(e.actor, viewer, True)} {_spell(e.spell)} hits "
+                    f"{_name(e.target, viewer, False)} for {e.damage} damage.")]
+
+
+@renders(ev.Healed)
+def _healed(e: ev.Healed, viewer: str) -> Spans:
+    if e.target == viewer:
+        if e.actor == viewer:
+            return [("notice", f"You feel better (+{e.amount} hp).")]
+        return [("notice", f"{_name(e.actor, viewer, True)} heals you (+{e.amount} hp).")]
+    who = _name(e.actor, viewer, True)
+    verb = "heal" if e.actor == viewer else "heals"
+    whom = "themselves" if e.target == e.actor else _name(e.target, viewer, False)
+    return [("magic", f"{who} {verb} {whom}.")]
+
+
+_STATES = {"stunned": ("You are stunned!", "is stunned!"),
+           "hasted": ("You feel yourself speed up.", "starts moving faster.")}
+
+
+@renders(ev.EffectStarted)
+def _effect_started(e: ev.EffectStarted, viewer: str) -> Spans:
+    secs = f" ({e.duration // 10} s)" if e.duration else ""
+    state = next((_STATES[f] for f in e.flags if f in _STATES), None)
+    if e.target == viewer:
+        if e.refreshed:
+            return [("magic", f"Your {_spell(e.effect)} is renewed{secs}.")]
+        if state is not None:
+            return [("warning" if "stunned" in e.flags else "magic", state[0] + secs)]
+        return [("magic", f"You are affected by {_spell(e.effect)}{secs}.")]
+    who = _name(e.target, viewer, True)
+    if e.refreshed:
+        return [("magic", f"{who}'s {_spell(e.effect)} is renewed.")]
+    if state is not None:
+        return [("magic", f"{who} {state[1]}")]
+    return [("magic", f"{who} is affected by {_spell(e.effect)}.")]
+
+
+@renders(ev.EffectEnded)
+def _effect_ended(e: ev.EffectEnded, viewer: str) -> Spans:
+    return [("dim", f"{_whose(e.target, viewer, True)} {_spell(e.effect)} wears off.")]
+
+
+@renders(ev.EffectTicked)
+def _effect_ticked(e: ev.EffectTicked, viewer: str) -> Spans:
+    if e.target == viewer:
+        return [("warning", f"You suffer {e.damage} damage from {_spell(e.effect)}.")]
+    return [("magic", f"{_name(e.target, viewer, True)} suffers {e.damage} damage from "
+                      f"{_spell(e.effect)}.")]
+
+
+@renders(ev.SkillUsed)
+def _skill_used(e: ev.SkillUsed, viewer: str) -> Spans:
+    whose = _whose(e.actor, viewer, True)
+    whom = _name(e.target, viewer, False)
+    if not e.success:
+        return [("dim", f"{whose} {_spell(e.skill)} misses {whom}.")]
+    style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "")
+    return [(style, f"{whose} {_spell(e.skill)} hits {whom} for {e.damage} damage!")]
+
+
+@renders(ev.Rescued)
+def _rescued(e: ev.Rescued, viewer: str) -> Spans:
+    who = _name(e.actor, viewer, True)
+    verb = "rescue" if e.actor == viewer else "rescues"
+    return [("notice", f"{who} {verb} {_name(e.target, viewer, False)} from "
+                       f"{_name(e.foe, viewer, False)}!")]
+
+
+@renders(ev.Dodged)
+def _dodged(e: ev.Dodged, viewer: str) -> Spans:
+    who = _name(e.actor, viewer, True)
+    verb = "dodge" if e.actor == viewer else "dodges"
+    return [("dim", f"{who} {verb} {_whose(e.attacker, viewer, False)} attack.")]
+
+
+@renders(ev.SpellsListed)
+def _spells_listed(e: ev.SpellsListed, viewer: str) -> Spans:
+    what = "skills" if e.skills else "spells"
+    if not e.spells:
+        return [("", f"You know no {what}.")]
+    spans: Spans = [("heading", f"Your {what}:")]
+    for row in e.spells:
+        level = f"level {row['level']:>2}" if row.get("level") is not None else "        "
+        mana = f"  mana {row['mana']:>3}" if row["mana"] else ""
+        if not row["learned"]:
+            spans.append(("dim", f"\n  {row['name']:<16} {level}  (not learned yet)"))
+            continue
+        ready = f"  ready in {(row['ready_in'] + 9) // 10} s" if row["ready_in"] else ""
+        spans.append(("", f"\n  {row['name']:<16} {level}{mana}  {row['proficiency']}%"
+                          f"{ready}"))
+    return spans
+
+
+@renders(ev.ItemIdentified)
+def _identified(e: ev.ItemIdentified, viewer: str) -> Spans:
+    d = e.details
+    lines = [f"Type {d.get('type')}, weight {d.get('weight')}, value {d.get('value')}"]
+    if d.get("level"):
+        lines.append(f"Level {d['level']} and above")
+    if d.get("classes"):
+        lines.append("Only for: " + ", ".join(d["classes"]))
+    if d.get("slot"):
+        lines.append(f"Worn: {d['slot']}")
+    if d.get("damage"):
+        two = ", two-handed" if d.get("two_handed") else ""
+        lines.append(f"Damage {d['damage']} (average {d.get('average_damage')}){two}")
+    if d.get("armor"):
+        lines.append(f"Armour {d['armor']}")
+    if d.get("mods"):
+        lines.append("Affects: " + ", ".join(f"{k} {v:+d}" for k, v in d["mods"].items()))
+    if d.get("effects"):
+        lines.append("Spells: " + ", ".join(_spell(s) for s in d["effects"]))
+    if d.get("capacity"):
+        lines.append(f"Holds {d['capacity']} weight")
+    return [("item", _cap(e.item)), ("", "\n" + "\n".join(lines))]
+
+
+@renders(ev.ItemUsed)
+def _item_used(e: ev.ItemUsed, viewer: str) -> Spans:
+    verbs = {"quaffed": ("quaff", "quaffs"), "recited": ("recite", "recites")}
+    you, they = verbs.get(e.action, (e.action, e.action))
+    if e.actor == viewer:
+        return [("", f"You {you} "), ("item", e.item), ("", ".")]
+    return [("character", e.actor), ("", f" {they} "), ("item", e.item), ("", ".")]
+
+
+_PERSONAL.update({ev.SpellCast, ev.SpellFailed, ev.SpellHit, ev.Healed, ev.EffectStarted,
+                  ev.EffectEnded, ev.EffectTicked, ev.SkillUsed, ev.Rescued, ev.Dodged,
+                  ev.ItemUsed})
+
+
+# ---- quests and trainers -------------------------------------------------------------
+
+
+def _reward_text(r: dict[str, Any]) -> str:
+    parts = []
+    if r.get("xp"):
+        parts.append(f"{r['xp']} XP")
+    if r.get("gold"):
+        parts.append(f"{r['gold']} gold")
+    parts.extend(r.get("items") or [])
+    return ", ".join(parts) if parts else "nothing but thanks"
+
+
+def _quest_goal(kind: str, target: str, count: int, to: str | None) -> str:
+    if kind == "kill":
+        return f"kill {target}" + (f" ({count})" if count > 1 else "")
+    if kind == "collect":
+        return f"bring {target}" + (f" ({count})" if count > 1 else "")
+    return f"deliver {target} to {to or 'someone'}"
+
+
+@renders(ev.QuestListed)
+def _quest_listed(e: ev.QuestListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", "Quests offered here:")]
+    state = {"accepted": " (accepted)", "too_low": " (too hard for you yet)"}
+    for row in e.quests:
+        spans.append(("", f"\n  {row['n']}. "))
+        spans.append(("notice", row["title"]))
+        spans.append(("dim", f" [level {row['level']}, from {row['giver']}]"
+                             f"{state.get(row['state'], '')}"))
+        goal = _quest_goal(row["kind"], row["target"], row["count"], row["to"])
+        spans.append(("", f"\n     {_cap(goal)}. Reward: {_reward_text(row['reward'])}."))
+    spans.append(("dim", "\nType 'quest accept <number>' to take one on."))
+    return spans
+
+
+@renders(ev.QuestAccepted)
+def _quest_accepted(e: ev.QuestAccepted, viewer: str) -> Spans:
+    spans: Spans = [("notice", f"You accept the quest '{e.title}'."),
+                    ("", "\n" + textwrap.fill(e.description, 78))]
+    if e.given:
+        spans.append(("", f"\n{_cap(e.giver)} hands you "))
+        spans.extend([("item", e.given), ("", ".")])
+    return spans
+
+
+@renders(ev.QuestProgressed)
+def _quest_progressed(e: ev.QuestProgressed, viewer: str) -> Spans:
+    done = " Return to claim your reward!" if e.count >= e.needed else ""
+    return [("notice", f"Quest '{e.title}': {e.count}/{e.needed}.{done}")]
+
+
+@renders(ev.QuestCompleted)
+def _quest_completed(e: ev.QuestCompleted, viewer: str) -> Spans:
+    return [("notice", f"Quest complete: '{e.title}'!"),
+            ("", f" You receive {_reward_text(e.rewards)}.")]
+
+
+@renders(ev.QuestAbandoned)
+def _quest_abandoned(e: ev.QuestAbandoned, viewer: str) -> Spans:
+    return [("", f"You abandon the quest '{e.title}'.")]
+
+
+@renders(ev.QuestStatusShown)
+def _quest_status(e: ev.QuestStatusShown, viewer: str) -> Spans:
+    if not e.quests and not e.done:
+        return [("", "You are on no quest. Look for quest givers and type 'quest list'.")]
+    spans: Spans = [("heading", "Your quests:")]
+    if not e.quests:
+        spans.append(("", "\n  none under way"))
+    for n, row in enumerate(e.quests, 1):
+        spans.append(("", f"\n  {n}. "))
+        spans.append(("notice", row["title"]))
+        goal = _quest_goal(row["kind"], row["target"], 1, row["turn_in"])
+        spans.append(("", f": {goal}, {row['count']}/{row['needed']}"))
+        if row["ready"]:
+            spans.append(("notice", f" - ready, see {row['turn_in']}"))
+    if e.done:
+        spans.append(("dim", f"\nDone: {', '.join(e.done)}."))
+    return spans
+
+
+@renders(ev.PracticeListed)
+def _practice_listed(e: ev.PracticeListed, viewer: str) -> Spans:
+    if not e.skills:
+        return [("", f"{_cap(e.trainer)} has nothing to teach you.")]
+    spans: Spans = [("heading", f"{_cap(e.trainer)} can teach you:")]
+    for s in e.skills:
+        known = f"{s['proficiency']}%" if s["proficiency"] is not None else "not learned"
+        when = "" if s["can"] else (f" (from level {s['level']})"
+                                    if s["proficiency"] is None or s["proficiency"] < s["max"]
+                                    else " (mastered here)")
+        spans.append(("", f"\n  {s['title']:<20} {known:>12}  {s['cost']:>5} gold{when}"))
+    spans.append(("dim", f"\nYou have {e.gold} gold. Type 'practice <skill>'."))
+    return spans
+
+
+@renders(ev.Practiced)
+def _practiced(e: ev.Practiced, viewer: str) -> Spans:
+    return [("notice", f"You practise {e.title} with {e.trainer}: now {e.proficiency}%"),
+            ("dim", f" (up to {e.max}% here; {e.cost} gold).")]
+
+
+# ---- combat commands, groups and progression -----------------------------------------
+
+
+@renders(ev.Fled)
+def _fled(e: ev.Fled, viewer: str) -> Spans:
+    you = e.actor == viewer
+    if not e.success:
+        if you:
+            return [("warning", "PANIC! You couldn't escape!")]
+        return [*_who(e.actor, e.kind), ("", " tries to flee, but can't get away!")]
+    way = f" {e.direction}" if e.direction else ""
+    if you:
+        why = "Your nerve breaks! " if e.wimpy else ""
+        return [("warning", f"{why}You flee{way}, head over heels!")]
+    return [*_who(e.actor, e.kind), ("", f" panics, and flees{way}!")]
+
+
+@renders(ev.Considered)
+def _considered(e: ev.Considered, viewer: str) -> Spans:
+    say = {
+        "easy": "Easy! You could take them with one hand tied behind your back.",
+        "fair": "A fair fight, and the odds are with you.",
+        "risky": "Risky: this could go either way.",
+        "deadly": "Deadly! You would not live to tell of it.",
+    }
+    level = ("same level as you" if e.level_diff == 0
+             else f"{abs(e.level_diff)} level{'s' if abs(e.level_diff) != 1 else ''} "
+                  f"{'above' if e.level_diff > 0 else 'below'} you")
+    style = {"easy": "notice", "deadly": "warning", "risky": "warning"}.get(e.verdict, "")
+    xp = f", worth about {e.xp} XP" if e.xp else ""
+    return [*_who(e.target, e.target_kind), ("", f" ({level}{xp}): "),
+            (style, say.get(e.verdict, e.verdict)),
+            ("dim", f"\nYou hit {e.hit_chance}% for ~{e.damage_per_round}/round and need "
+                    f"~{e.rounds_to_win} rounds; it does ~{e.damage_taken_per_round}/round "
+                    f"and needs ~{e.rounds_to_lose}.")]
+
+
+@renders(ev.Assisted)
+def _assisted(e: ev.Assisted, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("", f"You join {_name(e.ally, viewer, False)}'s fight against {e.target}!")]
+    return [*_who(e.actor, e.kind),
+            ("", f" joins {_name(e.ally, viewer, False)} against {_name(e.target, viewer, False)}"
+                 "!")]
+
+
+@renders(ev.WimpySet)
+def _wimpy(e: ev.WimpySet, viewer: str) -> Spans:
+    if e.hp <= 0:
+        return [("", "You will fight to the death (wimpy is off).")]
+    return [("", f"You will flee when your hit points fall below {e.hp}.")]
+
+
+@renders(ev.XpGained)
+def _xp_gained(e: ev.XpGained, viewer: str) -> Spans:
+    why = f" for {e.source}" if e.source else ""
+    return [("notice", f"You gain {e.amount} experience{why}."),
+            ("dim", f" ({e.xp}/{e.xp_next})")]
+
+
+@renders(ev.XpLost)
+def _xp_lost(e: ev.XpLost, viewer: str) -> Spans:
+    return [("warning", f"You lose {e.amount} experience ({e.reason})."),
+            ("dim", f" ({e.xp}/{e.xp_next})")]
+
+
+@renders(ev.LevelGained)
+def _level_gained(e: ev.LevelGained, viewer: str) -> Spans:
+    gains = [f"+{e.hp} hp"]
+    if e.mana:
+        gains.append(f"+{e.mana} mana")
+    if e.moves:
+        gains.append(f"+{e.moves} moves")
+    gains.extend(f"+{n} {attr}" for attr, n in e.attributes.items())
+    spans: Spans = [("notice", f"You raise a level! You are now level {e.level}."),
+                    ("", " (" + ", ".join(gains) + ")")]
+    for learned in e.learned:
+        kind = "skill" if learned.get("skill") else "spell"
+        spans.append(("notice", f"\nYou learn a new {kind}: {learned.get('name')}."))
+    return spans
+
+
+@renders(ev.Followed)
+def _followed(e: ev.Followed, viewer: str) -> Spans:
+    if e.leader is None:
+        if e.actor == viewer:
+            return [("", f"You stop following {e.previous}.")]
+        return [("character", e.actor), ("", " stops following you.")]
+    if e.actor == viewer:
+        return [("", f"You now follow {e.leader}.")]
+    if e.leader == viewer:
+        return [("character", e.actor), ("", " now follows you.")]
+    return [("character", e.actor), ("", f" stops following you and follows {e.leader}.")]
+
+
+@renders(ev.GroupChanged)
+def _group_changed(e: ev.GroupChanged, viewer: str) -> Spans:
+    if e.member == viewer:
+        if e.joined:
+            return [("notice", f"You are now a member of {e.leader}'s group.")]
+        return [("", f"You are no longer a member of {e.leader}'s group.")]
+    leader = "your" if e.leader == viewer else f"{e.leader}'s"
+    verb = "joins" if e.joined else "leaves"
+    return [("character", e.member), ("", f" {verb} {leader} group.")]
+
+
+@renders(ev.GroupListed)
+def _group_listed(e: ev.GroupListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", f"{e.leader}'s group:")]
+    for m in e.members:
+        tag = " (leader)" if m.get("leader") else ""
+        where = "" if m.get("here") else " (elsewhere)"
+        spans.append(("", f"\n  [{m['level']:>2} {str(m['class'])[:3].capitalize()}] "))
+        spans.extend(_who(m["name"], m["kind"]))
+        spans.append(("dim", f"{tag}  HP {m['hp']}/{m['max_hp']}  Mana {m['mana']}/"
+                             f"{m['max_mana']}  Moves {m['moves']}/{m['max_moves']}{where}"))
+    return spans
+
+
+@renders(ev.GroupTold)
+def _group_told(e: ev.GroupTold, viewer: str) -> Spans:
+    text = strip_controls(e.text)
+    if e.actor == viewer:
+        return [("tell", f"You tell your group, '{text}'")]
+    return [*_who(e.actor, e.kind), ("tell", f" tells the group, '{text}'")]
+
+
+_PERSONAL.update({ev.FightStarted, ev.HitLanded, ev.Died, ev.Fled, ev.Assisted, ev.Followed,
+                  ev.GroupChanged, ev.GroupTold})
 
 
 def error_spans(message: str) -> Spans:

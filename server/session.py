@@ -135,7 +135,7 @@ class Session:
         self._tokens = float(self.limits.burst)
         self._refilled = self.now
         self.last_input = self.now
-        self.ansi = self.subprotocol is Subprotocol.TEXT
+        self.ansi = self.subprotocol.text_mode
 
     # ---- properties -------------------------------------------------------------
 
@@ -148,7 +148,7 @@ class Session:
     @property
     def text_mode(self) -> bool:
         """Whether this session speaks lines of text rather than structured messages."""
-        return self.subprotocol is Subprotocol.TEXT
+        return self.subprotocol.text_mode
 
     @property
     def playing(self) -> bool:

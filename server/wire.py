@@ -24,6 +24,20 @@ class Subprotocol(StrEnum):
     TEXT = "aegent.text"
     JSON = "aegent.json"
     MSGPACK = "aegent.msgpack"
+    # The MUD community's (mudstandards.org/websocket): text-mode sessions, other framing.
+    MUD_TERMINAL = "terminal.mudstandards.org"
+    MUD_GMCP = "gmcp.mudstandards.org"
+    MUD_JSON = "json.mudstandards.org"
+
+    @property
+    def text_mode(self) -> bool:
+        """Whether sessions on it speak lines of text (login dialogue, prompt), not messages."""
+        return self not in (Subprotocol.JSON, Subprotocol.MSGPACK)
+
+    @property
+    def mudstandards(self) -> bool:
+        """Whether it is one of the MUD community's (text in binary frames) rather than ours."""
+        return self.value.endswith(".mudstandards.org")
 
 
 class ErrorCode(StrEnum):

@@ -4,6 +4,10 @@ Each TCP connection runs websockets' sans-I/O `ServerProtocol` (bytes in, events
 out) and, once upgraded on `/ws`, our own `Session`. Plain HTTP requests get the
 static web client under `/`, Prometheus metrics at `/metrics` and `/health`.
 
+Besides our own subprotocols it speaks the MUD community's (mudstandards.org):
+text-mode sessions whose ANSI text goes both ways in binary frames, with GMCP in
+text frames for gmcp/json.mudstandards.org (see `server/mudstandards.py`).
+
 Writes are coalesced: whatever a connection has to send after one pass of the
 event loop goes out in one `transport.write`, which keeps fan-out (a `say` heard
 by a crowded room) cheap.
@@ -26,24 +30,28 @@ from websockets.protocol import State as WsState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol as WsSubprotocol
 
+from server import mudstandards
 from server.session import Session
-from server.wire import Subprotocol
+from server.wire import ErrorCode, Subprotocol, WireError
 
 if TYPE_CHECKING:
     from server.app import Server
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SUBPROTOCOLS = [WsSubprotocol(s.value) for s in Subprotocol]
+OURS = [s for s in SUBPROTOCOLS if not Subprotocol(s).mudstandards]
+MUDSTANDARDS = [s for s in SUBPROTOCOLS if Subprotocol(s).mudstandards]
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 
 
 def _select(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]) -> WsSubprotocol | None:
-    """The first subprotocol the client offers that we speak; none offered means text."""
+    """The first of ours the client offers, else the first mudstandards.org one; none: text."""
     if not offered:
         return None
-    for choice in offered:
-        if choice in SUBPROTOCOLS:
-            return choice
+    for group in (OURS, MUDSTANDARDS):
+        for choice in offered:
+            if choice in group:
+                return choice
     raise NegotiationError("unsupported subprotocol; this server speaks "
                            + ", ".join(SUBPROTOCOLS))
 
@@ -76,7 +84,11 @@ class Connection(asyncio.Protocol):
             max_size=server.settings.max_frame_bytes,
         )
         self.session: Session | None = None
+        self.kind: Subprotocol | None = None  # once upgraded
         self.address = ""
+        self.client = ""  # mudstandards.org GMCP: from Core.Hello
+        self.client_version = ""
+        self.gmcp_supports: list[str] = []
         self.fragments: list[bytes] = []
         self.fragment_opcode: Opcode | None = None
         self.ping_sent: float | None = None
@@ -135,7 +147,9 @@ class Connection(asyncio.Protocol):
                 self.proto.send_response(response)
                 sub = self.proto.subprotocol
                 kind = Subprotocol(sub) if sub else Subprotocol.TEXT
+                self.kind = kind
                 self.session = self.server.open_session(self, kind)
+                self.session.gmcp_enabled = kind in mudstandards.OOB
             else:
                 self.proto.send_response(response)
             return
@@ -192,7 +206,40 @@ class Connection(asyncio.Protocol):
                 return
         else:
             payload = bytes(data)
+        if isinstance(payload, str) and self.kind in mudstandards.OOB:
+            self._oob(self.session, payload)
+            return
         self.server.receive(self.session, payload)
+
+    def _oob(self, session: Session, text: str) -> None:
+        """A TEXT frame on gmcp/json.mudstandards.org: GMCP in; unreadable ones get a line."""
+        assert self.kind is not None
+        limit = self.server.settings.max_message_bytes
+        if len(text.encode("utf-8")) > limit:
+            self.server.refuse_input(session, ErrorCode.TOO_LARGE, f"That text frame is over the "
+                                     f"limit of {limit} bytes and was ignored.")
+            return
+        try:
+            msg = mudstandards.decode_oob(self.kind, text)
+        except WireError as err:
+            self.server.refuse_input(session, err.code, err.message)
+            return
+        if msg is None:
+            return  # an envelope of another protocol: not ours to read
+        package, data = msg
+        name = package.lower()
+        if name == "core.hello" and isinstance(data, dict):
+            self.client = str(data.get("client", data.get("Client", "")))[:64]
+            self.client_version = str(data.get("version", data.get("Version", "")))[:64]
+            self.server.log.info("ws_client", session=session.id, client=self.client,
+                                 version=self.client_version, subprotocol=str(self.kind))
+        elif name in ("core.supports.set", "core.supports.add") and isinstance(data, list):
+            if name == "core.supports.set":
+                self.gmcp_supports = []
+            self.gmcp_supports.extend(str(x)[:64] for x in data[:64])
+        elif name == "core.ping":
+            self._send_gmcp("Core.Ping")
+        # anything else is a package we do not take: ignored, as GMCP wants
 
     # ---- outgoing ---------------------------------------------------------------
 
@@ -200,14 +247,37 @@ class Connection(asyncio.Protocol):
         """Frame messages from the session (written out by `write_pending`)."""
         if self.proto.state is not WsState.OPEN:
             return
+        stream = self.kind is not None and self.kind.mudstandards
+        if stream:
+            self._drain_gmcp()  # as on telnet: GMCP first, then the text it goes with
         for f in frames:
             if isinstance(f, str):
-                self.proto.send_text(f.encode("utf-8"))
+                if stream:  # mudstandards.org: the ANSI text stream is in binary frames
+                    self.proto.send_binary(mudstandards.terminal_bytes(f))
+                else:
+                    self.proto.send_text(f.encode("utf-8"))
             else:
                 self.proto.send_binary(f)
 
+    def _drain_gmcp(self) -> None:
+        session = self.session
+        if session is None or not session.gmcp_out:
+            return
+        out, session.gmcp_out = session.gmcp_out, []
+        for package, data in out:
+            self._send_gmcp(package, data)
+
+    def _send_gmcp(self, package: str, data: Any = None) -> None:
+        """Queue a GMCP message as a TEXT frame (gmcp/json.mudstandards.org only)."""
+        if self.kind in mudstandards.OOB and self.proto.state is WsState.OPEN:
+            assert self.kind is not None
+            frame = mudstandards.encode_oob(self.kind, package, data)
+            self.proto.send_text(frame.encode("utf-8"))
+
     def write_pending(self) -> None:
-        """Write whatever the protocol has to send, in one write."""
+        """Write whatever the protocol has to send (GMCP included), in one write."""
+        if self.kind in mudstandards.OOB and self.proto.state is WsState.OPEN:
+            self._drain_gmcp()
         chunks = self.proto.data_to_send()
         if not chunks or self.transport is None or self.transport.is_closing():
             return
@@ -248,4 +318,6 @@ class Connection(asyncio.Protocol):
 
     def info(self) -> dict[str, Any]:
         """For logs."""
+        if self.client:
+            return {"address": self.address, "client": self.client}
         return {"address": self.address}

@@ -244,6 +244,8 @@ class Character:
     wimpy: int = 0  # flee below this many hp
     recall: str = ""  # room id of the recall point ("" = the world's)
     following: Character | None = None
+    followers: list[Character] = field(default_factory=list)  # who follows this one
+    grouped: bool = False  # in its leader's group (a leader with members is grouped too)
     quests: dict[str, dict[str, Any]] = field(default_factory=dict)  # quest id -> progress
     proto: str | None = None  # mobs: the prototype id
     behaviours: dict[str, dict[str, Any]] = field(default_factory=dict)  # mobs: name -> config

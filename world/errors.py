@@ -29,6 +29,40 @@ class Code(StrEnum):
     NOT_CARRIED = "not_carried"
     NO_HELP = "no_help"
     POSITION = "position"
+    # combat and groups
+    NOT_FIGHTING = "not_fighting"
+    SAFE_ROOM = "safe_room"
+    NO_PVP = "no_pvp"
+    NOT_GROUPED = "not_grouped"
+    NOT_LEADER = "not_leader"
+    # magic: spells and skills
+    UNKNOWN_SPELL = "unknown_spell"
+    NOT_LEARNED = "not_learned"
+    NO_MANA = "no_mana"
+    COOLDOWN = "cooldown"
+    NO_WEAPON = "no_weapon"
+    LEVEL_TOO_LOW = "level_too_low"
+    # items, equipment and shops
+    TOO_MANY = "too_many"
+    CANT_TAKE = "cant_take"
+    NOT_CONTAINER = "not_container"
+    CONTAINER_FULL = "container_full"
+    NOT_YOURS = "not_yours"
+    TOO_POOR = "too_poor"
+    CANT_WEAR = "cant_wear"
+    WRONG_CLASS = "wrong_class"
+    HANDS_FULL = "hands_full"
+    NOT_WORN = "not_worn"
+    NO_SHOP = "no_shop"
+    NOT_SOLD = "not_sold"
+    WONT_BUY = "wont_buy"
+    BAD_SHOP = "bad_shop"
+    # quests and trainers
+    NO_QUEST_GIVER = "no_quest_giver"
+    NO_QUEST = "no_quest"
+    NOT_READY = "not_ready"
+    NO_TRAINER = "no_trainer"
+    NOT_TAUGHT = "not_taught"
 
 
 class Refused(Exception):

@@ -244,23 +244,30 @@ class HelpShown(Event):
 
 @dataclass(frozen=True, slots=True)
 class InventoryListed(Event):
-    """What a character carries."""
+    """What a character carries: `weight` counts worn things and what is inside
+    containers; `count` counts only the items in hand and pack."""
 
     name: ClassVar[str] = "inventory_listed"
     items: list[dict[str, Any]]
     weight: int
     max_weight: int
+    gold: int = 0
+    count: int = 0
+    max_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ItemMoved(Event):
-    """An item changed hands: `action` is got or dropped."""
+    """An item changed hands. `action`: got (from the floor), dropped, put (into
+    `container`), taken_from (out of `container`), given (to `target`)."""
 
     name: ClassVar[str] = "item_moved"
     actor: str
     item: str
     keyword: str
     action: str
+    container: str | None = None
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +342,507 @@ class Died(Event):
     room: str
 
 
+# ---- magic: spells, skills and effects ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpellCast(Event):
+    """`actor` cast a spell (`spell` is its id) at `target` (or no one: area spells,
+    recall). Skills tell their outcome with `skill_used` or `rescued` instead."""
+
+    name: ClassVar[str] = "spell_cast"
+    actor: str
+    kind: str
+    spell: str
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpellFailed(Event):
+    """A spell came to nothing: `reason` is concentration (the roll failed, half the mana
+    is spent) or no_effect (the target already has it and it does not stack)."""
+
+    name: ClassVar[str] = "spell_failed"
+    actor: str
+    spell: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpellHit(Event):
+    """A damage spell struck `target` for `damage` hit points."""
+
+    name: ClassVar[str] = "spell_hit"
+    actor: str
+    spell: str
+    target: str
+    damage: int
+
+
+@dataclass(frozen=True, slots=True)
+class Healed(Event):
+    """`target` got `amount` hit points back from `actor`'s `spell`."""
+
+    name: ClassVar[str] = "healed"
+    actor: str
+    target: str
+    amount: int
+    spell: str
+
+
+@dataclass(frozen=True, slots=True)
+class EffectStarted(Event):
+    """An effect took hold of `target` for `duration` ticks (0: until removed);
+    `refreshed` when it renewed one already there."""
+
+    name: ClassVar[str] = "effect_started"
+    target: str
+    effect: str
+    duration: int
+    mods: dict[str, int]
+    flags: list[str]
+    refreshed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EffectEnded(Event):
+    """An effect on `target` wore off (or was removed)."""
+
+    name: ClassVar[str] = "effect_ended"
+    target: str
+    effect: str
+
+
+@dataclass(frozen=True, slots=True)
+class EffectTicked(Event):
+    """A damage-over-time effect (poison) hurt `target` for `damage`."""
+
+    name: ClassVar[str] = "effect_ticked"
+    target: str
+    effect: str
+    damage: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkillUsed(Event):
+    """`actor` used a combat skill (bash, kick, backstab) on `target`: `success` and
+    the `damage` done (0 on a miss)."""
+
+    name: ClassVar[str] = "skill_used"
+    actor: str
+    skill: str
+    target: str
+    success: bool
+    damage: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rescued(Event):
+    """`actor` stepped in front of `target` and took over the fight with `foe`."""
+
+    name: ClassVar[str] = "rescued"
+    actor: str
+    target: str
+    foe: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dodged(Event):
+    """`actor` dodged a melee attack by `attacker` (the passive dodge skill)."""
+
+    name: ClassVar[str] = "dodged"
+    actor: str
+    attacker: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpellsListed(Event):
+    """Your spells (`skills` false) or skills (`skills` true), learned or to come.
+
+    Each entry: id, name, kind, target, level, mana, cooldown, learned,
+    proficiency, ready_in (ticks until usable again).
+    """
+
+    name: ClassVar[str] = "spells_listed"
+    skills: bool
+    spells: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemIdentified(Event):
+    """The full stats of an item (the identify spell or a scroll of it)."""
+
+    name: ClassVar[str] = "item_identified"
+    item: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemUsed(Event):
+    """`actor` used up `item`: `action` is quaffed (a potion) or recited (a scroll)."""
+
+    name: ClassVar[str] = "item_used"
+    actor: str
+    item: str
+    action: str
+
+
+# ---- items, equipment and shops ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GoldChanged(Event):
+    """Your gold went up or down by `amount` to `total`. `reason`: got, dropped,
+    given, received, bought, sold (other systems add their own: reward...)."""
+
+    name: ClassVar[str] = "gold_changed"
+    amount: int
+    total: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LimitReached(Event):
+    """`get all`, `give all`, `put all`, `wear all`: `left` items stayed where they
+    were because of `limit` (too_heavy, too_many, container_full)."""
+
+    name: ClassVar[str] = "limit_reached"
+    limit: str
+    left: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemExamined(Event):
+    """A close look at an item: what it is, what it is for, what it holds."""
+
+    name: ClassVar[str] = "item_examined"
+    item: str
+    keyword: str
+    description: str
+    details: dict[str, Any]
+    contents: list[dict[str, Any]]
+    gold: int
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentChanged(Event):
+    """`actor` put on (`action` worn) or took off (removed) `item` in `slot`."""
+
+    name: ClassVar[str] = "equipment_changed"
+    actor: str
+    item: str
+    keyword: str
+    slot: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentListed(Event):
+    """What you wear, slot by slot (`item` null where empty), and your armour class."""
+
+    name: ClassVar[str] = "equipment_listed"
+    slots: list[dict[str, Any]]
+    armor_class: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShopListed(Event):
+    """What `shopkeeper` sells, with prices, and the item types it buys."""
+
+    name: ClassVar[str] = "shop_listed"
+    shopkeeper: str
+    items: list[dict[str, Any]]
+    buys: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBought(Event):
+    """`actor` bought `item` from `shopkeeper` for `price` gold."""
+
+    name: ClassVar[str] = "item_bought"
+    actor: str
+    shopkeeper: str
+    item: str
+    keyword: str
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSold(Event):
+    """`actor` sold `item` to `shopkeeper` for `price` gold."""
+
+    name: ClassVar[str] = "item_sold"
+    actor: str
+    shopkeeper: str
+    item: str
+    keyword: str
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class Valued(Event):
+    """What `shopkeeper` would pay for `item`."""
+
+    name: ClassVar[str] = "valued"
+    shopkeeper: str
+    item: str
+    keyword: str
+    price: int
+
+
+# ---- quests and trainers -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuestListed(Event):
+    """The quests the givers in your room offer you (`quest list`).
+
+    Each entry: n (its number for `quest accept`), id, title, description, kind
+    (kill, collect, deliver), target (a mob's or an item's name), count, to (the
+    receiver of a delivery, or null), level, giver, reward {xp, gold, items},
+    state (available, accepted, too_low).
+    """
+
+    name: ClassVar[str] = "quest_listed"
+    quests: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestAccepted(Event):
+    """You took on a quest; `given` names the item the giver handed you, if any."""
+
+    name: ClassVar[str] = "quest_accepted"
+    quest: str
+    title: str
+    description: str
+    kind: str
+    target: str
+    count: int
+    giver: str
+    to: str | None
+    given: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QuestProgressed(Event):
+    """You got further with a quest: `count` of `needed` (a kill, an item, a delivery)."""
+
+    name: ClassVar[str] = "quest_progressed"
+    quest: str
+    title: str
+    count: int
+    needed: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestCompleted(Event):
+    """You finished a quest and got `rewards` {xp, gold, items [names]}."""
+
+    name: ClassVar[str] = "quest_completed"
+    quest: str
+    title: str
+    rewards: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestAbandoned(Event):
+    """You gave a quest up."""
+
+    name: ClassVar[str] = "quest_abandoned"
+    quest: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestStatusShown(Event):
+    """Your quests (`quest status`): each {id, title, kind, target, count, needed,
+    ready, turn_in (who to complete it with)}, and the titles of those `done`."""
+
+    name: ClassVar[str] = "quest_status_shown"
+    quests: list[dict[str, Any]]
+    done: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeListed(Event):
+    """What `trainer` can teach you: each {id, title, kind, level, proficiency
+    (null: not learned yet), max, cost, can (whether you may practise it now)}."""
+
+    name: ClassVar[str] = "practice_listed"
+    trainer: str
+    skills: list[dict[str, Any]]
+    gold: int
+
+
+@dataclass(frozen=True, slots=True)
+class Practiced(Event):
+    """You practised `skill` with `trainer`: now at `proficiency` percent (of `max`),
+    for `cost` gold (`gold` left)."""
+
+    name: ClassVar[str] = "practiced"
+    trainer: str
+    skill: str
+    title: str
+    proficiency: int
+    max: int
+    cost: int
+    gold: int
+
+
+# ---- combat commands, groups and progression ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fled(Event):
+    """`actor` tried to flee its fight: `success`, the `direction` it ran (null if it
+    failed), whether `wimpy` made it run, and the XP it cost (`xp_lost`)."""
+
+    name: ClassVar[str] = "fled"
+    actor: str
+    kind: str
+    direction: str | None
+    success: bool
+    wimpy: bool
+    xp_lost: int
+
+
+@dataclass(frozen=True, slots=True)
+class Considered(Event):
+    """How a fight with `target` would go, as of now.
+
+    `verdict` is easy, fair, risky or deadly; `level_diff` is the target's level
+    minus yours; the damage fields are the expected damage per round each way;
+    the rounds fields how many rounds each side would need to win; `xp` what the
+    kill would be worth to you (0 for players).
+    """
+
+    name: ClassVar[str] = "considered"
+    target: str
+    target_kind: str
+    verdict: str
+    level_diff: int
+    target_level: int
+    target_hp: int
+    target_max_hp: int
+    hit_chance: int
+    damage_per_round: float
+    damage_taken_per_round: float
+    rounds_to_win: int
+    rounds_to_lose: int
+    xp: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assisted(Event):
+    """`actor` joined `ally`'s fight against `target`."""
+
+    name: ClassVar[str] = "assisted"
+    actor: str
+    kind: str
+    ally: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class WimpySet(Event):
+    """Your wimpy: you flee on your own when your hit points fall below `hp` (0: never)."""
+
+    name: ClassVar[str] = "wimpy_set"
+    hp: int
+    max_hp: int
+
+
+@dataclass(frozen=True, slots=True)
+class XpGained(Event):
+    """You gained `amount` XP (`reason`: kill, quest...; `source`: what for); `xp` is
+    the new total and `xp_next` the total the next level needs."""
+
+    name: ClassVar[str] = "xp_gained"
+    amount: int
+    reason: str
+    source: str
+    xp: int
+    xp_next: int
+
+
+@dataclass(frozen=True, slots=True)
+class XpLost(Event):
+    """You lost `amount` XP (`reason`: death, flee); never a level."""
+
+    name: ClassVar[str] = "xp_lost"
+    amount: int
+    reason: str
+    xp: int
+    xp_next: int
+
+
+@dataclass(frozen=True, slots=True)
+class LevelGained(Event):
+    """You reached `level`: what the maximums grew by, the attribute points gained,
+    and the spells and skills learned ([{id, name, skill}])."""
+
+    name: ClassVar[str] = "level_gained"
+    level: int
+    hp: int
+    mana: int
+    moves: int
+    attributes: dict[str, int]
+    learned: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Followed(Event):
+    """`actor` now follows `leader` (null: stopped following `previous`)."""
+
+    name: ClassVar[str] = "followed"
+    actor: str
+    leader: str | None
+    previous: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChanged(Event):
+    """`member` joined (`joined` true) or left `leader`'s group."""
+
+    name: ClassVar[str] = "group_changed"
+    leader: str
+    member: str
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupListed(Event):
+    """Your group: [{name, level, class, kind, hp, max_hp, mana, max_mana, moves,
+    max_moves, position, here, leader}]."""
+
+    name: ClassVar[str] = "group_listed"
+    leader: str
+    members: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTold(Event):
+    """`actor` said `text` to its group (every member hears, wherever they are)."""
+
+    name: ClassVar[str] = "group_told"
+    actor: str
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Walked(Event):
+    """`actor` walked from `origin` to `destination` by `direction` (objects; followers
+    follow). Never on the wire."""
+
+    name: ClassVar[str] = "walked"
+    internal: ClassVar[bool] = True
+    actor: Any
+    origin: str
+    destination: str
+    direction: str
+
+
 # ---- signals inside the world (never on the wire) --------------------------
 
 
@@ -348,6 +856,28 @@ class Killed(Event):
     killer: Any
     room: str
 
+
+
+@dataclass(frozen=True, slots=True)
+class ItemGiven(Event):
+    """`giver` gave `item` to `receiver` (objects; quests hear deliveries)."""
+
+    name: ClassVar[str] = "item_given"
+    internal: ClassVar[bool] = True
+    giver: Any
+    receiver: Any
+    item: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTaken(Event):
+    """`taker` picked `item` up, from the floor or out of a container it was not
+    carrying (objects; money is not an item taken: it became gold)."""
+
+    name: ClassVar[str] = "item_taken"
+    internal: ClassVar[bool] = True
+    taker: Any
+    item: Any
 
 # ---- requests to the server (never on the wire) ------------------------------
 

@@ -44,6 +44,12 @@ def max_carry_weight(ch: Character, strength: int) -> int:
     return 50 + strength * 5 + ch.level * 2
 
 
+def max_carry_items(ch: Character, dexterity: int) -> int:
+    """How many items `ch` can carry in its hands and pack (worn ones and what is
+    inside containers do not count)."""
+    return 10 + dexterity // 2
+
+
 _DICE = re.compile(r"^(\d+)d(\d+)([+-]\d+)?$")
 
 
@@ -80,6 +86,19 @@ def armor_class(ch: Character) -> int:
     """Armour: worn armour, dexterity and effects (higher is better)."""
     worn = sum(item.armor for item in ch.equipment.values())
     return worn + modifier(ch, "armor") + (attribute(ch, "dex") - 10) // 2
+
+
+def has_flag(ch: Character, flag: str) -> bool:
+    """Whether one of `ch`'s active effects carries `flag` (`stunned`, `hasted`...)."""
+    return any(flag in effect.flags for effect in ch.effects)
+
+
+def dodge_chance(ch: Character) -> int:
+    """Percent chance that `ch` (with the passive `dodge` skill) avoids a melee hit."""
+    skill = ch.skills.get("dodge", 0)
+    if skill <= 0:
+        return 0
+    return max(0, min(35, skill // 5 + (attribute(ch, "dex") - 10)))
 
 
 def mob_hp(level: int) -> int:

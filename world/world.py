@@ -36,7 +36,13 @@ from world.errors import Code, Refused
 from world.events import Arrived, Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
 from world.prototypes import Content
 from world.systems import LISTENERS, SYSTEMS
+from world.systems.behaviours import NpcIndex, on_remove, on_spawn
+from world.systems.combat import withdraw
+from world.systems.progression import learn_due
 from world.systems.resets import reset_zone
+
+# Command categories a stunned character may still use (looking, settings, leaving).
+_STUNNED_OK = frozenset({"information", "settings", "system", "admin"})
 
 
 class World:
@@ -60,6 +66,8 @@ class World:
         self.decaying: dict[int, Item] = {}  # corpses and the like, by item id
         self.next_reset: dict[str, int] = {}
         self.recovering: dict[int, Character] = {}  # below a maximum: regeneration runs
+        self.affected: dict[int, Character] = {}  # effects that end or hurt: the effects system
+        self.npcs = NpcIndex()  # mob behaviours' active sets: wanderers, aggressive...
         self._out: list[Delivery] = []
         self._dirty: dict[int, Character] = {}
         self._next_id = 1
@@ -178,6 +186,7 @@ class World:
         room = self.rooms[room_id]
         room.characters.append(mob)
         self.emit_room(room, Arrived(mob.name, str(mob.kind), None), exclude=mob)
+        on_spawn(self, mob)
         return mob
 
     def remove_mob(self, mob: Character) -> None:
@@ -187,7 +196,9 @@ class World:
             room.characters.remove(mob)
         self.mobs.pop(mob.id, None)
         self.recovering.pop(mob.id, None)
+        self.affected.pop(mob.id, None)
         self._dirty.pop(mob.id, None)
+        on_remove(self, mob)
 
     def signal(self, event: Event) -> None:
         """Tell the listeners registered for this kind of event (quests hear of kills)."""
@@ -324,6 +335,9 @@ class World:
         )
         if state:
             self._restore(ch, state)
+            if any(e.until is not None or e.dot for e in ch.effects):
+                self.affected[ch.id] = ch
+        learn_due(self, ch)  # its class's spells and skills up to its level
         ch.session_start = self.time
         if ch.room not in self.rooms:
             ch.room = self.content.start_room
@@ -340,12 +354,14 @@ class World:
     def leave(self, ch: Character, reason: str) -> dict[str, Any]:
         """Take `ch` out of the world; returns its snapshot for saving."""
         snap = self.snapshot(ch)
+        withdraw(self, ch)  # out of its fight, its following and group
         room = self.rooms[ch.room]
         if ch in room.characters:
             room.characters.remove(ch)
         self.characters.pop(ch.name.lower(), None)
         self._dirty.pop(ch.id, None)
         self.recovering.pop(ch.id, None)
+        self.affected.pop(ch.id, None)
         self.emit_room(room, Left(ch.name, str(ch.kind), reason))
         return snap
 
@@ -509,6 +525,8 @@ class World:
             raise Refused(Code.FORBIDDEN, f"'{spec.name}' is not yours to use.")
         if actor.position is Position.SLEEPING and not spec.sleeping_ok:
             raise Refused(Code.POSITION, "In your dreams, or what? (wake first)")
+        if actor.effects and spec.category not in _STUNNED_OK and rules.has_flag(actor, "stunned"):
+            raise Refused(Code.POSITION, "You are stunned and cannot act!")
         spec.func(Ctx(self, actor), **args)
 
     # ---- time ----------------------------------------------------------------

@@ -255,7 +255,8 @@ def test_locked_trapdoor_with_and_without_the_key(g: Game) -> None:
     g.ok(g.ann, "s")
     got = g.ok(g.ann, "get key")
     assert events(got, "item_moved", "Ann") == [
-        {"actor": "Ann", "item": "a brass cellar key", "keyword": "key", "action": "got"}]
+        {"actor": "Ann", "item": "a brass cellar key", "keyword": "key", "action": "got",
+         "container": None, "target": None}]
     g.ok(g.ann, "n")
 
     out = g.ok(g.ann, "unlock trapdoor")
@@ -509,12 +510,14 @@ def test_get_drop_and_inventory(g: Game) -> None:
     assert empty["weight"] == 0
     assert empty["max_weight"] > 0
     out = g.ok(g.ann, "get map")
-    moved = {"actor": "Ann", "item": "a paper map of Haven", "keyword": "map", "action": "got"}
+    moved = {"actor": "Ann", "item": "a paper map of Haven", "keyword": "map", "action": "got",
+             "container": None, "target": None}
     assert log_of(out) == [("Ann", "item_moved", moved), ("Bob", "item_moved", moved)]
     assert [it.proto for it in g.ann.inventory] == ["haven:haven_map"]
     assert g.world.rooms[SQUARE].items == []
     listed = events(g.ok(g.ann, "inventory"), "inventory_listed")[0]
-    assert listed["items"] == [{"name": "a paper map of Haven", "keyword": "map", "weight": 1}]
+    assert listed["items"] == [{"name": "a paper map of Haven", "keyword": "map", "weight": 1,
+                                "type": "misc"}]
     assert listed["weight"] == 1
     assert g.refused(g.bob, "get map") == Code.NOT_HERE
     dropped = g.ok(g.ann, "drop paper")

@@ -11,6 +11,12 @@ from world.commands import social  # noqa: F401
 from world.commands import items  # noqa: F401
 from world.commands import info  # noqa: F401
 from world.commands import settings  # noqa: F401
+from world.commands import quests  # noqa: F401
+from world.commands import training  # noqa: F401
+from world.commands import equipment  # noqa: F401
+from world.commands import shops  # noqa: F401
+from world.commands import magic  # noqa: F401
+from world.commands import combat  # noqa: F401
 
 # isort: on
 from world.commands.registry import REGISTRY, Call, CommandSpec, command

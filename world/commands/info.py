@@ -16,7 +16,7 @@ from world.context import Ctx
 from world.entities import Position, Role
 from world.errors import Code, Refused
 from world.events import HelpShown, PositionChanged, ScoreShown, ServerRequest, WhoListed
-from world.rules import xp_next
+from world.rules import armor_class, xp_next
 
 
 @command("who", category="information", sleeping_ok=True, examples=("who",))
@@ -62,6 +62,8 @@ def score(ctx: Ctx) -> None:
         "role": str(ch.role),
         "room": ctx.room.name,
         "played_seconds": (ch.played_ticks + ctx.world.time - ch.session_start) // 10,
+        "armor_class": armor_class(ch),
+        "gold": ch.gold,
     }))
 
 

@@ -9,7 +9,7 @@ from world.context import Ctx
 from world.directions import Direction, parse_direction
 from world.entities import Character, Exit, Position
 from world.errors import Code, Refused
-from world.events import Arrived, Departed, DoorChanged, LookedAt, Message
+from world.events import Arrived, Departed, DoorChanged, LookedAt, Message, Walked
 
 MOVE_COST = 1
 
@@ -53,6 +53,7 @@ def go(ctx: Ctx, direction: Annotated[Direction, "which way to go"]) -> None:
     world.emit_room(new, Arrived(actor.name, str(actor.kind), direction.opposite.value),
                     exclude=actor)
     ctx.tell(world.room_view(new, actor))
+    world.signal(Walked(actor, old.id, new.id, direction.value))  # followers come along
 
 
 def _look_at_character(ctx: Ctx, ch: Character) -> None:
