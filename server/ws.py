@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+import struct
 from collections.abc import Sequence
 from email.utils import formatdate
 from pathlib import Path
@@ -56,6 +57,15 @@ def _select(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]) -> WsSub
                            + ", ".join(SUBPROTOCOLS))
 
 
+def frame_header(opcode: int, length: int) -> bytes:
+    """The header of a final, unmasked WebSocket frame (RFC 6455 section 5.2)."""
+    if length < 126:
+        return bytes((0x80 | opcode, length))
+    if length < 65536:
+        return struct.pack("!BBH", 0x80 | opcode, 126, length)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, length)
+
+
 def http_response(status: int, reason: str, body: bytes, content_type: str,
                   extra: dict[str, str] | None = None) -> Response:
     """A complete HTTP/1.1 response that closes the connection."""
@@ -84,6 +94,7 @@ class Connection(asyncio.Protocol):
             max_size=server.settings.max_frame_bytes,
         )
         self.session: Session | None = None
+        self._pending: list[bytes] = []  # framed messages waiting for write_pending
         self.kind: Subprotocol | None = None  # once upgraded
         self.address = ""
         self.client = ""  # mudstandards.org GMCP: from Core.Hello
@@ -250,14 +261,26 @@ class Connection(asyncio.Protocol):
         stream = self.kind is not None and self.kind.mudstandards
         if stream:
             self._drain_gmcp()  # as on telnet: GMCP first, then the text it goes with
-        for f in frames:
-            if isinstance(f, str):
-                if stream:  # mudstandards.org: the ANSI text stream is in binary frames
+        if stream:
+            for f in frames:
+                if isinstance(f, str):  # mudstandards.org: the ANSI text is in binary frames
                     self.proto.send_binary(mudstandards.terminal_bytes(f))
                 else:
-                    self.proto.send_text(f.encode("utf-8"))
+                    self.proto.send_binary(f)
+            return
+        # The hot path: data frames from server to client are unmasked and unfragmented,
+        # so their bytes are a small header and the payload. Framing them here skips a
+        # Frame object per message; the protocol still owns the handshake, control
+        # frames and closing (its bytes go out after these, in the same write).
+        out = self._pending
+        for f in frames:
+            if isinstance(f, str):
+                data = f.encode("utf-8")
+                out.append(frame_header(0x1, len(data)))
             else:
-                self.proto.send_binary(f)
+                data = f
+                out.append(frame_header(0x2, len(data)))
+            out.append(data)
 
     def _drain_gmcp(self) -> None:
         session = self.session
@@ -279,6 +302,9 @@ class Connection(asyncio.Protocol):
         if self.kind in mudstandards.OOB and self.proto.state is WsState.OPEN:
             self._drain_gmcp()
         chunks = self.proto.data_to_send()
+        if self._pending:
+            chunks = self._pending + chunks
+            self._pending = []
         if not chunks or self.transport is None or self.transport.is_closing():
             return
         eof = False
