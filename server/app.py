@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 import psutil
 
 from server import accounts, content, log, wire
+from server.admin import Admin
 from server.clock import TickLoop
 from server.config import Settings
 from server.metrics import Metrics
@@ -34,6 +35,7 @@ from world.commands.registry import Call, allowed, tool_schema
 from world.entities import Character, Kind, Role
 from world.errors import Refused
 from world.events import StatsShown
+from world.observe import observe
 
 T = TypeVar("T")
 
@@ -97,6 +99,9 @@ class Server:
         self.telnet_port = settings.telnet_port
         self._proc = psutil.Process()
         self.saved = 0
+        self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
+        self.admin = Admin(self)
+        self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
 
     # ---- life cycle -------------------------------------------------------------
 
@@ -111,6 +116,7 @@ class Server:
     async def start(self) -> None:
         """Migrate the database, listen, and start the tick."""
         await self.in_db(self.repo.migrate)
+        await self.admin.replay()  # builder edits not yet exported, over the content files
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(lambda: Connection(self), self.settings.host,
                                        self.settings.port, reuse_address=True, backlog=2048)
@@ -143,6 +149,7 @@ class Server:
             await self.stopped.wait()
             return
         self._stopping = True
+        self.admin.stop()
         self.log.info("shutdown_started", reason=reason, players=len(self.by_character))
         for srv in self._servers:
             srv.close()
@@ -170,6 +177,7 @@ class Server:
             conn.abort()
         for srv in self._servers:
             await srv.wait_closed()
+        await self.admin.flush()  # edits and audit entries still pending
         await self.in_db(self.repo.close)
         self.db.shutdown(wait=True)
         self.hasher.close()
@@ -222,6 +230,7 @@ class Server:
 
     def session_lost(self, session: Session) -> None:
         """The connection under `session` is gone."""
+        self.admin.session_gone(session)
         if self.sessions.pop(session, None) is not None:
             self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
         self._queued.discard(session)
@@ -240,6 +249,8 @@ class Server:
 
     def _mark(self, session: Session) -> None:
         self._dirty.add(session)
+        if session.watchers:  # admins snooping on it get their copies in the same pass
+            self._dirty.update(session.watchers)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -269,10 +280,17 @@ class Server:
         role = session.character.role if session.character else Role.PLAYER
         return [tool_schema(s) for s in self.world.registry.specs.values() if allowed(s, role)]
 
-    def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
+    def run(self, session: Session, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
         """Apply one command for the session's character and route what it caused."""
         ch = session.character
         assert ch is not None
+        if isinstance(msg, wire.Observe):
+            self.observe(session, ch, msg.id)
+            return
+        if session.watchers:
+            session.echo(msg.line if isinstance(msg, wire.Command)
+                         else f"{msg.tool} {json.dumps(msg.args)}", typed=True)
+        outer, self._deferred = self._deferred, []
         try:
             if isinstance(msg, wire.Command):
                 refusal = self.world.perform_line(ch, msg.line)
@@ -283,17 +301,56 @@ class Server:
                            exc_info=exc)
             refusal = Refused(ErrorCode.INTERNAL, "Something went wrong; it has been logged.")
         self.metrics.commands.labels(command=self.world.last_command or "unknown").inc()
-        self._route()
+        try:
+            self.admin.collect_edits()
+            self._route()
+        finally:
+            outcomes, self._deferred = self._deferred, outer
+        if any(not isinstance(o, Refused) for o in outcomes):
+            # Database work under way (ban, audit...): the result waits for it.
+            self._spawn(self._answer_later(session, msg.id, refusal, outcomes))
+            self._mark(session)
+            return
+        if refusal is None and outcomes:
+            refusal = next(o for o in outcomes if isinstance(o, Refused))
+        self._answer(session, msg.id, refusal)
+
+    def _answer(self, session: Session, id: Any, refusal: Refused | None) -> None:
+        """The end of a command: its `result` (or, without an id, an `error` if refused)."""
         if refusal is not None:
             self.metrics.errors.labels(code=refusal.code).inc()
-            if msg.id is not None:
-                session.send(wire.result(msg.id, False, refusal.code, refusal.message))
-                session.say([("error", refusal.message)])
+            if id is not None:
+                session.send(wire.result(id, False, refusal.code, refusal.message))
             else:
                 session.send(wire.error(refusal.code, refusal.message))
-                session.say([("error", refusal.message)])
-        elif msg.id is not None:
-            session.send(wire.result(msg.id, True))
+            session.say([("error", refusal.message)])
+        elif id is not None:
+            session.send(wire.result(id, True))
+        self._mark(session)
+
+    async def _answer_later(self, session: Session, id: Any, refusal: Refused | None,
+                            outcomes: list[Refused | Awaitable[Refused | None]]) -> None:
+        """Wait for a command's database work, then answer it (the first refusal wins)."""
+        for outcome in outcomes:
+            try:
+                got = outcome if isinstance(outcome, Refused) else await outcome
+            except Exception as exc:
+                self.log.error("request_failed", session=session.id, exc_info=exc)
+                got = Refused(ErrorCode.INTERNAL, "Something went wrong; it has been logged.")
+            refusal = refusal or got
+        if session in self.sessions:
+            self._answer(session, id, refusal)
+
+    def observe(self, session: Session, ch: Character, id: Any = None) -> None:
+        """Answer `observe`: the snapshot and actions of world/observe.py, as of the
+        session's last event (`seq`)."""
+        reply: dict[str, Any] = {"type": "observation"}
+        if id is not None:
+            reply["id"] = id
+        reply["seq"] = session.seq
+        reply.update(observe(self.world, ch))
+        session.send(reply)
+        self.metrics.commands.labels(command="observe").inc()
         self._mark(session)
 
     def _route(self) -> None:
@@ -339,6 +396,21 @@ class Server:
         elif req.kind == "stats":
             session.deliver(StatsShown(self.stats()))
             self._mark(session)
+        elif self.admin.handles(req.kind):
+            self._outcome(session, self.admin.request(session, ch, req))
+
+    def _outcome(self, session: Session, outcome: Refused | Awaitable[Refused | None] | None
+                 ) -> None:
+        """What an admin request came to: part of the running command's result, or (outside
+        a command) an error for the session."""
+        if outcome is None:
+            return
+        if self._deferred is not None:
+            self._deferred.append(outcome)
+        elif isinstance(outcome, Refused):
+            self._answer(session, None, outcome)
+        else:
+            self._spawn(self._answer_later(session, None, None, [outcome]))
 
     def stats(self) -> dict[str, Any]:
         """Tick timing, sessions and traffic, for admins and /health."""
@@ -421,6 +493,13 @@ class Server:
             session.auth_failed(ErrorCode.AUTH_FAILED, "Wrong name or password.", req.id)
             return
         self.throttle.clear(key_name)
+        banned = await self.admin.ban_message(account.name, session.address, account.role)
+        if banned is not None:
+            self.metrics.logins.labels(outcome="banned").inc()
+            self.log.info("login_banned", session=session.id, name=name, address=session.address)
+            session.auth_failed(ErrorCode.BANNED, banned, req.id)
+            return
+        muted, muted_until = await self.admin.login_mute(account.name)
         if session.state is State.CLOSED:
             return
         online = self.world.find_online(account.display_name)
@@ -431,6 +510,8 @@ class Server:
         self.metrics.logins.labels(outcome="ok").inc()
         await self.in_db(self.repo.touch_login, account.name)
         self._enter(session, account.display_name, account.role, snapshot, online, req.id, False)
+        if muted and session.character is not None:
+            self.admin.apply_mute(session.character, muted_until)
 
     async def _register(self, session: Session, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
@@ -449,6 +530,10 @@ class Server:
             return
         if await self.in_db(self.repo.get_account, name) is not None:
             session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
+            return
+        banned = await self.admin.ban_message(None, session.address, None)
+        if banned is not None:
+            session.auth_failed(ErrorCode.BANNED, banned, req.id)
             return
         password_hash = await self.hasher.hash(req.password)
         try:
@@ -545,6 +630,7 @@ class Server:
                     session.notify([("", "You have been idle too long; closing.")], "warning")
                     session.close("idle timeout")
                     self._mark(session)
+            self.admin.housekeeping()
             if now - last_ping >= s.ping_interval:
                 last_ping = now
                 for conn in list(self.connections):
@@ -587,9 +673,11 @@ class Server:
                       ms=round((time.perf_counter() - t0) * 1000, 1))
 
 
-async def serve(settings: Settings) -> None:
-    """Run a server until SIGINT/SIGTERM."""
+async def serve(settings: Settings) -> int:
+    """Run a server until SIGINT/SIGTERM, `shutdown` or `reboot`; returns the exit status
+    (0, or `REBOOT_EXIT_CODE` after `reboot`)."""
     server = Server(settings)
     await server.start()
     server.install_signal_handlers()
     await server.stopped.wait()
+    return server.exit_code

@@ -1,4 +1,4 @@
-"""The `aegent` command line: serve, content check/schema, user create.
+"""The `aegent` command line: serve, play, content check/schema, user create, agents run/eval.
 
 Every `serve` flag also reads an AEGENT_* variable (see server/config.py); the
 flag wins.
@@ -31,14 +31,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     log.configure(json=settings.log_json, level=settings.log_level)
     try:
-        asyncio.run(serve(settings))
+        return asyncio.run(serve(settings))  # 75 after `reboot`: start it again
     except ContentError as exc:
         print(f"aegent: content error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"aegent: cannot start: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 def _content_check(args: argparse.Namespace) -> int:
@@ -111,6 +110,19 @@ def _play(args: argparse.Namespace) -> int:
     return play.main(args.url, args.color)
 
 
+def _agents_run(args: argparse.Namespace) -> int:
+    # The one place server/ reaches into agents/: the CLI entry point, imported lazily.
+    from agents import runner
+
+    return runner.run_command(args)
+
+
+def _agents_eval(args: argparse.Namespace) -> int:
+    from agents import runner
+
+    return runner.eval_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aegent`."""
     p = argparse.ArgumentParser(prog="aegent", description="Aegent Quest: a MUD for people "
@@ -152,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     uc.add_argument("--role", choices=["player", "builder", "admin"], default="player")
     uc.add_argument("--data-dir", type=Path)
     uc.set_defaults(fn=_user_create)
+
+    from agents.cliargs import add_arguments  # argparse only; the runtime loads on use
+
+    a = sub.add_parser("agents", help="play agents (scripted or LLM) against a server")
+    asub = a.add_subparsers(dest="what", required=True)
+    ar = asub.add_parser("run", help="play N agents against a running server")
+    ae = asub.add_parser("eval", help="N agents on a fresh server with a fixed seed, for a "
+                                      "bounded time: a report and a plot")
+    add_arguments(ar, ae)
+    ar.set_defaults(fn=_agents_run)
+    ae.set_defaults(fn=_agents_eval)
     return p
 
 

@@ -29,6 +29,8 @@ class Settings:
     content_dir: Path = field(default_factory=default_content_dir)
     database_url: str | None = None
     qdrant_url: str | None = None
+    embeddings_url: str | None = None  # an OpenAI-compatible /v1 base; unset: local MiniLM
+    embeddings_model: str = "text-embedding-3-small"
     log_json: bool = False
     log_level: str = "info"
     seed: int | None = None
@@ -74,6 +76,8 @@ _ENV = {
     "content_dir": "AEGENT_CONTENT_DIR",
     "database_url": "DATABASE_URL",
     "qdrant_url": "QDRANT_URL",
+    "embeddings_url": "AEGENT_EMBEDDINGS_URL",
+    "embeddings_model": "AEGENT_EMBEDDINGS_MODEL",
     "log_level": "AEGENT_LOG_LEVEL",
     "tick_hz": "AEGENT_TICK_HZ",
     "autosave_interval": "AEGENT_AUTOSAVE_INTERVAL",

@@ -8,11 +8,13 @@ spans into a string; styles are semantic (`room_name`, `say`...) and only
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from world import building as bld
 from world import events as ev
 
 Span = tuple[str, str]
@@ -974,3 +976,191 @@ def error_spans(message: str) -> Spans:
 def prompt_spans(text: str) -> Spans:
     """The prompt shown after output in text mode."""
     return [("prompt", strip_controls(text))]
+
+
+# ---- administration ------------------------------------------------------------------
+
+_MODERATED = {
+    "kick": "You throw {target} out", "ban": "You ban {target}", "unban": "You lift the ban on "
+    "{target}", "mute": "You mute {target}", "unmute": "You unmute {target}",
+    "promote": "{target} is now {role}", "announce": "Announced", "force": "You force {target}",
+    "snoop": "You are snooping on {target}", "unsnoop": "You stop snooping",
+    "shutdown": "Shutdown in {seconds} s", "reboot": "Reboot in {seconds} s",
+    "cancel": "The countdown is called off", "export": "Zone {target} written to {path}",
+}
+
+
+@renders(ev.Moderated)
+def _moderated(e: ev.Moderated, viewer: str) -> Spans:
+    d = e.detail
+    text = _MODERATED.get(e.action, e.action + " {target}").format_map(
+        {"target": e.target, **{k: v for k, v in d.items() if isinstance(v, str | int)}})
+    until = d.get("until")
+    if e.action in ("ban", "mute"):
+        text += f" until {until}" if until else " until lifted"
+    if d.get("reason"):
+        text += f" ({strip_controls(str(d['reason']))})"
+    if e.action == "force" and d.get("error"):
+        text += f"; it was refused: {d['error']}"
+    return [("notice", text + ".")]
+
+
+@renders(ev.RoleChanged)
+def _role_changed(e: ev.RoleChanged, viewer: str) -> Spans:
+    return [("notice", f"{e.by} made you {'an' if e.role == 'admin' else 'a'} {e.role} "
+                       f"(you were {e.previous}). Type 'help' for what you may use now.")]
+
+
+@renders(ev.AuditListed)
+def _audit_listed(e: ev.AuditListed, viewer: str) -> Spans:
+    if not e.rows:
+        return [("", "No audit entries match.")]
+    spans: Spans = [("heading", f"Audit log ({len(e.rows)}, newest first)")]
+    for row in e.rows:
+        when = str(row.get("at") or "")[:19].replace("T", " ")
+        change = ""
+        if row.get("before") is not None or row.get("after") is not None:
+            change = f" {_short(row.get('before'))} -> {_short(row.get('after'))}"
+        detail = f" ({strip_controls(str(row['detail']))})" if row.get("detail") else ""
+        spans.append(("dim", f"\n{when} "))
+        spans.append(("", f"{row.get('actor')} {row.get('action')} {row.get('target')}"
+                          f"{detail}{change}"))
+    return spans
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = strip_controls(json.dumps(value, ensure_ascii=False, default=str)).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@renders(ev.Snooped)
+def _snooped(e: ev.Snooped, viewer: str) -> Spans:
+    prefix = f"{e.target}{'<' if e.input else '>'} "
+    return [("dim", prefix + strip_controls(e.text).replace("\n", "\n" + prefix))]
+
+
+# ---- building (world/building.py) ----------------------------------------------------------
+
+
+def _value(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=str)
+    text = strip_controls(text).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _built_text(e: bld.Built) -> str:
+    d = e.detail
+    kind = e.kind
+    if kind.startswith(bld.UNDO_PREFIX):
+        return f"You undo your {d.get('undone', kind[len(bld.UNDO_PREFIX):])} of {e.target}."
+    if kind == "room.dig":
+        return f"You dig {d['direction']} to {d['name']} ({e.target})."
+    if kind == "exit.link":
+        way = "one way" if d.get("oneway") else "and back"
+        return f"You link {d['direction']} to {d['to']}, {way}."
+    if kind == "exit.unlink":
+        back = " and the way back" if d.get("both") else ""
+        return f"You remove the exit {d['direction']} (to {d['to']}){back}."
+    if kind == "door.set":
+        door = d.get("door") or {}
+        if d["action"] == "remove":
+            return f"You take the door {d['direction']} away."
+        if d["action"] == "add":
+            lock = f", locked (key {door['key']})" if door.get("key") else ""
+            return f"You put a {door.get('name', 'door')} {d['direction']}, closed{lock}."
+        state = "locked" if door.get("locked") else "closed" if door.get("closed", True) \
+            else "open"
+        return f"The {door.get('name', 'door')} {d['direction']} is {state} now, and starts so."
+    if kind == "room.set":
+        if d["field"] == "flags" and "flag" in d:
+            return f"The room's flag {d['flag']} is {'on' if d.get('on') else 'off'}."
+        if d["field"] == "extras":
+            return f"The room's extra '{d.get('keyword')}' is set."
+        return f"The room's {d['field']}: {_value(d.get('value'))}"
+    if kind == "proto.create":
+        return f"You create the {d['kind']} prototype {e.target} ({d['name']})."
+    if kind in ("proto.set", "zone.set"):
+        return f"{e.target}: {d['field']} = {_value(d.get('value'))}"
+    if kind == "char.set":
+        return f"{d['name']}: {d['field']} = {_value(d.get('value'))}"
+    if kind == "zone.create":
+        return f"You create the zone {e.target}, {d['name']}; here is its first room, {d['room']}."
+    if kind == "zone.reset":
+        return f"Zone {e.target} reset: {d['made']} thing(s) appeared."
+    if kind == "reset.add":
+        return f"Reset {d['n']}: up to {d['count']} of {d['proto']} in {d['room']}."
+    if kind == "reset.remove":
+        return f"Reset {d['n']} ({d['proto']} in {d['room']}) removed."
+    if kind in ("mob.spawn", "item.spawn"):
+        where = "" if kind == "mob.spawn" else " (in your inventory)"
+        return f"You spawn {d['name']}{where}."
+    return f"{kind} {e.target}"
+
+
+@renders(bld.Built)
+def _built(e: bld.Built, viewer: str) -> Spans:
+    return [("notice", _built_text(e))]
+
+
+@renders(bld.Examined)
+def _examined(e: bld.Examined, viewer: str) -> Spans:
+    spans: Spans = [("heading", f"{e.kind} {e.id}: {strip_controls(e.title)}")]
+    for key, value in e.fields.items():
+        spans.append(("dim", f"\n  {key:<14} "))
+        spans.append(("", _value(value, 200)))
+    return spans
+
+
+@renders(bld.ResetsListed)
+def _resets_listed(e: bld.ResetsListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", f"Resets of zone {e.zone} (every {e.reset_minutes:g} min)")]
+    if not e.resets:
+        spans.append(("", "\n  none yet: `reset add mob|item <proto> [count]` here"))
+    for r in e.resets:
+        mark = "*" if r.get("here") else " "
+        spans.append(("", f"\n{mark}{r['n']:>3}. {r['kind']} {r['proto']} ({r['name']}) "
+                          f"x{r['count']} in {r['room']}"))
+    return spans
+
+
+@renders(bld.ZonesListed)
+def _zones_listed(e: bld.ZonesListed, viewer: str) -> Spans:
+    spans: Spans = [("heading", "Zones")]
+    for z in e.zones:
+        spans.append(("", f"\n  {z['id']:<12} {strip_controls(z['name'])}: {z['rooms']} rooms, "
+                          f"{z['resets']} resets every {z['reset_minutes']:g} min, levels "
+                          f"{z['levels'][0]}-{z['levels'][1]}"))
+    return spans
+
+
+@renders(bld.Purged)
+def _purged(e: bld.Purged, viewer: str) -> Spans:
+    things = ", ".join(e.things)
+    if e.actor == viewer:
+        return [("notice", f"You purge {things}.")]
+    return [("character", _cap(e.actor)), ("", f" waves a hand, and {things} vanish.")]
+
+
+@renders(bld.Teleported)
+def _teleported(e: bld.Teleported, viewer: str) -> Spans:
+    if e.actor == viewer and e.target == viewer:
+        return [("notice", f"You teleport yourself to {e.to}.")]
+    if e.actor == viewer:
+        return [("notice", f"You send {e.target} to {e.to}.")]
+    return [("notice", f"{_cap(e.actor)} teleports you away.")]
+
+
+@renders(bld.ZoneExported)
+def _zone_exported(e: bld.ZoneExported, viewer: str) -> Spans:
+    counts = ", ".join(f"{n} {k}" for k, n in e.counts.items())
+    return [("notice", f"Zone {e.zone} written to {e.path} ({counts}).")]
+
+
+@renders(bld.ContentReloaded)
+def _content_reloaded(e: bld.ContentReloaded, viewer: str) -> Spans:
+    return [("notice", f"The world shimmers: its content was reloaded ({e.zones} zones, "
+                       f"{e.rooms} rooms).")]
+
+
+_PERSONAL.update({bld.Purged, bld.Teleported})

@@ -24,7 +24,7 @@ from server import gmcp, render, wire
 from server.wire import ErrorCode, Subprotocol, WireError
 from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
-from world.events import Event, ServerRequest, Vitals
+from world.events import Event, ServerRequest, Snooped, Vitals
 from world.rules import xp_next
 
 
@@ -78,8 +78,9 @@ Request = AuthRequest | GameRequest
 class GamePort(Protocol):
     """What a session needs of the game around it."""
 
-    def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
-        """Apply a command for the session's character, routing every event it causes."""
+    def run(self, session: Session, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
+        """Apply a command for the session's character, routing every event it causes
+        (an `observe` is answered with an `observation` in its turn, like a command)."""
 
     def tool_list(self, session: Session) -> list[dict[str, Any]]:
         """The tools this session may use."""
@@ -90,7 +91,7 @@ class GamePort(Protocol):
 
 @dataclass(slots=True)
 class _Pending:
-    msg: wire.Command | wire.CallTool
+    msg: wire.Command | wire.CallTool | wire.Observe
 
 
 @dataclass(slots=True, eq=False)
@@ -130,6 +131,7 @@ class Session:
     _login_name: str = ""
     _login_password: str = ""
     _prompt_vitals: tuple[int, int, int] | None = None
+    watchers: list[Session] = field(default_factory=list)  # admins snooping on this one
 
     def __post_init__(self) -> None:
         self._tokens = float(self.limits.burst)
@@ -174,6 +176,8 @@ class Session:
 
     def say(self, spans: render.Spans) -> None:
         """Queue a line of text for people (text mode only)."""
+        if self.watchers:
+            self.echo(render.plain(spans))
         if self.text_mode:
             self._lines.append(render.ansi(spans) if self.colour else render.plain(spans))
 
@@ -208,6 +212,8 @@ class Session:
             self.requests.append(GameRequest(event.kind, dict(event.args)))
             return
         viewer = self.character.name if self.character else ""
+        if self.watchers and not isinstance(event, Vitals | Snooped):
+            self.echo(render.plain(render.render(event, viewer)))
         if self.gmcp_enabled:
             self.gmcp_out.extend(gmcp.messages(event))
         if self.text_mode:
@@ -232,16 +238,27 @@ class Session:
         frame = cache.get(key) if cache is not None and key is not None else None
         if frame is None:
             spans = render.render(event, viewer)
-            msg = {
+            msg: dict[str, Any] = {
                 "type": "event",
                 "name": event.name,
                 "data": event.to_data(),
                 "text": render.ansi(spans) if self.ansi else render.plain(spans),
             }
+            if cache is None or key is None:  # this session's own: seq goes in directly
+                msg["seq"] = self.seq
+                self._out.append(wire.encode_any(self.subprotocol, msg))
+                return
             frame = wire.encode_any(self.subprotocol, msg)
-            if cache is not None and key is not None:
-                cache[key] = frame
-        self._out.append(frame)
+            cache[key] = frame
+        # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
+        self._out.append(wire.with_seq(frame, self.seq))
+
+    def echo(self, text: str, typed: bool = False) -> None:
+        """Copy `text` (what this session received, or with `typed` what it sent) to the
+        admins snooping on it, as `snooped` events."""
+        name = self.character.name if self.character else self.id
+        for watcher in self.watchers:
+            watcher.deliver(Snooped(name, text, typed))
 
     def notify(self, spans: render.Spans, level: str = "info") -> None:
         """Tell the client something from the server itself (as a `message` event)."""
@@ -345,7 +362,7 @@ class Session:
             self.requests.append(AuthRequest("register", msg.name, msg.password, msg.cls,
                                              msg.id))
 
-    def _command(self, msg: wire.Command | wire.CallTool) -> None:
+    def _command(self, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
         if self.state is not State.PLAYING:
             self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
             return

@@ -81,6 +81,9 @@ class CharacterRow(SQLModel, table=True):
     xp: int
     data: dict[str, Any] = Field(sa_type=JSON, nullable=False)
     saved_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
+    # Server-set flags that outlive snapshots (a mute); see server/admin_storage.py.
+    flags: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False,
+                                  sa_column_kwargs={"server_default": "{}"})
 
 
 # ---- values and errors ----------------------------------------------------------

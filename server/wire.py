@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     BAD_NAME = "bad_name"
     BAD_PASSWORD = "bad_password"
     THROTTLED = "throttled"
+    BANNED = "banned"
     UNKNOWN_CLASS = "unknown_class"
     BUSY = "busy"
     INTERNAL = "internal_error"
@@ -128,7 +129,14 @@ class Ping:
     id: Any = None
 
 
-ClientMessage = Register | Login | Command | CallTool | Tools | Ping
+@dataclass(frozen=True, slots=True)
+class Observe:
+    """Ask for an `observation`: a full snapshot and the actions that make sense now."""
+
+    id: Any = None
+
+
+ClientMessage = Register | Login | Command | CallTool | Tools | Ping | Observe
 
 
 def _id(msg: dict[str, Any]) -> Any:
@@ -179,6 +187,8 @@ def parse_message(msg: Any) -> ClientMessage:
         return Ping(id=mid)
     if kind == "tools":
         return Tools(id=mid)
+    if kind == "observe":
+        return Observe(id=mid)
     if kind == "login":
         api_key = _str(msg, "api_key", mid, required=False)
         if api_key is not None:
@@ -251,6 +261,45 @@ def encode_any(subprotocol: Subprotocol, msg: dict[str, Any]) -> str | bytes:
     if subprotocol is Subprotocol.MSGPACK:
         return encode_msgpack(msg)
     return encode_json(msg)
+
+
+def with_seq(frame: str | bytes, seq: int) -> str | bytes:
+    """`frame` (one encoded map) with a `seq` key added at its end, without decoding it.
+
+    Event frames are encoded once and shared by every recipient; the per-session
+    sequence number is spliced in: `,"seq":N}` in place of the closing brace for
+    JSON (so `"type"` stays first), and for msgpack a map header one larger, the old
+    entries, then the key and the number.
+    """
+    if isinstance(frame, str):
+        return f'{frame[:-1]},"seq":{seq}}}' if frame != "{}" else f'{{"seq":{seq}}}'
+    head = frame[0]
+    body = memoryview(frame)
+    if 0x80 <= head <= 0x8E:  # a fixmap of up to 14 entries: one more still fits
+        return b"".join((_FIXMAP[head - 0x80 + 1], body[1:], _SEQ_KEY, _pack_int(seq)))
+    if head == 0x8F:  # a fixmap of 15 becomes a map 16
+        return b"".join((b"\xde\x00\x10", body[1:], _SEQ_KEY, _pack_int(seq)))
+    if head == 0xDE:
+        n = int.from_bytes(frame[1:3], "big") + 1
+        return b"".join((b"\xde", n.to_bytes(2, "big"), body[3:], _SEQ_KEY, _pack_int(seq)))
+    n = int.from_bytes(frame[1:5], "big") + 1  # 0xdf: a map 32
+    return b"".join((b"\xdf", n.to_bytes(4, "big"), body[5:], _SEQ_KEY, _pack_int(seq)))
+
+
+_FIXMAP = tuple(bytes((0x80 + n,)) for n in range(16))
+_SEQ_KEY = b"\xa3seq"
+
+
+def _pack_int(n: int) -> bytes:
+    """A non-negative integer in msgpack (by hand for the usual sizes: it is on a hot path)."""
+    if n < 0x80:
+        return bytes((n,))
+    if n < 0x10000:
+        return b"\xcd" + n.to_bytes(2, "big")
+    if n < 0x100000000:
+        return b"\xce" + n.to_bytes(4, "big")
+    out: bytes = msgpack.packb(n)
+    return out
 
 
 # ---- server -> client builders (plain maps, so clients need no classes) -----------

@@ -139,10 +139,8 @@ def ticks(world: World, n: int) -> Log:
 
 
 def rounds(world: World, n: int = 1) -> Log:
-    """Run ticks up to and including the `n`-th next combat round."""
+    """Run `n` full combat rounds: `ROUND_TICKS` ticks each, in which every fighter has its
+    (staggered) turn once."""
     from world.systems.combat import ROUND_TICKS
 
-    out: Log = []
-    for _ in range(n):
-        out += ticks(world, ROUND_TICKS - world.time % ROUND_TICKS)
-    return out
+    return ticks(world, n * ROUND_TICKS)

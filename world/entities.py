@@ -164,9 +164,10 @@ class Exit:
     door: Door | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Item:
-    """An item in a room or in a character's inventory."""
+    """An item in a room or in a character's inventory. Equal only to itself (ids are
+    unique, and `item in room.items` must not compare every field of every item)."""
 
     id: int
     proto: str
@@ -213,9 +214,9 @@ class Room:
     items: list[Item] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Character:
-    """A player, an agent or a mob."""
+    """A player, an agent or a mob. Equal only to itself (as `Item`)."""
 
     id: int
     name: str
@@ -256,6 +257,7 @@ class Character:
     mods: dict[str, int] = field(default_factory=dict)  # mobs: hit, damage, armor from content
     damage_dice: Dice | None = None  # mobs: bare-hand damage
     linkdead: bool = False
+    muted: bool = False  # set by the server (admin `mute`): no say, tell, shout, emote, gtell
     title: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # color, prompt...
     aliases: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,7 @@ class Code(StrEnum):
     NOT_PLAYING = "not_playing"
     EXHAUSTED = "exhausted"
     FORBIDDEN = "forbidden"
+    MUTED = "muted"
     BAD_TARGET = "bad_target"
     TOO_HEAVY = "too_heavy"
     NOT_CARRIED = "not_carried"
@@ -63,6 +64,13 @@ class Code(StrEnum):
     NOT_READY = "not_ready"
     NO_TRAINER = "no_trainer"
     NOT_TAUGHT = "not_taught"
+    # building
+    UNKNOWN_FIELD = "unknown_field"
+    BAD_VALUE = "bad_value"
+    EXISTS = "exists"
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    CONFLICT = "conflict"
+    BAD_CONTENT = "bad_content"
 
 
 class Refused(Exception):

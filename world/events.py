@@ -296,6 +296,53 @@ class StatsShown(Event):
     stats: dict[str, Any]
 
 
+# ---- administration (made by the server, for admins and whom they act on) -----
+
+
+@dataclass(frozen=True, slots=True)
+class Moderated(Event):
+    """An admin's action was carried out (kick, ban, mute, promote, force...).
+
+    `action` names it, `target` is whom or what it was about, `detail` holds the
+    rest (reason, until, role...). Sent to the admin who acted.
+    """
+
+    name: ClassVar[str] = "moderated"
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChanged(Event):
+    """Your role changed (a `tools` message with what you may now use follows)."""
+
+    name: ClassVar[str] = "role_changed"
+    role: str
+    previous: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditListed(Event):
+    """Audit log entries for `audit`, newest first, with the filters used."""
+
+    name: ClassVar[str] = "audit_listed"
+    rows: list[dict[str, Any]]
+    filters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Snooped(Event):
+    """A copy of what `target`'s connection received (or typed: `input`), for a snooping
+    admin, as plain text."""
+
+    name: ClassVar[str] = "snooped"
+    target: str
+    text: str
+    input: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class SettingChanged(Event):
     """One of your settings, shown or changed (`key`: color, prompt, aliases)."""
@@ -886,7 +933,9 @@ class ItemTaken(Event):
 class ServerRequest(Event):
     """The actor asked for something only the server can do.
 
-    `kind` is one of: quit, password, stats. `args` holds its inputs.
+    `kind` is one of: quit, password, stats; the admin and building ones
+    (promote, kick, ban, unban, mute, unmute, announce, shutdown, snoop, force,
+    audit, zone_export, reload_content: server/admin.py). `args` holds its inputs.
     """
 
     name: ClassVar[str] = "server_request"

@@ -8,6 +8,7 @@ path; the server adds the line number. Nothing here reads a file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -240,6 +241,15 @@ class ClassModel(_Strict):
     attributes: dict[str, int]
     growth: dict[str, float] = Field(default_factory=dict)  # attribute points per level
     hit: int = Field(default=0, ge=-10, le=20)  # to-hit bonus at level 1
+    kit: list[str] = Field(default_factory=list)  # item ids (`zone:id`) a new character gets
+
+    @field_validator("kit")
+    @classmethod
+    def _kit(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if re.match(ID_PATTERN, ref) is None or ":" not in ref:
+                raise ValueError(f"'{ref}' is not a full item id (zone:id)")
+        return value
 
 
 class EffectModel(_Strict):
@@ -424,11 +434,14 @@ def build_content(
                 if cls_id not in cmodel.classes:
                     raise ContentError(sfile, ("spells", sid, "classes", cls_id),
                                        f"unknown class '{cls_id}'")
+    refs: list[tuple[str, tuple[str | int, ...], str, str]] = []  # file, path, kind, id
     for cid, cls_model in cmodel.classes.items():
         for attr in (*cls_model.attributes, *cls_model.growth):
             if attr not in ATTRIBUTES:
                 raise ContentError(cfile, ("classes", cid, "attributes"),
                                    f"unknown attribute '{attr}'; one of {', '.join(ATTRIBUTES)}")
+        for n, ref in enumerate(cls_model.kit):
+            refs.append((cfile, ("classes", cid, "kit", n), "item", ref))
 
     rooms: dict[str, RoomProto] = {}
     items: dict[str, ItemModel] = {}
@@ -437,7 +450,6 @@ def build_content(
     quests: dict[str, QuestModel] = {}
     zones: dict[str, ZoneInfo] = {}
     where: dict[str, str] = {}  # room id -> file
-    refs: list[tuple[str, tuple[str | int, ...], str, str]] = []  # file, path, kind, id
     for zfile, zdoc in zone_docs:
         zmodel: ZoneModel = _validate(ZoneModel, zdoc, zfile)
         zid = zmodel.zone.id

@@ -12,9 +12,18 @@ import copy
 import random
 from typing import Any
 
+from world import building, rules
 from world import commands as _commands  # noqa: F401  (registers every command)
-from world import rules
-from world.commands.registry import REGISTRY, Call, CommandSpec, Registry, bind_call, parse_line
+from world.commands.equipment import outfit
+from world.commands.registry import (
+    REGISTRY,
+    Call,
+    CommandSpec,
+    Registry,
+    bind_call,
+    parse_line,
+    split_words,
+)
 from world.commands.settings import expand_alias
 from world.context import Ctx
 from world.directions import Direction
@@ -43,6 +52,8 @@ from world.systems.resets import reset_zone
 
 # Command categories a stunned character may still use (looking, settings, leaving).
 _STUNNED_OK = frozenset({"information", "settings", "system", "admin"})
+# Commands a muted character may not use (an admin's `mute` sets `Character.muted`).
+SPEECH = frozenset({"say", "tell", "shout", "emote", "gtell"})
 
 
 class World:
@@ -55,7 +66,7 @@ class World:
     """
 
     def __init__(self, content: Content, seed: int = 0, registry: Registry = REGISTRY) -> None:
-        self.content = content
+        self.content = building.own_content(content)  # builders edit this world's copy
         self.registry = registry
         self.rng = random.Random(seed)
         self.time = 0
@@ -71,6 +82,8 @@ class World:
         self._out: list[Delivery] = []
         self._dirty: dict[int, Character] = {}
         self._next_id = 1
+        self.edits: list[building.Edit] = []  # builder changes the server has yet to drain
+        self.undo_stacks: dict[str, list[building.Edit]] = {}  # builder (lower case) -> edits
         self.last_command: str | None = None  # the last command run, for metrics
         self._build()
 
@@ -310,6 +323,10 @@ class World:
     ) -> Character:
         """Put a character into the world, new or restored from `snapshot()`.
 
+        A new character (no `state`, or a state with no saved `level`, such as the
+        server's `{"cls": ...}` at registration) gets its class's `kit`: what it can
+        wear or wield goes on where it fits, the rest into its inventory.
+
         Raises:
             ValueError: the name is already in the world or the class is unknown.
         """
@@ -337,6 +354,11 @@ class World:
             self._restore(ch, state)
             if any(e.until is not None or e.dot for e in ch.effects):
                 self.affected[ch.id] = ch
+        if not state or "level" not in state:
+            for item_id in proto.kit:
+                if item_id in self.content.items:
+                    outfit(self, ch, self.make_item(item_id))
+            ch.hp, ch.mana, ch.moves = ch.max_hp, ch.max_mana, ch.max_moves
         learn_due(self, ch)  # its class's spells and skills up to its level
         ch.session_start = self.time
         if ch.room not in self.rooms:
@@ -501,6 +523,7 @@ class World:
         """Run a structured call for `actor`; returns the refusal, if any."""
         self.last_command = None
         try:
+            self._gate(actor, self.registry.specs.get(str(call.tool)))
             spec, args = bind_call(call, self.registry)
             self._run(spec, actor, args)
         except Refused as refused:
@@ -513,16 +536,28 @@ class World:
         if actor.aliases:
             line = expand_alias(actor.aliases, line)
         try:
+            verb = split_words(line.strip())[0]
+            hit = self.registry.lookup(verb) if verb and line.strip()[0] not in "'\":" else None
+            self._gate(actor, hit[0] if hit else None)
             spec, args = parse_line(line, self.registry)
             self._run(spec, actor, args)
         except Refused as refused:
             return refused
         return None
 
+    def _gate(self, actor: Character, spec: CommandSpec | None) -> None:
+        """Refuse a command above the actor's role before its arguments are even read,
+        so a player learns no more of it than `forbidden`."""
+        if spec is not None and actor.role.rank < spec.role.rank:
+            self.last_command = spec.name
+            raise Refused(Code.FORBIDDEN, f"'{spec.name}' is not yours to use.")
+
     def _run(self, spec: CommandSpec, actor: Character, args: dict[str, Any]) -> None:
         self.last_command = spec.name
         if actor.role.rank < spec.role.rank:
             raise Refused(Code.FORBIDDEN, f"'{spec.name}' is not yours to use.")
+        if actor.muted and spec.name in SPEECH:
+            raise Refused(Code.MUTED, "You have been muted: you can't talk to anyone for now.")
         if actor.position is Position.SLEEPING and not spec.sleeping_ok:
             raise Refused(Code.POSITION, "In your dreams, or what? (wake first)")
         if actor.effects and spec.category not in _STUNNED_OK and rules.has_flag(actor, "stunned"):
@@ -542,6 +577,39 @@ class World:
             dirty, self._dirty = self._dirty, {}
             for ch in dirty.values():
                 self.emit_to(ch, self.vitals(ch))
+
+    # ---- building (world/building.py) ------------------------------------------
+
+    def record_edit(self, edit: building.Edit, *, undoable: bool = True) -> None:
+        """Note a builder's change: for the server (`drain_edits`) and, if `undoable`,
+        for the builder's `undo`."""
+        self.edits.append(edit)
+        if undoable:
+            stack = self.undo_stacks.setdefault(edit.actor.lower(), [])
+            stack.append(edit)
+            del stack[:-building.UNDO_DEPTH]
+
+    def drain_edits(self) -> list[building.Edit]:
+        """Take every edit recorded since the last drain, in order."""
+        out, self.edits = self.edits, []
+        return out
+
+    def apply_edit(self, edit: building.Edit) -> bool:
+        """Replay a stored edit (its `after`); False for edits of live things, which
+        are not replayed.
+
+        Raises:
+            building.EditError: the edit no longer fits the content.
+        """
+        return building.apply_edit(self, edit)
+
+    def reload(self, content: Content) -> None:
+        """Swap in new content; everyone and everything stays where it is.
+
+        Raises:
+            building.EditError: the content does not fit the running world.
+        """
+        building.reload(self, content)
 
     def exit_from(self, room: Room, direction: Direction) -> Exit | None:
         """The exit of `room` that way, if any."""

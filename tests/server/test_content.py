@@ -234,3 +234,17 @@ def test_a_missing_file(content_dir: Path) -> None:
     err = load_error(content_dir)
     assert err.file == "content/classes.yaml"
     assert "not found" in str(err)
+
+
+def test_a_kit_names_an_unknown_item(content_dir: Path) -> None:
+    text = break_file(content_dir, "classes.yaml", "kit: [haven:mace,", "kit: [haven:maze,")
+    err = load_error(content_dir)
+    assert_reported(err, "classes.yaml", "classes.cleric.kit.0",
+                    line_of(text, "kit: [haven:maze,"), "unknown item 'haven:maze'")
+
+
+def test_a_kit_needs_full_item_ids(content_dir: Path) -> None:
+    text = break_file(content_dir, "classes.yaml", "kit: [haven:mace,", "kit: [mace,")
+    err = load_error(content_dir)
+    assert_reported(err, "classes.yaml", "classes.cleric.kit", line_of(text, "kit: [mace,"),
+                    "'mace' is not a full item id")

@@ -410,7 +410,7 @@ def test_events_become_event_frames() -> None:
     session.deliver(Said("Bob", "agent", "beep"))
     assert decoded(session) == [{"type": "event", "name": "said",
                                  "data": {"actor": "Bob", "kind": "agent", "text": "beep"},
-                                 "text": "[AI] Bob says, 'beep'"}]
+                                 "text": "[AI] Bob says, 'beep'", "seq": 1}]
     assert session.seq == 1
 
 
@@ -423,12 +423,18 @@ def test_internal_events_become_requests() -> None:
 
 def test_shared_frames_for_events_that_read_the_same_for_everyone() -> None:
     a, b = playing(), playing()
+    b.deliver(Entered("Dan", "player", False))
+    b.outbox()
     cache: dict[Any, str | bytes] = {}
     event = Entered("Cara", "player", False)
     a.deliver(event, cache)
     b.deliver(event, cache)
     [fa], [fb] = a.outbox(), b.outbox()
-    assert fa is fb
+    assert len(cache) == 1  # encoded once; each session's seq is spliced into the bytes
+    assert json.loads(fa)["seq"] == 1 and json.loads(fb)["seq"] == 2
+    shared = str(cache[next(iter(cache))])
+    assert fa == shared[:-1] + ',"seq":1}' and fb == shared[:-1] + ',"seq":2}'
+    assert fa.startswith('{"type":"event"')  # the type stays first
     # Personal events ("You say" / "Ann says") are rendered per reader.
     said = Said("Ann", "player", "hi")
     a.deliver(said, cache)

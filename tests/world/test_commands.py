@@ -505,6 +505,8 @@ def test_sleeping_refuses_most_commands_but_not_wake(g: Game) -> None:
 
 
 def test_get_drop_and_inventory(g: Game) -> None:
+    g.ann.inventory.clear()  # her starting kit out of the way
+    g.ann.equipment.clear()
     empty = events(g.ok(g.ann, "i"), "inventory_listed")[0]
     assert empty["items"] == []
     assert empty["weight"] == 0
@@ -810,7 +812,8 @@ def test_snapshot_round_trip(g: Game) -> None:
     back = g.world.enter("Ann", "warrior", state=snap)
     assert (back.room, back.moves, back.hp, back.mana, back.position, back.level,
             back.xp) == before
-    assert [it.proto for it in back.inventory] == ["haven:cellar_key"]
+    assert [it.proto for it in back.inventory] == ["haven:healing_potion", "haven:cellar_key"]
+    assert back.equipment.keys() == ann.equipment.keys()  # the kit once, not again
     assert back.played_ticks == 7
     out = g.world.drain()
     assert [(d.recipient.name, d.event.name) for d in out] == [

@@ -5,16 +5,19 @@ Built on the small `mart` world of tests/itemworld.py; asserts on events.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
-from helpers import events, log_of, names
-from itemworld import Play, new_play
+from helpers import events, log_of, names, new_world
+from itemworld import CLASSES, SQUARE, Play, check_places, new_play, zone
 
 from world import rules
-from world.entities import Slot
+from world.entities import ItemType, Slot
 from world.errors import Code
 from world.inventory import max_count, max_weight
+from world.prototypes import build_content
+from world.world import World
 
 
 @pytest.fixture
@@ -218,3 +221,71 @@ def test_equipment_survives_a_restart(p: Play) -> None:
     assert [it.proto for it in back.inventory] == ["mart:bag", "mart:charm"]
     assert [it.proto for it in back.inventory[0].contents] == ["mart:bread"]
     assert back.gold == 33
+
+
+# ---- the starting kit ----------------------------------------------------------------------
+
+
+def kit_world(warrior: list[str], mage: list[str] | None = None) -> World:
+    classes = copy.deepcopy(CLASSES)
+    classes["classes"]["warrior"]["kit"] = warrior
+    classes["classes"]["mage"]["kit"] = mage or []
+    mart = zone()
+    mart["items"]["staff"] = {"name": "a staff", "keywords": ["staff"], "description": "Ash.",
+                              "type": "weapon", "damage": "1d7", "two_handed": True}
+    content = build_content(("world.yaml", {"name": "Mart", "start_room": SQUARE}),
+                            ("classes.yaml", classes), [("mart.yaml", mart)])
+    return World(content, seed=3)
+
+
+def test_a_new_character_wears_its_kit_and_carries_the_rest() -> None:
+    world = kit_world(["mart:greatsword", "mart:sword", "mart:shield", "mart:cap",
+                       "mart:helmet", "mart:charm", "mart:robe", "mart:bread"])
+    ann = world.enter("Ann", "warrior")
+    assert {str(s): it.proto for s, it in ann.equipment.items()} == {
+        "wield": "mart:sword", "offhand": "mart:shield", "head": "mart:cap",
+        "neck1": "mart:charm"}
+    # too high a level, a place taken, the wrong class; bread is not worn
+    assert [it.proto for it in ann.inventory] == ["mart:greatsword", "mart:helmet",
+                                                  "mart:robe", "mart:bread"]
+    assert ann.max_hp == 30 + 10 and ann.hp == ann.max_hp  # the charm's max_hp, and full
+    assert ann.mana == ann.max_mana == 5
+    check_places(world)
+    # the room sees no one dress: the kit is on before Ann comes in
+    assert "equipment_changed" not in [d.event.name for d in world.drain()]
+
+
+def test_a_two_handed_kit_weapon_leaves_the_shield_in_the_pack() -> None:
+    bob = kit_world([], mage=["mart:staff", "mart:shield"]).enter("Bob", "mage")
+    assert [(str(s), it.proto) for s, it in bob.equipment.items()] == [("wield", "mart:staff")]
+    assert [it.proto for it in bob.inventory] == ["mart:shield"]
+    cara = kit_world([], mage=["mart:shield", "mart:staff"]).enter("Cara", "mage")
+    assert [(str(s), it.proto) for s, it in cara.equipment.items()] == [
+        ("offhand", "mart:shield")]
+    assert [it.proto for it in cara.inventory] == ["mart:staff"]
+
+
+def test_the_kit_comes_once_not_again_with_saved_state() -> None:
+    world = kit_world(["mart:sword", "mart:bread"])
+    ann = world.enter("Ann", "warrior", state={"cls": "warrior"})  # as at registration
+    assert [it.proto for it in ann.inventory] == ["mart:bread"]
+    ann.inventory.clear()
+    snap = json.loads(json.dumps(world.leave(ann, "quit")))
+    again = world.enter("Ann", "warrior", state=snap)
+    assert [it.proto for it in again.inventory] == []
+    assert [it.proto for it in again.equipment.values()] == ["mart:sword"]
+
+
+@pytest.mark.parametrize("cls", ["warrior", "mage", "cleric", "rogue"])
+def test_every_class_of_the_starter_world_starts_armed(cls: str) -> None:
+    world = new_world()
+    ch = world.enter("Ann", cls)
+    weapon = ch.equipment.get(Slot.WIELD)
+    assert weapon is not None and weapon.damage is not None
+    assert any(it.armor > 0 for it in ch.equipment.values())
+    assert any(it.type is ItemType.POTION for it in ch.inventory)
+    before = rules.armor_class(ch)
+    assert world.perform_line(ch, "remove all") is None
+    assert rules.armor_class(ch) < before
+    assert world.perform_line(ch, "wear all") is None  # the rules of `wear` agree
+    assert rules.armor_class(ch) == before

@@ -125,9 +125,8 @@ class Lab:
         return self.world.drain()
 
     def to_round(self) -> list[Delivery]:
-        """Tick up to and including the next combat round."""
-        n = ROUND_TICKS - self.world.time % ROUND_TICKS
-        return self.ticks(n)
+        """Tick through one full combat round: every fighter has its (staggered) turn once."""
+        return self.ticks(ROUND_TICKS)
 
 
 def lab(seed: int = SEED) -> Lab:

@@ -17,6 +17,8 @@ from world.commands import equipment  # noqa: F401
 from world.commands import shops  # noqa: F401
 from world.commands import magic  # noqa: F401
 from world.commands import combat  # noqa: F401
+from world.commands import admin  # noqa: F401
+from world.commands import build  # noqa: F401
 
 # isort: on
 from world.commands.registry import REGISTRY, Call, CommandSpec, command

@@ -107,6 +107,19 @@ def _put_on(ctx: Ctx, item: Item, place: Slot) -> None:
                   include_actor=True)
 
 
+def outfit(world: World, ch: Character, item: Item) -> Slot | None:
+    """Put `item` (not yet anywhere) on `ch` quietly, by the rules of `wear all`: the first
+    free place it fits, if `ch` may use it; else it goes to the inventory. Returns the
+    place, or None. For kitting out a new character before it is in a room."""
+    places = [p for p in places_for(item) if p not in ch.equipment]
+    if places and restriction(ch, item) is None and hands_blocked(ch, item, places[0]) is None:
+        ch.equipment[places[0]] = item
+        apply_gauges(world, ch, item, 1)
+        return places[0]
+    ch.inventory.append(item)
+    return None
+
+
 def _equip(ctx: Ctx, word: str, places_of: Callable[[Item], tuple[Slot, ...]], verb: str
            ) -> None:
     """Wear, wield or hold one carried item named by `word`."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from world import building
 from world.commands.registry import Target, Text, command, split_words
 from world.context import Ctx, find
-from world.entities import Character, Item, ItemType
+from world.entities import Character, Item, ItemType, Role
 from world.errors import Code, Refused
 from world.events import (
     GoldChanged,
@@ -384,13 +385,20 @@ def _give_gold(ctx: Ctx, target: Character, amount: int) -> None:
 
 @command("examine", aliases=("exa",), category="items",
          examples=("examine sword", "examine corpse"))
-def examine(ctx: Ctx, item: Annotated[Target, "the item to examine (carried, worn or here)"]
+def examine(ctx: Ctx, item: Annotated[Target, "the item to examine (carried, worn or here); "
+                                           "builders: anything (here, zone, an id, a "
+                                           "character)"]
             ) -> None:
     """Look closely at an item: what it is, where it is worn, what it holds.
 
-    Containers and corpses show what is inside them.
+    Containers and corpses show what is inside them. Builders examine anything
+    (`here`, `zone`, a room or prototype id, a character, an item) and see every
+    field of it (an `examined` event).
     """
     actor = ctx.actor
+    if actor.role.rank >= Role.BUILDER.rank:
+        building.examine_anything(ctx, item)
+        return
     found = (find(item, actor.inventory) or find(item, actor.equipment.values())
              or find(item, ctx.room.items))
     if found is None:

@@ -56,8 +56,8 @@ HEAL_EVERY = 30  # ticks between a healer's rounds of its room
 HEAL_AMOUNT = 10
 AGGRESSION_EVERY = 5  # ticks between looks for prey in the rooms that have players
 REACTION_EVERY = 5  # ticks between looks at fights for kin to assist
-# The periodic looks run on ticks off the combat rounds' (multiples of 20), so that
-# the busiest tick does not carry them too: tick % every == phase.
+# The periodic looks run on ticks off each other's (tick % every == phase) and off the
+# regeneration and zone-reset ticks (multiples of 10 and 30), so no tick carries them all.
 HEAL_PHASE = 15
 AGGRESSION_PHASE = 2
 REACTION_PHASE = 3
@@ -341,13 +341,14 @@ def aggression(world: World) -> None:
                 attack(world, mob, prey[world.rng.randrange(len(prey))])
 
 
-@system("mob_flight", every=combat.ROUND_TICKS, order=21)
+@system("mob_flight", every=1, order=21)
 def flight(world: World) -> None:
-    """Right after each combat round, wimpy mobs hurt below their threshold try to flee."""
+    """Right after their turn in the combat round, wimpy mobs hurt below their threshold
+    try to flee."""
     wimpy = world.npcs.wimpy
-    if not wimpy:
+    if not wimpy or not world.fighters:
         return
-    for ch in list(world.fighters.values()):
+    for ch in combat.due(world):
         if ch.id not in wimpy or ch.fighting is None or ch.position is Position.DEAD:
             continue
         if ch.hp < wimpy_threshold(ch):

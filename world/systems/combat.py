@@ -16,10 +16,16 @@
   (double damage). Damage: the wielded weapon's dice (a mob's own dice, or fists
   1d3) + `damage` mods + (strength - 10) / 3. The passive `dodge` skill may avoid
   a hit.
-- Rounds run every `ROUND_TICKS` over `world.fighters` only: everyone fighting
-  someone in its room swings `attacks_per_round` times (warriors a second time
-  from level 10, `hasted` one more; the `stunned` not at all). A player hurt
-  below its `wimpy` tries to flee.
+- Rounds run over `world.fighters` only: everyone fighting someone in its room
+  swings `attacks_per_round` times (warriors a second time from level 10,
+  `hasted` one more; the `stunned` not at all) once every `ROUND_TICKS`. A
+  player hurt below its `wimpy` tries to flee. The round is staggered: each
+  fighter has its turn on the ticks where `world.time % ROUND_TICKS` equals its
+  `id % ROUND_TICKS` (`turn_now`, `due`), so every fighter keeps the 2-second
+  cadence but the swings of many fights are spread over the ticks instead of
+  all landing on one (the tick's p99 stays flat with hundreds fighting). The
+  systems that act "once a round" for a fighter (mob spells, wimpy mobs
+  fleeing) follow the same turns.
 - `flee`: a chance from dexterity and the level difference; out by a random
   open exit; costs XP (progression.py). A mob flees only within its zones.
 - `assess` is the arithmetic behind `consider`: expected damage each way.
@@ -414,10 +420,24 @@ def assess(world: World, ch: Character, target: Character) -> Assessment:
 # ---- the tick --------------------------------------------------------------------
 
 
-@system("combat_rounds", every=ROUND_TICKS, order=20)
+def turn_now(world: World, ch: Character) -> bool:
+    """Whether this tick is `ch`'s turn in the (staggered) combat round."""
+    return ch.id % ROUND_TICKS == world.time % ROUND_TICKS
+
+
+def due(world: World) -> list[Character]:
+    """The fighters whose turn in the round is this tick, in the order they joined."""
+    phase = world.time % ROUND_TICKS
+    return [ch for ch in world.fighters.values() if ch.id % ROUND_TICKS == phase]
+
+
+@system("combat_rounds", every=1, order=20)
 def combat_round(world: World) -> None:
-    """Everyone fighting swings at its foe (or at another who fights it, if its foe left)."""
-    for ch in list(world.fighters.values()):
+    """The fighters whose turn it is swing at their foe (or at another who fights them, if
+    their foe left): each fighter once every `ROUND_TICKS`, not all on the same tick."""
+    if not world.fighters:
+        return
+    for ch in due(world):
         if world.fighters.get(ch.id) is not ch:
             continue  # out of the fight since the round began
         if ch.position is Position.DEAD or not in_world(world, ch):

@@ -616,10 +616,13 @@ def mob_choice(world: World, mob: Character) -> tuple[str, Character] | None:
     return None
 
 
-@system("mob_spells", every=combat.ROUND_TICKS, order=25)
+@system("mob_spells", every=1, order=25)
 def mobs_cast(world: World) -> None:
-    """Now and then, each fighting mob that knows spells or skills uses one."""
-    for mob in list(world.fighters.values()):
+    """Now and then, on its turn in the combat round, each fighting mob that knows spells
+    or skills uses one."""
+    if not world.fighters:
+        return
+    for mob in combat.due(world):
         if not mob.is_mob or not mob.skills or mob.fighting is None:
             continue
         if world.mobs.get(mob.id) is not mob or mob.position is Position.DEAD:

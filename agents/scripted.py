@@ -1,0 +1,561 @@
+"""`ScriptedPolicy`: a baseline player without a model, built on the server's actions.
+
+It never guesses commands: every action it takes is one of the admissible
+actions of the last `observe` answer (docs/protocol.md), chosen by rules:
+
+1. In a fight: drink a healing potion when low, flee when about to die (or early
+   from a foe that `consider` called deadly), heal itself (clerics), else use a
+   ready skill or spell on the foe; otherwise let the combat rounds run.
+2. Asleep: wake. Resting: stand once healed, else wait (the only timer: a few
+   seconds while resting; every event wakes it sooner).
+3. Hurt or out of mana: walk away from a dangerous room, then rest.
+4. Loot corpses, wear better gear, finish and take quests, sell what it does
+   not use and buy better gear and potions at a shop, pick things up.
+5. Fight the best target here it can beat (`verdict` easy or fair, risky only at
+   full health; XP per round of fighting; quest targets first), after resting
+   to near full health.
+6. Walk: to a quest's turn-in, to a shop with things to sell, to the nearest
+   unexplored exit (in zones whose levels it has reached), to rooms where it saw
+   prey it can beat, else to the least visited neighbour. It remembers the map
+   (rooms, exits, zones, who it saw where) and opens closed doors on its way.
+
+It learns from what happens: a death or a flight marks the foe and the room as
+dangerous until it has gained two levels; an action refused twice in a room is
+not tried there again for a while.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.contracts import Action, Observation, Usage
+
+OFFENSIVE_KINDS = ("backstab", "bash", "kick", "damage", "dot", "debuff", "stun")
+WIMPY_FRACTION = 5  # wimpy at max_hp / 5: the server makes us flee below it
+QUEST_SLOTS = 3  # quests on at once
+REFUSALS_TO_AVOID = 2
+AVOID_TURNS = 200
+
+
+@dataclass(slots=True)
+class Place:
+    """A room as remembered."""
+
+    id: str
+    name: str = ""
+    zone: str = ""
+    exits: dict[str, str] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)  # directions with a closed door
+    locked: set[str] = field(default_factory=set)
+    visits: int = 0
+    last_visit: int = 0
+    safe: bool = False
+    prey: list[tuple[str, int, str]] = field(default_factory=list)  # name, level, verdict
+    prey_seen: int = 0  # turn
+    spawns: dict[str, tuple[int, int]] = field(default_factory=dict)  # mob -> level, xp
+    seen_at: float = 0.0  # clock time of the last visit
+    people: set[str] = field(default_factory=set)  # shopkeepers, quest givers... by name
+    roles: set[str] = field(default_factory=set)
+
+
+def _ratio(value: Any, top: Any) -> float:
+    if not isinstance(value, int) or not isinstance(top, int) or top <= 0:
+        return 1.0
+    return value / top
+
+
+class ScriptedPolicy:
+    """The rules-based baseline (see the module docstring).
+
+    Args:
+        seed: seeds its own choices among equals.
+        rest_below: rest when hit points fall below this fraction.
+        fight_above: start a fight only above this fraction of hit points.
+        flee_below: flee below this fraction (the server's wimpy is lower still).
+        rest_wait: seconds to wait while resting, unless an event comes first.
+    """
+
+    name = "scripted"
+
+    def __init__(self, *, seed: int | None = None, rest_below: float = 0.5,
+                 fight_above: float = 0.8, flee_below: float = 0.25,
+                 rest_wait: float = 3.0, respawn_wait: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rng = random.Random(seed)
+        self.clock = clock
+        self.respawn_wait = respawn_wait
+        self.rest_below = rest_below
+        self.fight_above = fight_above
+        self.flee_below = flee_below
+        self.rest_wait = rest_wait
+        self.map: dict[str, Place] = {}
+        self.zone_levels: dict[str, tuple[int, int]] = {}
+        self.danger: dict[str, int] = {}  # mob name -> our level when it beat us
+        self.bad_rooms: dict[str, int] = {}  # room id -> our level when we died or fled there
+        self.refused: dict[tuple[str, str], tuple[int, int]] = {}  # (room, line) -> (n, turn)
+        self.turn = 0
+        self.here = ""
+        self.path: deque[str] = deque()  # directions still to walk
+        self.goal = ""
+        self.wake_after: float | None = None  # the runner's timer, while resting
+        self.wimpy_level = 0
+        self.shop_visit: dict[str, int] = {}  # shop room -> turn we last traded there
+        self.blocked: dict[tuple[str, str], float] = {}  # (room, direction) -> when it failed
+        self.has_key = False
+        self.deaths = 0
+        self.flights = 0
+        self.kills = 0
+        self.last_why = ""
+        self._foe_verdict = ""
+
+    # ---- the Policy protocol -----------------------------------------------------------
+
+    def usage(self) -> Usage:
+        """No model, no tokens."""
+        return Usage()
+
+    async def decide(self, obs: Observation) -> Sequence[Action]:
+        """The next action (or none: wait for the next event)."""
+        self.turn += 1
+        self.wake_after = None
+        self._learn(obs)
+        act = self._choose(obs)
+        if act is None:
+            self.last_why = "waiting"
+            return []
+        self.last_why = act.why
+        return [act]
+
+    # ---- learning ----------------------------------------------------------------------
+
+    def _learn(self, obs: Observation) -> None:
+        room = obs.room
+        rid = str(room.get("id", ""))
+        level = int(obs.vitals.get("level") or obs.character.get("level") or 1)
+        for zid, z in obs.zones.items():
+            levels = z.get("levels") if isinstance(z, dict) else None
+            if isinstance(levels, list) and len(levels) == 2:
+                self.zone_levels[zid] = (int(levels[0]), int(levels[1]))
+        if rid:
+            place = self.map.setdefault(rid, Place(rid))
+            place.name = str(room.get("name", ""))
+            place.zone = str(room.get("zone", ""))
+            exits = room.get("exits") or {}
+            place.exits = {str(d): str(to) for d, to in exits.items()}
+            doors = room.get("doors") or {}
+            place.closed = {d for d, door in doors.items() if door.get("closed")}
+            place.locked = {d for d, door in doors.items() if door.get("locked")}
+            place.safe = "safe" in (room.get("flags") or [])
+            if rid != self.here:
+                place.visits += 1
+                place.last_visit = self.turn
+            place.seen_at = self.clock()
+            self.here = rid
+            prey = [(str(c.get("name")), int(c.get("level") or 0), str(c.get("verdict")))
+                    for c in obs.characters if c.get("attackable") and c.get("kind") == "mob"]
+            place.prey = prey
+            place.prey_seen = self.turn
+            for c in obs.characters:
+                if c.get("attackable") and c.get("kind") == "mob" and not c.get("fighting"):
+                    name = str(c.get("name"))
+                    old = place.spawns.get(name, (0, 0))
+                    place.spawns[name] = (int(c.get("level") or 0),
+                                          max(old[1], int(c.get("xp") or 0)))
+            for c in obs.characters:
+                roles = set(c.get("roles") or [])
+                if roles:
+                    place.people.add(str(c.get("name")))
+                    place.roles |= roles
+        for ev in obs.events:
+            what = ev.get("name")
+            data = ev.get("data") or {}
+            if what == "died" and data.get("actor") == obs.name:
+                self.deaths += 1
+                killer = data.get("killer")
+                if killer:
+                    self.danger[str(killer)] = level
+                self.bad_rooms[str(data.get("room"))] = level
+                self.path.clear()
+            elif what == "died" and data.get("killer") == obs.name:
+                self.kills += 1
+            elif what == "fled" and data.get("actor") == obs.name and data.get("success"):
+                self.flights += 1
+                if obs.fighting is None and self._foe_verdict in ("risky", "deadly"):
+                    self.bad_rooms.setdefault(self.here, level)
+                self.path.clear()
+        for out in obs.outcomes:
+            if not out.ok:
+                key = (self.here, out.action.tool + repr(sorted(out.action.args.items())))
+                n, _ = self.refused.get(key, (0, 0))
+                self.refused[key] = (n + 1, self.turn)
+                self.path.clear()
+        # Forget dangers we have outgrown.
+        self.has_key = any(it.get("type") == "key" for it in obs.inventory)
+        self.danger = {k: v for k, v in self.danger.items() if level < v + 2}
+        self.bad_rooms = {k: v for k, v in self.bad_rooms.items() if level < v + 2}
+
+    def _avoided(self, a: dict[str, Any]) -> bool:
+        key = (self.here, str(a.get("tool")) + repr(sorted((a.get("args") or {}).items())))
+        n, when = self.refused.get(key, (0, 0))
+        return n >= REFUSALS_TO_AVOID and self.turn - when < AVOID_TURNS
+
+    # ---- choosing ----------------------------------------------------------------------
+
+    def _choose(self, obs: Observation) -> Action | None:
+        acts = [a for a in obs.actions if not self._avoided(a)]
+        by_tool: dict[str, list[dict[str, Any]]] = {}
+        for a in acts:
+            by_tool.setdefault(str(a["tool"]), []).append(a)
+        v = obs.vitals
+        hp = _ratio(v.get("hp"), v.get("max_hp"))
+        mana = _ratio(v.get("mana"), v.get("max_mana"))
+        moves = _ratio(v.get("moves"), v.get("max_moves"))
+        position = str(v.get("position") or obs.character.get("position") or "standing")
+        level = int(v.get("level") or 1)
+
+        if position == "fighting" or obs.fighting:
+            return self._fight(obs, by_tool, hp)
+        self._foe_verdict = ""
+        if position == "sleeping":
+            return self._pick(by_tool, "wake") or self._pick(by_tool, "stand")
+        if position == "resting":
+            if hp >= 0.95 and mana >= 0.9 and moves >= 0.5:
+                return self._pick(by_tool, "stand")
+            self.wake_after = self.rest_wait
+            return None
+        max_hp = v.get("max_hp")
+        if isinstance(max_hp, int) and self.wimpy_level != level and max_hp >= 10:
+            self.wimpy_level = level
+            return Action("wimpy", {"hp": max(1, max_hp // WIMPY_FRACTION)},
+                          "flee on my own when nearly dead")
+        caster = isinstance(v.get("max_mana"), int) and v["max_mana"] >= 20
+        if hp < self.rest_below or (caster and mana < 0.3) or moves < 0.15:
+            if self._dangerous_here(obs):
+                step = self._step_away(obs, by_tool)
+                if step is not None:
+                    return step
+            heal = self._self_heal(by_tool)
+            if heal is not None and hp < self.rest_below:
+                return heal
+            rest = self._pick(by_tool, "rest")
+            if rest is not None:
+                return rest
+        for tool in ("get_corpse", "wield", "wear"):
+            act = self._pick(by_tool, tool) if tool != "get_corpse" else self._loot(by_tool)
+            if act is not None:
+                return act
+        quest = self._quest(obs, by_tool)
+        if quest is not None:
+            return quest
+        trade = self._trade(obs, by_tool)
+        if trade is not None:
+            return trade
+        pick = self._pickup(obs, by_tool)
+        if pick is not None:
+            return pick
+        target = self._target(obs, by_tool, hp, level)
+        if target is not None:
+            if hp >= self.fight_above and (not caster or mana >= 0.5):
+                return target
+            rest = self._pick(by_tool, "rest")
+            if rest is not None:
+                return Action(rest.tool, rest.args, "rest before fighting "
+                              + target.why.split(",")[0].split(": ")[-1])
+        if hp < 0.7 or (caster and mana < 0.5):
+            rest = self._pick(by_tool, "rest")
+            if rest is not None and not self._dangerous_here(obs):
+                return rest
+        return self._walk(obs, by_tool, level)
+
+    @staticmethod
+    def _act(a: dict[str, Any], why: str | None = None) -> Action:
+        return Action(str(a["tool"]), dict(a.get("args") or {}), why or str(a.get("why", "")))
+
+    def _pick(self, by_tool: dict[str, list[dict[str, Any]]], tool: str) -> Action | None:
+        found = by_tool.get(tool)
+        return self._act(found[0]) if found else None
+
+    # ---- fighting ----------------------------------------------------------------------
+
+    def _fight(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], hp: float
+               ) -> Action | None:
+        foe = next((c for c in obs.characters if c.get("name") == obs.fighting), None)
+        verdict = str(foe.get("verdict", "")) if foe else ""
+        if verdict:
+            self._foe_verdict = verdict
+        losing = foe is not None and foe.get("rounds_to_lose", 999) < foe.get("rounds_to_win", 0)
+        if hp < 0.4:
+            potion = self._pick(by_tool, "quaff")
+            if potion is not None:
+                return potion
+            heal = self._self_heal(by_tool)
+            if heal is not None:
+                return heal
+        if hp < self.flee_below or (hp < 0.5 and (verdict == "deadly" or losing)):
+            flee = self._pick(by_tool, "flee")
+            if flee is not None:
+                return Action("flee", {}, f"flee: hp {round(hp * 100)}%, {verdict or 'losing'}")
+        for a in by_tool.get("kick", []) + by_tool.get("bash", []):
+            return self._act(a)
+        for a in by_tool.get("cast", []):
+            if any(f"({k}" in str(a.get("why")) for k in OFFENSIVE_KINDS):
+                return self._act(a)
+        return None  # the rounds go on by themselves
+
+    def _self_heal(self, by_tool: dict[str, list[dict[str, Any]]]) -> Action | None:
+        for a in by_tool.get("cast", []):
+            why = str(a.get("why"))
+            if "(heal" in why and "on yourself" in why:
+                return self._act(a)
+        return None
+
+    def _dangerous_here(self, obs: Observation) -> bool:
+        if self.here in self.bad_rooms:
+            return True
+        return any(c.get("attackable") and c.get("verdict") in ("risky", "deadly")
+                   or str(c.get("name")) in self.danger for c in obs.characters
+                   if c.get("kind") == "mob")
+
+    def _step_away(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
+                   ) -> Action | None:
+        goes = by_tool.get("go", [])
+        safe = [a for a in goes if self._dest(a) not in self.bad_rooms]
+        choice = min(safe or goes, key=lambda a: -self.map.get(self._dest(a), Place("")).visits,
+                     default=None)
+        return self._act(choice, "step away from danger to rest") if choice else None
+
+    def _dest(self, a: dict[str, Any]) -> str:
+        place = self.map.get(self.here)
+        direction = str((a.get("args") or {}).get("direction", ""))
+        return place.exits.get(direction, "") if place else ""
+
+    def _target(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], hp: float,
+                level: int) -> Action | None:
+        wanted = {str(q.get("target")) for q in obs.quests
+                  if q.get("state") == "accepted" and q.get("kind") == "kill"
+                  and not q.get("ready")}
+        best: tuple[float, dict[str, Any]] | None = None
+        by_word = {str(c.get("keyword")): c for c in obs.characters}
+        for a in by_tool.get("kill", []):
+            c = by_word.get(str((a.get("args") or {}).get("target")))
+            if c is None or c.get("kind") != "mob":
+                continue
+            name = str(c.get("name"))
+            if name in self.danger or c.get("fighting"):
+                continue
+            verdict = str(c.get("verdict"))
+            if verdict == "deadly" or (verdict == "risky" and (hp < 0.95 or
+                                                               int(c.get("level", 0)) > level)):
+                continue
+            xp = float(c.get("xp") or 0)
+            score = xp / max(1, int(c.get("rounds_to_win") or 1))
+            if verdict == "easy":
+                score *= 1.2
+            if name in wanted:
+                score *= 3
+            if best is None or score > best[0]:
+                best = (score, a)
+        return self._act(best[1]) if best else None
+
+    # ---- things, quests, shops ------------------------------------------------------------
+
+    def _loot(self, by_tool: dict[str, list[dict[str, Any]]]) -> Action | None:
+        for a in by_tool.get("get", []):
+            if (a.get("args") or {}).get("container"):
+                return self._act(a)
+        return None
+
+    def _pickup(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
+                ) -> Action | None:
+        count = int(obs.character.get("count") or 0)
+        room_for = int(obs.character.get("max_count") or 10) - count
+        if room_for <= 3:
+            return None
+        for a in by_tool.get("get", []):
+            if not (a.get("args") or {}).get("container"):
+                return self._act(a)
+        return None
+
+    def _quest(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
+               ) -> Action | None:
+        quests = by_tool.get("quest", [])
+        for a in quests:
+            if (a.get("args") or {}).get("action") == "complete":
+                return self._act(a)
+        active = sum(1 for q in obs.quests if q.get("state") == "accepted")
+        if active < QUEST_SLOTS:
+            for a in quests:
+                if (a.get("args") or {}).get("action") == "accept":
+                    return self._act(a)
+        return None
+
+    def _sellable(self, obs: Observation) -> list[dict[str, Any]]:
+        """Carried things worth selling: not potions, not gear that would be an upgrade."""
+        return [it for it in obs.inventory
+                if it.get("type") not in ("potion", "key", "container", "food", "drink")
+                and it.get("value", 0) and not it.get("owner")]
+
+    def _trade(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
+               ) -> Action | None:
+        for a in by_tool.get("sell", []):
+            if "upgrade" not in str(a.get("why")) and "potion" not in str(a.get("why")):
+                self.shop_visit[self.here] = self.turn
+                return self._act(a)
+        for a in by_tool.get("buy", []):
+            self.shop_visit[self.here] = self.turn
+            return self._act(a)
+        return None
+
+    # ---- walking ---------------------------------------------------------------------------
+
+    def _zone_ok(self, zone: str, level: int) -> bool:
+        """Zones up to one level above ours are walked into; `consider` picks the fights."""
+        levels = self.zone_levels.get(zone)
+        return levels is None or levels[0] <= level + 1
+
+    def _room_ok(self, rid: str, level: int) -> bool:
+        return rid not in self.bad_rooms and self._zone_ok(rid.split(":", 1)[0], level)
+
+    def _walk(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], level: int
+              ) -> Action | None:
+        goes = {str((a.get("args") or {}).get("direction")): a for a in by_tool.get("go", [])}
+        opens = {str((a.get("args") or {}).get("door")): a
+                 for a in by_tool.get("open", []) + by_tool.get("unlock", [])}
+        if not self.path:
+            self.path, self.goal = self._plan(obs, level)
+        if self.path:
+            step = self.path[0]
+            if step in opens:
+                return self._act(opens[step], f"open the way {step} ({self.goal})")
+            if step in goes:
+                self.path.popleft()
+                return self._act(goes[step], f"{self.goal}: {goes[step]['why']}")
+            self.blocked[(self.here, step)] = self.clock()  # locked without our key, or tired
+            self.path.clear()
+        # Nothing worth walking to now: wait here a while (prey comes back with the zone's
+        # reset), unless this room is a dead end for hunting; then take a random way out.
+        if self.here in self.bad_rooms or not self.map.get(self.here, Place("")).spawns:
+            options = [a for a in goes.values() if self._room_ok(self._dest(a), level)]
+            if options:
+                a = self.rng.choice(options)
+                return self._act(a, f"wander: {a['why']}")
+        self.wake_after = self.rest_wait * 2
+        return None
+
+    def _plan(self, obs: Observation, level: int) -> tuple[deque[str], str]:
+        """A path to the most useful place, and why."""
+        ready = [q for q in obs.quests if q.get("state") == "accepted" and q.get("ready")]
+        for q in ready:
+            who = str(q.get("turn_in"))
+            path = self._path_to(lambda p, who=who: who in p.people, level)
+            if path is not None:
+                return path, f"back to {who} with '{q.get('title')}'"
+        sell = len(self._sellable(obs))
+        count = int(obs.character.get("count") or 0)
+        max_count = int(obs.character.get("max_count") or 10)
+        gold = int(obs.character.get("gold") or 0)
+        if sell >= 4 or (sell and count >= max_count - 3) or gold >= 80:
+            path = self._path_to(lambda p: "shopkeeper" in p.roles and
+                                 self.turn - self.shop_visit.get(p.id, -10_000) > 300, level)
+            if path is not None:
+                return path, "to a shop"
+        path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,
+                             unknown_ok=True)
+        if path is not None:
+            return path, "explore"
+        hunt = self._hunt(obs, level)
+        if hunt is not None:
+            return hunt
+        return deque(), ""
+
+    def _prey_value(self, place: Place, level: int, wanted: set[str]) -> float:
+        """The XP this room's mobs (as seen before) are worth to us, if we can beat them."""
+        value = 0.0
+        for name, (lvl, xp) in place.spawns.items():
+            if name in self.danger or lvl > level + 1:
+                continue
+            value += xp * (3 if name in wanted else 1)
+        return value
+
+    def _hunt(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:
+        """The best room to hunt in: the most XP of mobs we can beat seen there, the least
+        recently visited (mobs come back with zone resets), not too far."""
+        wanted = {str(q.get("target")) for q in obs.quests
+                  if q.get("state") == "accepted" and q.get("kind") == "kill"
+                  and not q.get("ready")}
+        now = self.clock()
+        best: tuple[float, deque[str]] | None = None
+        for rid, path in self._paths(level).items():
+            place = self.map[rid]
+            value = self._prey_value(place, level, wanted)
+            if value <= 0:
+                continue
+            since = now - place.seen_at if place.seen_at else self.respawn_wait
+            value *= min(1.0, since / self.respawn_wait)
+            score = value / (len(path) + 4)
+            if score > 0 and (best is None or score > best[0]):
+                best = (score, path)
+        if best is None:
+            return None
+        return best[1], "hunt"
+
+    def _passable(self, rid: str, direction: str) -> bool:
+        """Whether a way may be planned through: not failed lately; a locked door only
+        when we carry a key (the right one, we hope: if not, the way is marked failed)."""
+        failed = self.blocked.get((rid, direction))
+        if failed is not None and self.clock() - failed < 300:
+            return False
+        place = self.map.get(rid)
+        return place is None or direction not in place.locked or self.has_key
+
+    def _paths(self, level: int) -> dict[str, deque[str]]:
+        """Shortest known paths from here to every remembered room we may walk to."""
+        out: dict[str, deque[str]] = {}
+        start = self.here
+        queue: deque[tuple[str, list[str]]] = deque([(start, [])])
+        seen = {start}
+        while queue:
+            rid, path = queue.popleft()
+            place = self.map.get(rid)
+            if place is None:
+                continue
+            for d, to in sorted(place.exits.items()):
+                if to in seen or to not in self.map or not self._room_ok(to, level) \
+                        or not self._passable(rid, d):
+                    continue
+                seen.add(to)
+                out[to] = deque(path + [d])
+                queue.append((to, path + [d]))
+        return out
+
+    def _path_to(self, goal: Any, level: int, unknown_ok: bool = False) -> deque[str] | None:
+        """Breadth-first over the remembered map to the nearest room where `goal(place)`;
+        rooms not yet visited are entered but not walked through."""
+        start = self.here
+        if not start:
+            return None
+        seen = {start}
+        queue: deque[tuple[str, list[str]]] = deque([(start, [])])
+        while queue:
+            rid, path = queue.popleft()
+            place = self.map.get(rid)
+            if place is None:
+                continue
+            for d, to in sorted(place.exits.items()):
+                if to in seen or not self._room_ok(to, level) or not self._passable(rid, d):
+                    continue
+                seen.add(to)
+                nxt = self.map.get(to)
+                if nxt is None:
+                    if unknown_ok and goal(Place(to)):
+                        return deque(path + [d])
+                    continue
+                if goal(nxt):
+                    return deque(path + [d])
+                queue.append((to, path + [d]))
+        return None
