@@ -334,6 +334,8 @@ def _setting(e: ev.SettingChanged, viewer: str) -> Spans:
         return [("notice", "Colour is on.")] if e.value else [("", "Colour is off.")]
     if e.key == "prompt":
         return [("", f"Your prompt: {e.value!r}" if e.value else "Your prompt is off.")]
+    if e.key == "width":
+        return [("", f"Text wraps at {e.value} columns." if e.value else "Text is not wrapped.")]
     if e.key == "aliases":
         if not e.value:
             return [("", "You have no aliases.")]

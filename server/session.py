@@ -273,8 +273,12 @@ class Session:
                 return []
             text = "\n".join(self._lines)
             self._lines.clear()
-            if self.width:
-                text = render.wrap(text, self.width)
+            width = self.width  # the client's own (telnet NAWS) wins over the setting
+            if not width and self.character is not None:
+                chosen = self.character.settings.get("width")
+                width = chosen if type(chosen) is int else None
+            if width:
+                text = render.wrap(text, width)
             text += "\n" + self._prompt()
             return [text]
         out, self._out = self._out, []

@@ -126,7 +126,11 @@
     return log.scrollHeight - log.scrollTop - log.clientHeight < STICK_PX;
   }
 
+  // Our own scrolling fires scroll events too, a frame later, when more output may
+  // already have arrived: only a scroll we did not make can unstick the log.
+  let autoScrolled = false;
   el.log.addEventListener("scroll", () => {
+    if (autoScrolled) { autoScrolled = false; if (state.stick) return; }
     state.stick = atBottom();
     if (state.stick) el.jump.hidden = true;
   });
@@ -141,7 +145,11 @@
   let scrollQueued = false;
   function scrollToEnd() {
     scrollQueued = false;
-    if (state.stick) el.log.scrollTop = el.log.scrollHeight;
+    const end = el.log.scrollHeight - el.log.clientHeight;
+    if (state.stick && Math.abs(el.log.scrollTop - end) > 1) {
+      autoScrolled = true;  // a scroll event will follow; it is ours
+      el.log.scrollTop = end;
+    }
   }
 
   function append(node) {
@@ -531,8 +539,8 @@
     setBar("mana", v.mana, v.max_mana, v.max_mana ? undefined : "none");
     setBar("moves", v.moves, v.max_moves);
     setBar("xp", v.xp, v.xp_next, `${v.xp} of ${v.xp_next} to level ${(v.level || 0) + 1}`);
-    const parts = [`Level ${v.level}`, v.position];
-    if (v.fighting) parts.push(`fighting ${v.fighting}`);
+    const parts = [`Level ${v.level}`];
+    parts.push(v.fighting ? `fighting ${v.fighting}` : v.position);
     el.vitalsExtra.textContent = parts.filter(Boolean).join(" · ");
     el.vitalsExtra.dataset.fighting = v.fighting ? "true" : "false";
   }

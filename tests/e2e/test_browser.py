@@ -217,6 +217,44 @@ async def test_play_in_the_browser(start_server: StartServer) -> None:
     await bob.close()
 
 
+async def test_fight_in_the_browser(start_server: StartServer) -> None:
+    """A fight as a player sees it: hits in the log, hp falling, the room panel's foe."""
+    server = await start_server()
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1100, "height": 700})
+        page = await context.new_page()
+        await page.goto(base_url(server))
+        log = page.get_by_role("log")
+        await create_character(page, "Ivo", "warrior")
+        await expect(log).to_contain_text("Town Square")
+        await command(page, "south")
+        await expect(page.locator("#room-name")).to_have_text("Lantern Street")
+        # A tough rat, so the fight lasts long enough to be seen (and photographed).
+        rat = server.world.spawn_mob("haven:cellar_rat", "haven:south_street")
+        rat.hp = rat.max_hp = 500
+        await command(page, "look")
+        await expect(page.locator("#room-here")).to_contain_text("rat")
+        full_hp = await bar_value(page, "hp")
+        await command(page, "kill rat")
+        await expect(log).to_contain_text("You attack")
+        await expect(log).to_contain_text("rat", timeout=WAIT_MS)
+        await page.wait_for_function(
+            "() => /hit|miss/.test(document.querySelector('[role=log]').innerText)",
+            timeout=WAIT_MS)
+        # The rat bites back until hp shows it (rounds every 2 s).
+        await page.wait_for_function(
+            f"() => Number(document.querySelector('#bar-hp')"
+            f".getAttribute('aria-valuenow')) < {full_hp}", timeout=20_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "web-client-mid-fight.png"
+        await page.screenshot(path=str(shot))
+        docs_shot = DOCS_IMG / shot.name
+        if not docs_shot.exists() or os.environ.get("AEGENT_UPDATE_SCREENSHOTS") == "1":
+            DOCS_IMG.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, docs_shot)
+        await command(page, "flee")
+
+
 async def test_reconnects_and_logs_back_in(start_server: StartServer) -> None:
     server = await start_server()
     async with chromium() as browser:

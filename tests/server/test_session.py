@@ -492,3 +492,17 @@ def test_text_mode_prompt_and_colour_follow_the_characters_settings() -> None:
     session.deliver(Said("Bob", "player", "hi"))
     [frame] = session.outbox()
     assert "\x1b[" in frame and frame.endswith("\n")
+
+
+def test_text_mode_wraps_to_the_characters_width_setting() -> None:
+    session = make(TEXT)
+    ch = ann()
+    ch.settings.update({"width": 20, "color": False, "prompt": ""})
+    session.auth_succeeded(ch, "player")
+    session.deliver(Said("Bob", "player", "one two three four five six seven eight"))
+    [frame] = session.outbox()
+    assert all(len(line) <= 20 for line in frame.split("\n")), frame
+    session.width = 80  # a telnet client's own window size wins
+    session.deliver(Said("Bob", "player", "one two three four five six seven eight"))
+    [frame] = session.outbox()
+    assert "one two three four five six seven eight" in frame

@@ -69,3 +69,15 @@ def test_settings_and_aliases_survive_a_snapshot() -> None:
     again = new_world().enter("Ann", "cleric", state=snap)
     assert again.aliases == {"gn": "go north"}
     assert again.settings == {"color": False, "prompt": "%h> "}
+
+
+def test_width_setting() -> None:
+    world = new_world()
+    ann = world.enter("Ann", "rogue")
+    world.drain()
+    assert world.perform_line(ann, "width 40") is None
+    assert ann.settings["width"] == 40
+    refusal = world.perform_line(ann, "width 5")
+    assert refusal is not None and refusal.code == "bad_args"
+    world.perform_line(ann, "width off")
+    assert "width" not in ann.settings

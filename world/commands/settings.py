@@ -39,6 +39,28 @@ def color(ctx: Ctx, setting: Annotated[Word | None, "on or off; toggles if empty
     ctx.tell(SettingChanged("color", value))
 
 
+@command("width", category="settings", sleeping_ok=True,
+         examples=("width 60", "width off", "width"))
+def width(ctx: Ctx, columns: Annotated[Word | None, "20 to 250 columns, or off"] = None
+          ) -> None:
+    """Wrap text output to a width, for narrow screens and MUD clients that don't say theirs.
+
+    Telnet clients that report their window size (NAWS) are wrapped to it anyway.
+    `width off` stops wrapping; `width` alone shows the setting.
+    """
+    if columns is None:
+        ctx.tell(SettingChanged("width", ctx.actor.settings.get("width", 0)))
+        return
+    if columns.lower() in ("off", "0", "none"):
+        ctx.actor.settings.pop("width", None)
+        ctx.tell(SettingChanged("width", 0))
+        return
+    if not columns.isdigit() or not 20 <= int(columns) <= 250:
+        raise Refused(Code.BAD_ARGS, "Usage: width <20-250> or width off")
+    ctx.actor.settings["width"] = int(columns)
+    ctx.tell(SettingChanged("width", int(columns)))
+
+
 @command("prompt", category="settings", sleeping_ok=True,
          examples=("prompt %h/%Hhp %v/%Vmv> ", "prompt default", "prompt"))
 def prompt(ctx: Ctx, format: Annotated[Text | None, "the prompt; `default` resets it"] = None
