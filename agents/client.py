@@ -13,8 +13,9 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
 - `tools()` asks for the tool list;
 - `next_events(timeout)` waits for events without spinning: it returns what has
   arrived (every event, in order) as soon as there is something, or [] after
-  `timeout`. A `{"type": "reconnected"}` marker is put in the stream when a
-  lost connection was made again (sequence numbers start over then).
+  `timeout`; `events()` is the same as an async iterator. A
+  `{"type": "reconnected"}` marker is put in the stream when a lost connection was
+  made again (sequence numbers start over then).
 
 A reader task decodes every frame. When the connection drops, pending requests
 fail with `ConnectionLost`, and the client reconnects with exponential back-off
@@ -27,7 +28,7 @@ import asyncio
 import contextlib
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -319,6 +320,15 @@ class GameClient:
         self._events.clear()
         self._wakeup.clear()
         return out
+
+    async def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event, one at a time, as it comes (an endless async iterator)."""
+        while True:
+            if not self._events:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if self._events:
+                yield self._events.popleft()  # one at a time: nothing is lost if we stop
 
     def pending_events(self) -> int:
         """Events received and not taken yet."""

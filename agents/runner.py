@@ -136,6 +136,7 @@ class AgentStats:
     kills: int = 0
     quests: int = 0
     actions: int = 0
+    turns: int = 0  # decisions made (acting or choosing to wait)
     refused: int = 0
     rooms: set[str] = field(default_factory=set)
     level_times: dict[int, float] = field(default_factory=dict)  # level -> seconds into the run
@@ -227,10 +228,14 @@ class Agent:
                     await asyncio.sleep(pause)
                 self._fold(await self.client.next_events(0))
                 observation = await self.client.observe()
+                # The events that came before the answer first, then the answer (its `seq`
+                # is that of the last event before it).
+                self._fold(await self.client.next_events(0))
                 self._fold([observation])
                 obs = self.tracker.start_turn(outcomes)
                 outcomes = []
                 actions = await self.policy.decide(obs)
+                self.stats.turns += 1
                 self._account(obs, actions)
                 if not actions:
                     wait = getattr(self.policy, "wake_after", None)

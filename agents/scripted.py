@@ -57,7 +57,8 @@ class Place:
     safe: bool = False
     prey: list[tuple[str, int, str]] = field(default_factory=list)  # name, level, verdict
     prey_seen: int = 0  # turn
-    spawns: dict[str, tuple[int, int]] = field(default_factory=dict)  # mob -> level, xp
+    # mob name -> (its level, its XP, the verdict of `consider`, our level then)
+    spawns: dict[str, tuple[int, int, str, int]] = field(default_factory=dict)
     seen_at: float = 0.0  # clock time of the last visit
     people: set[str] = field(default_factory=set)  # shopkeepers, quest givers... by name
     roles: set[str] = field(default_factory=set)
@@ -84,7 +85,7 @@ class ScriptedPolicy:
 
     def __init__(self, *, seed: int | None = None, rest_below: float = 0.5,
                  fight_above: float = 0.8, flee_below: float = 0.25,
-                 rest_wait: float = 3.0, respawn_wait: float = 60.0,
+                 rest_wait: float = 3.0, respawn_wait: float = 120.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rng = random.Random(seed)
         self.clock = clock
@@ -106,6 +107,7 @@ class ScriptedPolicy:
         self.wimpy_level = 0
         self.shop_visit: dict[str, int] = {}  # shop room -> turn we last traded there
         self.blocked: dict[tuple[str, str], float] = {}  # (room, direction) -> when it failed
+        self.givers_asked: dict[str, int] = {}  # quest givers' rooms -> our level when there
         self.has_key = False
         self.deaths = 0
         self.flights = 0
@@ -162,15 +164,16 @@ class ScriptedPolicy:
             place.prey_seen = self.turn
             for c in obs.characters:
                 if c.get("attackable") and c.get("kind") == "mob" and not c.get("fighting"):
-                    name = str(c.get("name"))
-                    old = place.spawns.get(name, (0, 0))
-                    place.spawns[name] = (int(c.get("level") or 0),
-                                          max(old[1], int(c.get("xp") or 0)))
+                    place.spawns[str(c.get("name"))] = (
+                        int(c.get("level") or 0), int(c.get("xp") or 0),
+                        str(c.get("verdict") or ""), level)
             for c in obs.characters:
                 roles = set(c.get("roles") or [])
                 if roles:
                     place.people.add(str(c.get("name")))
                     place.roles |= roles
+            if "quest_giver" in place.roles:
+                self.givers_asked[rid] = level  # what they offer at our level is in `actions`
         for ev in obs.events:
             what = ev.get("name")
             data = ev.get("data") or {}
@@ -222,7 +225,10 @@ class ScriptedPolicy:
             return self._fight(obs, by_tool, hp)
         self._foe_verdict = ""
         if position == "sleeping":
-            return self._pick(by_tool, "wake") or self._pick(by_tool, "stand")
+            if hp >= 0.95 and mana >= 0.9 and moves >= 0.5:
+                return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
+            self.wake_after = self.rest_wait
+            return None
         if position == "resting":
             if hp >= 0.95 and mana >= 0.9 and moves >= 0.5:
                 return self._pick(by_tool, "stand")
@@ -242,7 +248,7 @@ class ScriptedPolicy:
             heal = self._self_heal(by_tool)
             if heal is not None and hp < self.rest_below:
                 return heal
-            rest = self._pick(by_tool, "rest")
+            rest = self._recover(obs, by_tool)
             if rest is not None:
                 return rest
         for tool in ("get_corpse", "wield", "wear"):
@@ -262,12 +268,12 @@ class ScriptedPolicy:
         if target is not None:
             if hp >= self.fight_above and (not caster or mana >= 0.5):
                 return target
-            rest = self._pick(by_tool, "rest")
+            rest = self._recover(obs, by_tool)
             if rest is not None:
-                return Action(rest.tool, rest.args, "rest before fighting "
+                return Action(rest.tool, rest.args, f"{rest.tool} before fighting "
                               + target.why.split(",")[0].split(": ")[-1])
         if hp < 0.7 or (caster and mana < 0.5):
-            rest = self._pick(by_tool, "rest")
+            rest = self._recover(obs, by_tool)
             if rest is not None and not self._dangerous_here(obs):
                 return rest
         return self._walk(obs, by_tool, level)
@@ -306,6 +312,17 @@ class ScriptedPolicy:
             if any(f"({k}" in str(a.get("why")) for k in OFFENSIVE_KINDS):
                 return self._act(a)
         return None  # the rounds go on by themselves
+
+    def _recover(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
+                 ) -> Action | None:
+        """Sleep (fastest) where no mob is about or the room is safe, else rest."""
+        quiet = not any(c.get("kind") == "mob" and not c.get("roles") for c in obs.characters)
+        safe = "safe" in (obs.room.get("flags") or [])
+        if (quiet or safe) and self.here not in self.bad_rooms:
+            sleep = self._pick(by_tool, "sleep")
+            if sleep is not None:
+                return sleep
+        return self._pick(by_tool, "rest")
 
     def _self_heal(self, by_tool: dict[str, list[dict[str, Any]]]) -> Action | None:
         for a in by_tool.get("cast", []):
@@ -455,6 +472,12 @@ class ScriptedPolicy:
             path = self._path_to(lambda p, who=who: who in p.people, level)
             if path is not None:
                 return path, f"back to {who} with '{q.get('title')}'"
+        active = sum(1 for q in obs.quests if q.get("state") == "accepted")
+        if active < QUEST_SLOTS:  # new quests may be on offer since we gained a level
+            path = self._path_to(lambda p: "quest_giver" in p.roles
+                                 and self.givers_asked.get(p.id, 0) < level, level)
+            if path is not None:
+                return path, "to a quest giver"
         sell = len(self._sellable(obs))
         count = int(obs.character.get("count") or 0)
         max_count = int(obs.character.get("max_count") or 10)
@@ -476,10 +499,13 @@ class ScriptedPolicy:
     def _prey_value(self, place: Place, level: int, wanted: set[str]) -> float:
         """The XP this room's mobs (as seen before) are worth to us, if we can beat them."""
         value = 0.0
-        for name, (lvl, xp) in place.spawns.items():
-            if name in self.danger or lvl > level + 1:
+        for name, (_lvl, xp, verdict, then) in place.spawns.items():
+            if name in self.danger:
                 continue
-            value += xp * (3 if name in wanted else 1)
+            beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
+                or (verdict == "deadly" and level >= then + 2)
+            if beatable:
+                value += xp * (3 if name in wanted else 1)
         return value
 
     def _hunt(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:

@@ -7,6 +7,13 @@
   asyncio process, each logging in and sending commands at a fixed rate.
 * `python -m bench.tick`  the world alone, no sockets: tick time and command time for
   N characters.
+* `python -m bench.mob_behaviours`  the world alone: tick p50/p99 with 5,000 wandering
+  mobs, 500 of them fighting (the mob tick bar).
+* `python -m bench.naive_bot`  a naive bot per class on a fresh real server: real time
+  to its first level (the naive bot bar). tests/e2e/test_naive_bot.py plays it briefly.
+* `python -m bench.balance`  a scripted player per class on the real content, simulated
+  ticks: game time to each level. tests/world/test_balance.py plays it to level 5.
 
-Speed is measured here and only here; the tests check behaviour, never timings.
+Speed is measured here and only here; the tests check behaviour, never timings (the
+two tests above import their player from here and assert progress, not speed).
 """

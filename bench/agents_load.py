@@ -34,7 +34,7 @@ from typing import Any
 import psutil
 
 from agents.client import Credentials, GameClient
-from agents.runner import AgentStats, RunConfig, run_agents, start_server
+from agents.runner import AgentStats, RunConfig, configure_logging, run_agents, start_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -52,10 +52,12 @@ def percentiles(samples: list[float]) -> dict[str, float | int | None]:
             "max": round(1000 * xs[-1], 2)}
 
 
-async def probe(url: str, duration: float, rate: float, out: Path) -> None:
-    """Log in one character and time `look` and `observe` round trips at `rate` per second."""
+async def probe(url: str, duration: float, rate: float, out: Path, delay: float) -> None:
+    """Log in one character, wait `delay` s (the agents log in meanwhile), then time `look`
+    and `observe` round trips at `rate` per second for `duration` s."""
     client = GameClient(url, Credentials("Probe", "probe secret 1", "warrior"))
     await client.connect()
+    await asyncio.sleep(delay)
     loop = asyncio.get_running_loop()
     looks: list[float] = []
     observes: list[float] = []
@@ -92,13 +94,16 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pace", type=float, default=0.25, help="seconds between an agent's actions")
-    ap.add_argument("--probe-rate", type=float, default=5.0)
+    ap.add_argument("--probe-rate", type=float, default=6.0,
+                    help="probe commands a second (under the server's 8/s token bucket)")
     ap.add_argument("--probe", help=argparse.SUPPRESS)  # URL: run as the probe process
     ap.add_argument("--probe-out", help=argparse.SUPPRESS)
+    ap.add_argument("--probe-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--json-out", default=str(RESULTS / "agents_load.json"))
     args = ap.parse_args()
     if args.probe:
-        asyncio.run(probe(args.probe, args.duration, args.probe_rate, Path(args.probe_out)))
+        asyncio.run(probe(args.probe, args.duration, args.probe_rate, Path(args.probe_out),
+                          args.probe_delay))
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="aegent-agents-load-"))
@@ -108,24 +113,25 @@ def main() -> None:
     server_proc = psutil.Process(server.proc.pid)
     me = psutil.Process()
     probe_out = tmp / "probe.json"
-    warmup = 20.0  # logins first, then the probe measures
+    log_file = configure_logging(tmp / "agents.log")  # decisions to a file, as `agents run`
+    warmup = min(30.0, args.duration / 3)  # the agents log in first, then the probe measures
     try:
         t0 = time.monotonic()
         cpu0 = (me.cpu_times(), server_proc.cpu_times())
         probe_proc = subprocess.Popen(
             [sys.executable, "-m", "bench.agents_load", "--probe", server.url, "--probe-out",
-             str(probe_out), "--duration", str(args.duration - warmup), "--probe-rate",
-             str(args.probe_rate)],
+             str(probe_out), "--duration", str(args.duration - warmup - 5), "--probe-rate",
+             str(args.probe_rate), "--probe-delay", str(warmup)],
             cwd=Path(__file__).resolve().parent.parent)
 
-        async def play() -> tuple[list[AgentStats], dict[str, int], dict[str, Any]]:
+        async def play() -> tuple[list[AgentStats], dict[str, tuple[int, int]], dict[str, Any]]:
             cfg = RunConfig(url=server.url, count=args.agents, duration=args.duration,
                             data_dir=tmp, name_prefix="Loadbot", quiet=True,
                             min_interval=args.pace, seed=args.seed, start_spacing=0.02)
             live: list[AgentStats] = []
             task = asyncio.create_task(run_agents(cfg, stats_out=live))
             await asyncio.sleep(args.duration - 30)
-            before = {st.name: st.actions for st in live}  # who still acts from here on
+            before = {st.name: (st.actions, st.turns) for st in live}  # who plays from here
             health_mid = await asyncio.to_thread(_health, server.port)
             stats = await task
             return stats, before, health_mid
@@ -136,20 +142,25 @@ def main() -> None:
         cpu1 = (me.cpu_times(), server_proc.cpu_times())
     finally:
         server.stop()
+        log_file.close()
     probe_data = json.loads(probe_out.read_text()) if probe_out.exists() else {}
     rtts = [x for st in stats for x in st.rtts]
-    still = sum(1 for st in stats if st.actions > before.get(st.name, st.actions))
+    acted = sum(1 for st in stats if st.actions > before.get(st.name, (st.actions, 0))[0])
+    decided = sum(1 for st in stats if st.turns > before.get(st.name, (0, st.turns))[1])
     levels = sorted(st.level for st in stats)
     summary = {
         "agents": args.agents, "duration_s": round(seconds), "pace_s": args.pace,
         "probe_look_ms": percentiles(probe_data.get("look", [])),
         "probe_observe_ms": percentiles(probe_data.get("observe", [])),
         "agents_call_ms": percentiles(rtts),
-        "agents_acting_last_30s": still,
+        "agents_acting_last_30s": acted,  # sent at least one command
+        "agents_deciding_last_30s": decided,  # made at least one decision (act or wait)
+        "turns": sum(st.turns for st in stats),
         "agents_with_errors": sum(1 for st in stats if st.error),
         "actions": sum(st.actions for st in stats),
         "actions_per_s": round(sum(st.actions for st in stats) / max(1.0, seconds), 1),
         "refused": sum(st.refused for st in stats),
+        "missed_events": sum(st.missed for st in stats),
         "levels": {"min": levels[0], "max": levels[-1]} if levels else {},
         "server_tick_p50_ms": health.get("tick_p50_ms"),
         "server_tick_p99_ms": health.get("tick_p99_ms"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -62,6 +63,8 @@ QUESTIONS = (
     "where did I fight {mob}?", "who sells {item}?", "what happened in {place}?",
     "is {place} dangerous?", "what did {person} tell me?", "how strong is {mob}?",
     "where can I find {item}?", "what do I know about {place} and {mob}?",
+    "did {person} mention {place}?", "should I bring {item} to {place}?",
+    "is {mob} afraid of {item}?", "what does {person} think of {mob}?",
 )
 
 
@@ -106,16 +109,19 @@ def bench_embedding(model: MiniLMEmbedder, texts: Sequence[str]) -> dict[str, An
     """Single-text latency and batched cost per text."""
     for t in texts[:5]:
         model.embed([t])
-    single = []
+    single, cpu = [], []
     for t in texts:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.embed([t])
         single.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     out: dict[str, Any] = {
         "texts": len(texts),
         "mean_tokens": round(float(np.mean([model.tokenize([t])[1].sum() for t in texts])), 1),
         "single_median_ms": round(_ms(single, 50), 2),
         "single_p99_ms": round(_ms(single, 99), 2),
+        "single_cpu_median_ms": round(_ms(cpu, 50), 2),
+        "single_min_ms": round(min(single) * 1000, 2),
         "batched_ms_per_text": {},
     }
     saved = model.batch_size
@@ -169,14 +175,15 @@ def bench_retrieval(root: Path, model: MiniLMEmbedder, embedder: Precomputed,
     now = float(len(texts)) * 30
     for q in queries[:5]:
         store.retrieve("hero", q + " (warm-up)", now=now, k=5)
-    times, embed_times = [], []
+    times, cpu_times, embed_times = [], [], []
     for i, q in enumerate(queries):
         t0 = time.perf_counter()
         model.embed([q + " (timing)"])
         embed_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         found = store.retrieve("hero", q, now=now + i, k=5)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
         assert len(found) == 5
     count = store.count("hero")
     store.close()
@@ -185,6 +192,8 @@ def bench_retrieval(root: Path, model: MiniLMEmbedder, embedder: Precomputed,
         "build_s": round(build_s, 1),
         "median_ms": round(_ms(times, 50), 2), "p90_ms": round(_ms(times, 90), 2),
         "p99_ms": round(_ms(times, 99), 2),
+        "cpu_median_ms": round(_ms(cpu_times, 50), 2),
+        "min_ms": round(min(times) * 1000, 2),
         "query_embedding_median_ms": round(_ms(embed_times, 50), 2),
     }
 
@@ -203,11 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model = MiniLMEmbedder()
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    print(f"{os.cpu_count()} CPUs, load average {report['load_before'][0]:.2f}", flush=True)
     emb = bench_embedding(model, game_lines(args.texts, seed=11))
     report["embedding"] = emb
     print(f"embedding: {emb['texts']} texts of ~{emb['mean_tokens']} tokens: single "
-          f"median {emb['single_median_ms']} ms, p99 {emb['single_p99_ms']} ms; batched "
+          f"median {emb['single_median_ms']} ms (CPU {emb['single_cpu_median_ms']} ms), "
+          f"p99 {emb['single_p99_ms']} ms, min {emb['single_min_ms']} ms; batched "
           + ", ".join(f"{k}: {v} ms/text" for k, v in emb["batched_ms_per_text"].items()),
           flush=True)
 
@@ -234,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries = sorted(set(game_lines(args.queries * 4, seed=17, templates=QUESTIONS)))
         random.Random(1).shuffle(queries)
         queries = queries[: args.queries]
+        if len(queries) < args.queries:
+            print(f"note: only {len(queries)} distinct queries", flush=True)
         report["retrieval"] = []
         for layout in args.layouts.split(","):
             others = len(texts) if layout == "shared" else 0
@@ -242,9 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"retrieval ({layout}, {r['memories']} memories"
                   + (f" + {others} of another agent" if others else "")
                   + f", {r['queries']} queries, k=5): median {r['median_ms']} ms, "
-                  f"p90 {r['p90_ms']} ms, p99 {r['p99_ms']} ms "
+                  f"p90 {r['p90_ms']} ms, p99 {r['p99_ms']} ms, min {r['min_ms']} ms, "
+                  f"CPU median {r['cpu_median_ms']} ms "
                   f"(query embedding alone: median {r['query_embedding_median_ms']} ms; "
                   f"build {r['build_s']} s)", flush=True)
+    report["load_after"] = os.getloadavg()
+    print(f"load average {report['load_after'][0]:.2f} at the end", flush=True)
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
     return 0

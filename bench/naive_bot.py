@@ -89,7 +89,8 @@ class Bot:
         self.result = Result(name, cls)
         self.room: dict[str, Any] = {}
         self.vitals: dict[str, Any] = {}
-        self.leveled = asyncio.Event()
+        self.leveled = asyncio.Event()  # also set at the first XP when `stop_on_xp`
+        self.stop_on_xp = False
         self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.next_id = 0
         self.t0 = 0.0
@@ -117,6 +118,8 @@ class Bot:
             if me.xp_start is None:
                 me.xp_start = data["xp"]
             me.xp, me.level = data["xp"], data["level"]
+            if self.stop_on_xp and me.xp > me.xp_start:
+                self.leveled.set()
         elif name == "died":
             if data.get("actor") == me.name:
                 me.deaths += 1
@@ -211,11 +214,13 @@ class Bot:
 
 
 async def play(url: str, name: str, cls: str, limit: float = LIMIT_S, seed: int = 1,
-               pace: float = PACE_S) -> Result:
-    """Register `name` of class `cls` on the server at `url` and play it naively."""
+               pace: float = PACE_S, stop_on_xp: bool = False) -> Result:
+    """Register `name` of class `cls` on the server at `url` and play it naively (until
+    its first level, its first XP with `stop_on_xp`, or `limit` seconds)."""
     async with connect(url, subprotocols=[Subprotocol("aegent.json")], max_size=None,
                        open_timeout=30) as ws:
         bot = Bot(ws, name, cls, seed, pace)
+        bot.stop_on_xp = stop_on_xp
         hello = json.loads(await ws.recv())
         assert hello.get("type") == "hello", hello
         await ws.send(json.dumps({"type": "register", "name": name, "password": PASSWORD,

@@ -87,6 +87,8 @@ class Server:
         self.ticker.listeners.append(self.metrics.tick_seconds.observe)
         self._queued: set[Session] = set()
         self._dirty: set[Session] = set()
+        self._lazy: set[Session] = set()  # fan-out output, written every fanout_delay
+        self._lazy_scheduled = False
         self._flush_scheduled = False
         self._ids = itertools.count(1)
         self._servers: list[asyncio.Server] = []
@@ -247,13 +249,32 @@ class Server:
                 self.linkdead[ch.id] = self.now()
                 self._route()
 
-    def _mark(self, session: Session) -> None:
-        self._dirty.add(session)
-        if session.watchers:  # admins snooping on it get their copies in the same pass
-            self._dirty.update(session.watchers)
+    def _mark(self, session: Session, urgent: bool = True) -> None:
+        """Note that `session` has output. Answers to its own input (`urgent`) go out at
+        the end of this pass of the event loop; what others' actions caused for it (fan-out)
+        waits up to `fanout_delay` so that several events share one write."""
+        if urgent or self.settings.fanout_delay <= 0:
+            self._dirty.add(session)
+            if session.watchers:  # admins snooping on it get their copies in the same pass
+                self._dirty.update(session.watchers)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+            return
+        self._lazy.add(session)
+        if session.watchers:
+            self._lazy.update(session.watchers)
+        if not self._lazy_scheduled:
+            self._lazy_scheduled = True
+            asyncio.get_running_loop().call_later(self.settings.fanout_delay, self._flush_lazy)
+
+    def _flush_lazy(self) -> None:
+        self._lazy_scheduled = False
+        self._dirty |= self._lazy
+        self._lazy = set()
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -365,7 +386,7 @@ class Server:
             session.deliver(d.event, cache)
             if session.requests:
                 self._handle_requests(session)
-            self._mark(session)
+            self._mark(session, urgent=False)
 
     # ---- requests from sessions ------------------------------------------------------
 

@@ -47,6 +47,7 @@ class Settings:
     queue_max: int = 32  # commands waiting beyond the burst; more get `rate_limited`
     max_message_bytes: int = 8192  # larger messages get `too_large` (the session goes on)
     max_frame_bytes: int = 1 << 20  # larger frames close the connection (1009)
+    fanout_delay: float = 0.02  # others' events wait up to this long to share a write
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
 

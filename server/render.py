@@ -392,6 +392,21 @@ def render(event: ev.Event, viewer: str) -> Spans:
     return fn(event, viewer)
 
 
+def perspective(event: ev.Event, viewer: str) -> str:
+    """Who reads `event` as far as its text goes: the viewer's own name if the viewer is
+    one of the people it names (the text may say "You"), else "" (a bystander).
+
+    Bystanders all read the same words, so their text (and encoded frame) is made once
+    however many are in the room; only the people named get their own.
+    """
+    if not viewer or type(event) not in _PERSONAL:
+        return ""
+    for value in event.to_data().values():
+        if value == viewer or isinstance(value, list | dict):  # nested: play safe
+            return viewer
+    return ""
+
+
 def is_personal(event: ev.Event) -> bool:
     """Whether the text of `event` depends on who reads it (You vs a name)."""
     return type(event) in _PERSONAL

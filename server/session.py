@@ -220,10 +220,9 @@ class Session:
             if isinstance(event, Vitals):
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
                 return
-            personal = render.is_personal(event)
             colour = self.colour
-            key: tuple[Any, ...] | None = None if personal else (id(event), colour)
-            line = cache.get(key) if cache is not None and key is not None else None
+            key: tuple[Any, ...] | None = (id(event), render.perspective(event, viewer), colour)
+            line = cache.get(key) if cache is not None else None
             if line is None:
                 spans = render.render(event, viewer)
                 line = render.ansi(spans) if colour else render.plain(spans)
@@ -233,9 +232,8 @@ class Session:
             self._lines.append(line)
             return
         self.seq += 1
-        personal = render.is_personal(event)
-        key = None if personal else (id(event), str(self.subprotocol), self.ansi)
-        frame = cache.get(key) if cache is not None and key is not None else None
+        key = (id(event), render.perspective(event, viewer), str(self.subprotocol), self.ansi)
+        frame = cache.get(key) if cache is not None else None
         if frame is None:
             spans = render.render(event, viewer)
             msg: dict[str, Any] = {

@@ -362,9 +362,11 @@ def _position_actions(ch: Character) -> list[dict[str, Any]]:
     if pos is Position.RESTING:
         return [_action("stand", {}, "stand", "get up to move or fight")]
     if pos is Position.STANDING and _hurt(ch):
-        return [_action("rest", {}, "rest",
-                        f"recover twice as fast (hp {ch.hp}/{ch.max_hp}, "
-                        f"mana {ch.mana}/{ch.max_mana}, moves {ch.moves}/{ch.max_moves})")]
+        gauges = (f"hp {ch.hp}/{ch.max_hp}, mana {ch.mana}/{ch.max_mana}, "
+                  f"moves {ch.moves}/{ch.max_moves}")
+        return [_action("rest", {}, "rest", f"recover twice as fast ({gauges})"),
+                _action("sleep", {}, "sleep",
+                        f"recover three times as fast, but see and hear little ({gauges})")]
     return []
 
 

@@ -48,7 +48,8 @@ def open_store(tmp_path: Path, minilm: MiniLMEmbedder) -> Iterator[OpenStore]:
     opened: list[QdrantMemory] = []
 
     def open_(config: MemoryConfig | None = None, **kwargs: Any) -> QdrantMemory:
-        store = QdrantMemory.open(tmp_path / "data", embedder=minilm, config=config, **kwargs)
+        kwargs.setdefault("embedder", minilm)
+        store = QdrantMemory.open(tmp_path / "data", config=config, **kwargs)
         opened.append(store)
         return store
 
@@ -185,6 +186,21 @@ def test_retrieving_updates_last_access(open_store: OpenStore) -> None:
     assert by_id[wolf].last_access == 50 * HOUR and by_id[other].last_access == 0.0
 
 
+def test_last_accesses_are_batched_but_count_at_once(open_store: OpenStore) -> None:
+    store = open_store()
+    twins = {store.add("Ann", "A crow watches me.", "observation", 0.5, now=0.0)
+             for _ in range(2)}
+    first = store.retrieve("Ann", "crow", now=10 * HOUR, k=1)[0].id
+    stored = store.client.retrieve(store.collection("Ann"), ids=[first])[0].payload or {}
+    assert stored["last_access"] == 0.0  # not written yet...
+    # ...but it ranks: the twin just recalled is the fresher one now
+    assert store.retrieve("Ann", "crow", now=10 * HOUR + 1, k=1)[0].id == first
+    store.flush()
+    stored = store.client.retrieve(store.collection("Ann"), ids=[first])[0].payload or {}
+    assert stored["last_access"] == 10 * HOUR + 1
+    assert {m.id for m in store.memories("Ann")} == twins
+
+
 def test_additions_are_buffered_and_flushed_in_batches(open_store: OpenStore) -> None:
     store = open_store(MemoryConfig(batch_size=4))
     name = store.collection("Ann")
@@ -196,6 +212,26 @@ def test_additions_are_buffered_and_flushed_in_batches(open_store: OpenStore) ->
     store.add("Ann", "step 4", "action", 0.2, now=4.0)
     assert store.client.count(name).count == 4
     assert store.count("Ann") == 5  # reads flush first
+
+
+def test_a_failing_embedder_loses_nothing(open_store: OpenStore,
+                                          minilm: MiniLMEmbedder) -> None:
+    class Flaky:
+        dim, name, fail = 384, "flaky", True
+
+        def embed(self, texts: Sequence[str]) -> Any:
+            if self.fail:
+                raise ConnectionError("embeddings endpoint down")
+            return minilm.embed(texts)
+
+    flaky = Flaky()
+    store = open_store(MemoryConfig(batch_size=2), embedder=flaky)
+    store.add("Ann", "first", "observation", 0.5, now=0.0)
+    store.add("Ann", "second", "observation", 0.5, now=1.0)  # the batch fails: kept
+    with pytest.raises(ConnectionError):
+        store.count("Ann")
+    flaky.fail = False
+    assert [m.text for m in store.memories("Ann")] == ["first", "second"]
 
 
 def test_unknown_kind_is_refused(open_store: OpenStore) -> None:

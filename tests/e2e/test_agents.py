@@ -103,11 +103,15 @@ async def test_agent_client_calls_observes_and_reconnects(start_server: StartSer
     assert result.ok and [e["name"] for e in result.events] == ["said"]
     refused = await client.call("go", {"direction": "up"})
     assert not refused.ok and refused.code == "no_exit" and "can't go" in refused.text
+    stream = client.events()
+    first = await asyncio.wait_for(anext(stream), 2)
+    assert first["name"] == "room"  # the stream starts with what came at login
     obs = await client.observe()
     assert obs["character"]["name"] == "Robin"
     tracker = Tracker("Robin")
     tracker.fold_all(await client.next_events(0))
-    assert tracker.obs.room["id"] == "haven:square"
+    assert tracker.obs.vitals["hp"] > 0
+    assert "said" in [e["name"] for e in tracker.start_turn().events]
 
     # The server drops the connection: the client comes back, logs in, and goes on.
     session = next(s for s in server.sessions if s.character and s.character.name == "Robin")

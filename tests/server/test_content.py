@@ -213,8 +213,8 @@ def test_unknown_start_room(content_dir: Path) -> None:
 
 def test_bad_class_value(content_dir: Path) -> None:
     original = (content_dir / "classes.yaml").read_text(encoding="utf-8")
-    mage_hp = original.index("    hp: 14\n")
-    text = original[:mage_hp] + "    hp: 0\n" + original[mage_hp + len("    hp: 14\n"):]
+    mage_hp = original.index("    hp: 18\n")
+    text = original[:mage_hp] + "    hp: 0\n" + original[mage_hp + len("    hp: 18\n"):]
     (content_dir / "classes.yaml").write_text(text, encoding="utf-8")
     err = load_error(content_dir)
     assert_reported(err, "classes.yaml", "classes.mage.hp", line_of(text, "    hp: 0\n"),

@@ -506,3 +506,20 @@ def test_text_mode_wraps_to_the_characters_width_setting() -> None:
     session.deliver(Said("Bob", "player", "one two three four five six seven eight"))
     [frame] = session.outbox()
     assert "one two three four five six seven eight" in frame
+
+
+def test_bystanders_share_one_rendering_of_a_personal_event() -> None:
+    cache: dict[Any, str | bytes] = {}
+    said = Said("Ann", "player", "hello")
+    frames = {}
+    for name in ("Ann", "Bob", "Cat"):
+        session = make(JSON)
+        ch = ann()
+        ch.name = name
+        session.auth_succeeded(ch, "player")
+        session.outbox()
+        session.deliver(said, cache)
+        [frames[name]] = session.outbox()
+    assert "You say" in str(frames["Ann"])
+    assert "Ann says" in str(frames["Bob"]) and "Ann says" in str(frames["Cat"])
+    assert len(cache) == 2  # the speaker's own, and one for every bystander

@@ -122,6 +122,7 @@ def test_no_walking_while_resting_or_out_of_moves() -> None:
     ch.moves = 0
     acts = actions(world, ch)
     assert not _lines(acts, "go") and _lines(acts, "rest") == ["rest"]
+    assert _lines(acts, "sleep") == ["sleep"]
 
 
 def test_attackable_mobs_are_listed_and_named_so_the_command_finds_them() -> None:

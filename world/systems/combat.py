@@ -21,7 +21,7 @@
   `hasted` one more; the `stunned` not at all) once every `ROUND_TICKS`. A
   player hurt below its `wimpy` tries to flee. The round is staggered: each
   fighter has its turn on the ticks where `world.time % ROUND_TICKS` equals its
-  `id % ROUND_TICKS` (`turn_now`, `due`), so every fighter keeps the 2-second
+  `id % ROUND_TICKS` (`due`), so every fighter keeps the 2-second
   cadence but the swings of many fights are spread over the ticks instead of
   all landing on one (the tick's p99 stays flat with hundreds fighting). The
   systems that act "once a round" for a fighter (mob spells, wimpy mobs
@@ -418,11 +418,6 @@ def assess(world: World, ch: Character, target: Character) -> Assessment:
 
 
 # ---- the tick --------------------------------------------------------------------
-
-
-def turn_now(world: World, ch: Character) -> bool:
-    """Whether this tick is `ch`'s turn in the (staggered) combat round."""
-    return ch.id % ROUND_TICKS == world.time % ROUND_TICKS
 
 
 def due(world: World) -> list[Character]:
