@@ -16,8 +16,8 @@ window, stops the server and gathers the numbers.
 The bar (the issue): 1,000 clients at one command a second each, p99 round trip
 under 50 ms, no errors, no dropped connections. Login hashing is made cheap
 (argon2 time cost 1, 1 MiB) for the server too, since this measures commands, not
-logins. Writes `bench/results/latest.json`, and with `--knee` also
-`bench/results/knee.json` and `bench/results/knee.svg`.
+logins. Writes `--out` (`bench/results/latest.json`), and with `--knee` also
+`knee.json` and `knee.svg` beside it.
 
 The numbers need the machine to themselves: on two cores, any third busy process
 takes CPU from the server or the generator and the round trips show it. So before
