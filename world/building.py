@@ -49,14 +49,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ValidationError
 
 from world.context import Ctx, find
-from world.directions import Direction, parse_direction
+from world.directions import Direction
 from world.entities import Character, Dice, Door, Exit, Item, Kind, Room
 from world.errors import Code, Refused
 from world.events import Arrived, Departed, Event
 from world.prototypes import (
     Content,
     DoorModel,
-    ExitProto,
     ItemModel,
     MobModel,
     QuestModel,
@@ -66,6 +65,7 @@ from world.prototypes import (
     ZoneInfo,
     qualify,
 )
+from world.prototypes import room_proto as resolve_room
 from world.systems.combat import stop_fighting, withdraw
 from world.systems.resets import TICKS_PER_MINUTE
 
@@ -270,25 +270,8 @@ def room_proto(rid: str, doc: Any) -> RoomProto:
     Raises:
         EditError: the doc breaks the room schema.
     """
-    zid = rid.split(":", 1)[0]
     model = _validated(RoomModel, doc, f"room {rid}")
-    exits: dict[Direction, ExitProto] = {}
-    for dname, ex in model.exits.items():
-        direction = parse_direction(dname)
-        assert direction is not None  # checked by the model
-        if isinstance(ex, str):
-            exits[direction] = ExitProto(qualify(ex, zid), None)
-        else:
-            door = ex.door
-            if door is not None and door.key is not None:
-                door = door.model_copy(update={"key": qualify(door.key, zid)})
-            exits[direction] = ExitProto(qualify(ex.to, zid), door)
-    return RoomProto(
-        id=rid, zone=zid, name=model.name, description=model.description.strip(),
-        exits=exits, flags=frozenset(model.flags),
-        extras={k.lower(): v.strip() for k, v in model.extras.items()},
-        items=tuple(qualify(i, zid) for i in model.items),
-    )
+    return resolve_room(rid, model)
 
 
 def _validated(model: type[Any], doc: Any, what: str) -> Any:

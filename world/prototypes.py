@@ -512,27 +512,7 @@ def build_content(
                 refs.append((zfile, ("quests", key, "reward", "items", n), "item", ref))
         for key, room in zmodel.rooms.items():
             rid = qualify(key, zid)
-            exits: dict[Direction, ExitProto] = {}
-            for dname, ex in room.exits.items():
-                direction = parse_direction(dname)
-                assert direction is not None  # checked by the model
-                if isinstance(ex, str):
-                    exits[direction] = ExitProto(qualify(ex, zid), None)
-                else:
-                    door = ex.door
-                    if door is not None and door.key is not None:
-                        door = door.model_copy(update={"key": qualify(door.key, zid)})
-                    exits[direction] = ExitProto(qualify(ex.to, zid), door)
-            rooms[rid] = RoomProto(
-                id=rid,
-                zone=zid,
-                name=room.name,
-                description=room.description.strip(),
-                exits=exits,
-                flags=frozenset(room.flags),
-                extras={k.lower(): v.strip() for k, v in room.extras.items()},
-                items=tuple(qualify(i, zid) for i in room.items),
-            )
+            rooms[rid] = room_proto(rid, room)
             where[rid] = zfile
 
     for rid, proto in rooms.items():
@@ -576,6 +556,32 @@ def build_content(
         resets=resets,
         quests=quests,
         spells=spells,
+    )
+
+
+def room_proto(rid: str, room: RoomModel) -> RoomProto:
+    """A checked room model resolved into its prototype: ids qualified by the room's zone."""
+    zid = rid.split(":", 1)[0]
+    exits: dict[Direction, ExitProto] = {}
+    for dname, ex in room.exits.items():
+        direction = parse_direction(dname)
+        assert direction is not None  # checked by the model
+        if isinstance(ex, str):
+            exits[direction] = ExitProto(qualify(ex, zid), None)
+        else:
+            door = ex.door
+            if door is not None and door.key is not None:
+                door = door.model_copy(update={"key": qualify(door.key, zid)})
+            exits[direction] = ExitProto(qualify(ex.to, zid), door)
+    return RoomProto(
+        id=rid,
+        zone=zid,
+        name=room.name,
+        description=room.description.strip(),
+        exits=exits,
+        flags=frozenset(room.flags),
+        extras={k.lower(): v.strip() for k, v in room.extras.items()},
+        items=tuple(qualify(i, zid) for i in room.items),
     )
 
 
