@@ -37,7 +37,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol as WsSubprotocol
 
-from server import wire
+import server.wire as wire
 
 SUBPROTOCOL = wire.Subprotocol.MSGPACK.value
 MAX_BUFFERED_EVENTS = 2000  # beyond this the oldest are dropped (and counted)
