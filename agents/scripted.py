@@ -40,6 +40,7 @@ WIMPY_FRACTION = 5  # wimpy at max_hp / 5: the server makes us flee below it
 QUEST_SLOTS = 3  # quests on at once
 REFUSALS_TO_AVOID = 2
 AVOID_TURNS = 200
+SHOP_AGAIN = 300.0  # seconds before a shop is worth another walk
 
 
 @dataclass(slots=True)
@@ -105,7 +106,9 @@ class ScriptedPolicy:
         self.goal = ""
         self.wake_after: float | None = None  # the runner's timer, while resting
         self.wimpy_level = 0
-        self.shop_visit: dict[str, int] = {}  # shop room -> turn we last traded there
+        self.shop_visit: dict[str, float] = {}  # shop room -> when we were last there
+        self.unsold: set[str] = set()  # item names a shop we visited did not want
+        self.gold_at_shop = 0  # our gold when we last left a shop
         self.blocked: dict[tuple[str, str], float] = {}  # (room, direction) -> when it failed
         self.givers_asked: dict[str, int] = {}  # quest givers' rooms -> our level when there
         self.has_key = False
@@ -174,6 +177,8 @@ class ScriptedPolicy:
                     place.roles |= roles
             if "quest_giver" in place.roles:
                 self.givers_asked[rid] = level  # what they offer at our level is in `actions`
+            if "shopkeeper" in place.roles:
+                self._at_shop(obs, rid)
         for ev in obs.events:
             what = ev.get("name")
             data = ev.get("data") or {}
@@ -394,7 +399,8 @@ class ScriptedPolicy:
         if room_for <= 3:
             return None
         for a in by_tool.get("get", []):
-            if not (a.get("args") or {}).get("container"):
+            if not (a.get("args") or {}).get("container") \
+                    and not any(name in str(a.get("why")) for name in self.unsold):
                 return self._act(a)
         return None
 
@@ -412,19 +418,30 @@ class ScriptedPolicy:
         return None
 
     def _sellable(self, obs: Observation) -> list[dict[str, Any]]:
-        """Carried things worth selling: not potions, not gear that would be an upgrade."""
+        """Carried things worth selling: not potions, keys, bags or food, not worthless,
+        and not what a shop already turned down."""
         return [it for it in obs.inventory
                 if it.get("type") not in ("potion", "key", "container", "food", "drink")
-                and it.get("value", 0) and not it.get("owner")]
+                and it.get("value", 0) and not it.get("owner")
+                and str(it.get("name")) not in self.unsold]
+
+    def _at_shop(self, obs: Observation, rid: str) -> None:
+        """In a shop: remember the visit, and what it would not buy (so that we do not
+        walk from shop to shop with it)."""
+        self.shop_visit[rid] = self.clock()
+        self.gold_at_shop = int(obs.character.get("gold") or 0)
+        offered = {str((a.get("args") or {}).get("item")) for a in obs.actions
+                   if a.get("tool") == "sell"}
+        for it in self._sellable(obs):
+            if str(it.get("keyword")) not in offered:
+                self.unsold.add(str(it.get("name")))
 
     def _trade(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
                ) -> Action | None:
         for a in by_tool.get("sell", []):
             if "upgrade" not in str(a.get("why")) and "potion" not in str(a.get("why")):
-                self.shop_visit[self.here] = self.turn
                 return self._act(a)
         for a in by_tool.get("buy", []):
-            self.shop_visit[self.here] = self.turn
             return self._act(a)
         return None
 
@@ -482,9 +499,10 @@ class ScriptedPolicy:
         count = int(obs.character.get("count") or 0)
         max_count = int(obs.character.get("max_count") or 10)
         gold = int(obs.character.get("gold") or 0)
-        if sell >= 4 or (sell and count >= max_count - 3) or gold >= 80:
-            path = self._path_to(lambda p: "shopkeeper" in p.roles and
-                                 self.turn - self.shop_visit.get(p.id, -10_000) > 300, level)
+        now = self.clock()
+        if sell >= 4 or (sell and count >= max_count - 3) or gold >= self.gold_at_shop + 60:
+            path = self._path_to(lambda p: "shopkeeper" in p.roles
+                                 and now - self.shop_visit.get(p.id, -1e9) > SHOP_AGAIN, level)
             if path is not None:
                 return path, "to a shop"
         path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,

@@ -194,3 +194,26 @@ def test_credentials_file_is_private(tmp_path: Path) -> None:
     assert again.registered("Roboaa") and again.get("Roboaa", "mage").password == creds.password
     mode = stat.S_IMODE(os.stat(tmp_path / "agents" / "credentials.json").st_mode)
     assert mode == 0o600
+
+
+def test_junk_no_shop_wants_does_not_send_it_from_shop_to_shop() -> None:
+    p = ready_policy()
+    junk = [{"name": f"a bent horseshoe {n}", "keyword": "horseshoe", "type": "misc",
+             "value": 2} for n in range(4)]
+    keeper = {"name": "Garrick the smith", "keyword": "garrick", "kind": "mob", "level": 20,
+              "attackable": False, "roles": ["shopkeeper"]}
+    # In the smithy, which does not buy horseshoes: no `sell` action is offered.
+    smithy = observation(act("go", "north", "to Market Row", direction="north"),
+                         room="haven:smithy", exits={"north": "haven:market_row"},
+                         characters=[keeper], inventory=junk)
+    decide(p, smithy)
+    assert p.unsold == {it["name"] for it in junk}
+    market = observation(act("go", "north", "to Tobin's", direction="north"),
+                         act("go", "south", "to The Smithy", direction="south"),
+                         room="haven:market_row", exits={"north": "haven:shop",
+                                                         "south": "haven:smithy"},
+                         inventory=junk)
+    p.map["haven:shop"] = type(p.map["haven:smithy"])("haven:shop", roles={"shopkeeper"})
+    p.map["haven:shop"].visits = 1
+    [a] = decide(p, market)
+    assert not a.why.startswith("to a shop")
