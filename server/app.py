@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -38,6 +39,9 @@ from world.events import StatsShown
 from world.observe import observe
 
 T = TypeVar("T")
+
+_SLOT = 0.005
+"""Fan-out output is written in slots this far apart (see `Server._mark`)."""
 
 
 class Link(Protocol):
@@ -87,7 +91,8 @@ class Server:
         self.ticker.listeners.append(self.metrics.tick_seconds.observe)
         self._queued: set[Session] = set()
         self._dirty: set[Session] = set()
-        self._lazy: set[Session] = set()  # fan-out output, written every fanout_delay
+        self._lazy: set[Session] = set()  # fan-out output waiting (up to fanout_delay)
+        self._lazy_slots: deque[tuple[float, list[Session]]] = deque()  # by time marked
         self._lazy_scheduled = False
         self._flush_scheduled = False
         self._ids = itertools.count(1)
@@ -237,6 +242,7 @@ class Server:
             self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
         self._queued.discard(session)
         self._dirty.discard(session)
+        self._lazy.discard(session)
         ch = session.character
         was = session.state
         session.close(session.close_reason or "connection lost")
@@ -252,7 +258,11 @@ class Server:
     def _mark(self, session: Session, urgent: bool = True) -> None:
         """Note that `session` has output. Answers to its own input (`urgent`) go out at
         the end of this pass of the event loop; what others' actions caused for it (fan-out)
-        waits up to `fanout_delay` so that several events share one write."""
+        waits up to `fanout_delay` so that several events share one write.
+
+        Each session waits from the first event it got: the sessions due are written a
+        few at a time, every `_SLOT` seconds, rather than all at once when one timer
+        fires, so a crowded server writes steadily instead of in bursts."""
         if urgent or self.settings.fanout_delay <= 0:
             self._dirty.add(session)
             if session.watchers:  # admins snooping on it get their copies in the same pass
@@ -261,17 +271,36 @@ class Server:
                 self._flush_scheduled = True
                 asyncio.get_running_loop().call_soon(self._flush)
             return
-        self._lazy.add(session)
-        if session.watchers:
-            self._lazy.update(session.watchers)
-        if not self._lazy_scheduled:
-            self._lazy_scheduled = True
-            asyncio.get_running_loop().call_later(self.settings.fanout_delay, self._flush_lazy)
+        lazy = self._lazy
+        if session in lazy and not session.watchers:
+            return
+        slot = self._lazy_slots[-1] if self._lazy_slots else None
+        now = self.now()
+        if slot is None or now - slot[0] >= _SLOT:
+            slot = (now, [])
+            self._lazy_slots.append(slot)
+            if not self._lazy_scheduled:
+                self._lazy_scheduled = True
+                asyncio.get_running_loop().call_later(self.settings.fanout_delay,
+                                                      self._flush_lazy)
+        for one in (session, *session.watchers):
+            if one not in lazy:
+                lazy.add(one)
+                slot[1].append(one)
 
     def _flush_lazy(self) -> None:
         self._lazy_scheduled = False
-        self._dirty |= self._lazy
-        self._lazy = set()
+        slots, lazy, delay = self._lazy_slots, self._lazy, self.settings.fanout_delay
+        now = self.now()
+        while slots and slots[0][0] + delay <= now + _SLOT / 2:
+            for session in slots.popleft()[1]:
+                if session in lazy:  # not written since (by its own command's answer)
+                    lazy.discard(session)
+                    self._dirty.add(session)
+        if slots:
+            self._lazy_scheduled = True
+            asyncio.get_running_loop().call_later(max(0.0, slots[0][0] + delay - now),
+                                                  self._flush_lazy)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self._flush()
@@ -279,7 +308,9 @@ class Server:
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, set()
+        lazy = self._lazy
         for session in dirty:
+            lazy.discard(session)  # what it had waiting goes now
             conn = self.sessions.get(session)
             if conn is None:
                 continue
@@ -378,14 +409,18 @@ class Server:
         deliveries = self.world.drain()
         if not deliveries:
             return
-        cache: dict[Any, str | bytes] = {}
+        cache: dict[Any, Any] = {}
+        by_character = self.by_character
+        touched: set[Session] = set()
         for d in deliveries:
-            session = self.by_character.get(d.recipient.id)
+            session = by_character.get(d.recipient.id)
             if session is None:
                 continue
             session.deliver(d.event, cache)
             if session.requests:
                 self._handle_requests(session)
+            touched.add(session)
+        for session in touched:
             self._mark(session, urgent=False)
 
     # ---- requests from sessions ------------------------------------------------------

@@ -47,7 +47,7 @@ class Settings:
     queue_max: int = 32  # commands waiting beyond the burst; more get `rate_limited`
     max_message_bytes: int = 8192  # larger messages get `too_large` (the session goes on)
     max_frame_bytes: int = 1 << 20  # larger frames close the connection (1009)
-    fanout_delay: float = 0.02  # others' events wait up to this long to share a write
+    fanout_delay: float = 0.05  # others' events wait up to this long to share a write (half a tick)
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
 
@@ -87,6 +87,7 @@ _ENV = {
     "argon2_time_cost": "AEGENT_ARGON2_TIME_COST",
     "argon2_memory_kib": "AEGENT_ARGON2_MEMORY_KIB",
     "seed": "AEGENT_SEED",
+    "fanout_delay": "AEGENT_FANOUT_DELAY",
 }
 
 

@@ -8,6 +8,7 @@ spans into a string; styles are semantic (`room_name`, `say`...) and only
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import textwrap
@@ -121,9 +122,20 @@ def _cap(text: str) -> str:
 # ---- one function per event ------------------------------------------------------
 
 
+_STATE = {"standing": "is here", "resting": "is resting here",
+          "sleeping": "is sleeping here", "fighting": "is here, fighting"}
+
+
+@functools.lru_cache(maxsize=4096)
+def fill78(text: str) -> str:
+    """A description wrapped to 78 columns (descriptions repeat: rooms are looked at
+    again and again, so each is wrapped once)."""
+    return textwrap.fill(text, 78)
+
+
 def _room(e: ev.RoomShown, viewer: str) -> Spans:
     spans: Spans = [("room_name", e.title), ("", "\n")]
-    spans.append(("", textwrap.fill(e.description, 78) + "\n"))
+    spans.append(("", fill78(e.description) + "\n"))
     exits = []
     for direction in e.exits:
         door = e.doors.get(direction)
@@ -141,9 +153,7 @@ def _room(e: ev.RoomShown, viewer: str) -> Spans:
             spans.append(("mob", ch["short"]))
             continue
         spans.extend(_who(ch["name"], ch["kind"]))
-        state = {"standing": "is here", "resting": "is resting here",
-                 "sleeping": "is sleeping here", "fighting": "is here, fighting"}
-        text = " " + state.get(ch["position"], "is here") + "."
+        text = " " + _STATE.get(ch["position"], "is here") + "."
         if ch.get("linkdead"):
             text += " (link-dead)"
         spans.append(("", text))
@@ -220,7 +230,7 @@ def _emoted(e: ev.Emoted, viewer: str) -> Spans:
 
 
 def _looked(e: ev.LookedAt, viewer: str) -> Spans:
-    spans: Spans = [("", textwrap.fill(e.description, 78))]
+    spans: Spans = [("", fill78(e.description))]
     d = e.details
     if e.target_kind in ("player", "agent", "mob"):
         title = f" {d['title']}" if d.get("title") else ""
@@ -392,19 +402,40 @@ def render(event: ev.Event, viewer: str) -> Spans:
     return fn(event, viewer)
 
 
-def perspective(event: ev.Event, viewer: str) -> str:
+def perspective(event: ev.Event, viewer: str, cache: dict[Any, Any] | None = None) -> str:
     """Who reads `event` as far as its text goes: the viewer's own name if the viewer is
     one of the people it names (the text may say "You"), else "" (a bystander).
 
     Bystanders all read the same words, so their text (and encoded frame) is made once
-    however many are in the room; only the people named get their own.
+    however many are in the room; only the people named get their own. `cache` (one
+    per fan-out pass) keeps the names an event mentions, so a `say` heard by fifty
+    people is looked through once, not fifty times.
     """
     if not viewer or type(event) not in _PERSONAL:
         return ""
+    names: frozenset[str] | None
+    if cache is None:
+        names = _names(event)
+    else:
+        key = ("names", id(event))
+        names = cache.get(key)
+        if names is None:
+            names = cache[key] = _names(event)
+    return viewer if names is _EVERYONE or viewer in names else ""
+
+
+_EVERYONE: frozenset[str] = frozenset({"\x00everyone"})
+"""`_names` of an event with nested values: every reader gets their own text."""
+
+
+def _names(event: ev.Event) -> frozenset[str]:
+    names = []
     for value in event.to_data().values():
-        if value == viewer or isinstance(value, list | dict):  # nested: play safe
-            return viewer
-    return ""
+        if isinstance(value, list | dict):  # nested: play safe
+            return _EVERYONE
+        if isinstance(value, str):
+            names.append(value)
+    return frozenset(names)
 
 
 def is_personal(event: ev.Event) -> bool:
@@ -477,7 +508,7 @@ def _limit_reached(e: ev.LimitReached, viewer: str) -> Spans:
 @renders(ev.ItemExamined)
 def _item_examined(e: ev.ItemExamined, viewer: str) -> Spans:
     d = e.details
-    spans: Spans = [("item", _cap(e.item)), ("", "\n" + textwrap.fill(e.description, 78))]
+    spans: Spans = [("item", _cap(e.item)), ("", "\n" + fill78(e.description))]
     facts = [f"{d.get('type', 'item')}, weight {d.get('weight', 0)}"]
     if d.get("slot"):
         facts.append(f"worn: {d['slot']}")
@@ -790,7 +821,7 @@ def _quest_listed(e: ev.QuestListed, viewer: str) -> Spans:
 @renders(ev.QuestAccepted)
 def _quest_accepted(e: ev.QuestAccepted, viewer: str) -> Spans:
     spans: Spans = [("notice", f"You accept the quest '{e.title}'."),
-                    ("", "\n" + textwrap.fill(e.description, 78))]
+                    ("", "\n" + fill78(e.description))]
     if e.given:
         spans.append(("", f"\n{_cap(e.giver)} hands you "))
         spans.extend([("item", e.given), ("", ".")])

@@ -132,12 +132,13 @@ class Session:
     _login_password: str = ""
     _prompt_vitals: tuple[int, int, int] | None = None
     watchers: list[Session] = field(default_factory=list)  # admins snooping on this one
+    _text: bool = False  # subprotocol.text_mode, read once per delivery
 
     def __post_init__(self) -> None:
         self._tokens = float(self.limits.burst)
         self._refilled = self.now
         self.last_input = self.now
-        self.ansi = self.subprotocol.text_mode
+        self.ansi = self._text = self.subprotocol.text_mode
 
     # ---- properties -------------------------------------------------------------
 
@@ -205,51 +206,62 @@ class Session:
                 "login": ["password", "api_key"],
             })
 
-    def deliver(self, event: Event, cache: dict[Any, str | bytes] | None = None) -> None:
-        """Queue a world event for this client (internal ones become requests)."""
+    def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:
+        """Queue a world event for this client (internal ones become requests).
+
+        `cache` is shared by every recipient of one fan-out pass: the text and the
+        encoded frame of an event are made once per point of view and per codec, and
+        each recipient's copy only gets its own `seq` spliced in. This runs once per
+        recipient of every event, so it is kept lean.
+        """
         if event.internal:
             assert isinstance(event, ServerRequest)
             self.requests.append(GameRequest(event.kind, dict(event.args)))
             return
-        viewer = self.character.name if self.character else ""
+        character = self.character
+        viewer = character.name if character is not None else ""
         if self.watchers and not isinstance(event, Vitals | Snooped):
             self.echo(render.plain(render.render(event, viewer)))
         if self.gmcp_enabled:
             self.gmcp_out.extend(gmcp.messages(event))
-        if self.text_mode:
+        if self._text:
             if isinstance(event, Vitals):
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
                 return
             colour = self.colour
-            key: tuple[Any, ...] | None = (id(event), render.perspective(event, viewer), colour)
+            key: tuple[Any, ...] = (id(event), render.perspective(event, viewer, cache), colour)
             line = cache.get(key) if cache is not None else None
             if line is None:
                 spans = render.render(event, viewer)
                 line = render.ansi(spans) if colour else render.plain(spans)
-                if cache is not None and key is not None:
+                if cache is not None:
                     cache[key] = line
-            assert isinstance(line, str)
             self._lines.append(line)
             return
         self.seq += 1
-        key = (id(event), render.perspective(event, viewer), str(self.subprotocol), self.ansi)
-        frame = cache.get(key) if cache is not None else None
+        if cache is None:  # this session's own: seq goes in directly
+            self._out.append(wire.encode_any(self.subprotocol, self._event_message(
+                event, viewer, self.seq)))
+            return
+        key = (id(event), render.perspective(event, viewer, cache), self.subprotocol, self.ansi)
+        frame = cache.get(key)
         if frame is None:
-            spans = render.render(event, viewer)
-            msg: dict[str, Any] = {
-                "type": "event",
-                "name": event.name,
-                "data": event.to_data(),
-                "text": render.ansi(spans) if self.ansi else render.plain(spans),
-            }
-            if cache is None or key is None:  # this session's own: seq goes in directly
-                msg["seq"] = self.seq
-                self._out.append(wire.encode_any(self.subprotocol, msg))
-                return
-            frame = wire.encode_any(self.subprotocol, msg)
-            cache[key] = frame
+            frame = cache[key] = wire.encode_any(self.subprotocol,
+                                                 self._event_message(event, viewer, None))
         # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
         self._out.append(wire.with_seq(frame, self.seq))
+
+    def _event_message(self, event: Event, viewer: str, seq: int | None) -> dict[str, Any]:
+        spans = render.render(event, viewer)
+        msg: dict[str, Any] = {
+            "type": "event",
+            "name": event.name,
+            "data": event.to_data(),
+            "text": render.ansi(spans) if self.ansi else render.plain(spans),
+        }
+        if seq is not None:
+            msg["seq"] = seq
+        return msg
 
     def echo(self, text: str, typed: bool = False) -> None:
         """Copy `text` (what this session received, or with `typed` what it sent) to the

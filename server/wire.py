@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 import msgpack
+import orjson
 
 PROTOCOL_VERSION = 1
 MAX_ID_LENGTH = 64
@@ -235,12 +236,16 @@ def decode_msgpack(data: str | bytes) -> Any:
         raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {type(exc).__name__}") from None
 
 
-_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 
 def encode_json(msg: dict[str, Any]) -> str:
-    """Encode one message as compact JSON."""
-    return _json_encoder.encode(msg)
+    """Encode one message as compact JSON (UTF-8 text, no ASCII escaping).
+
+    orjson, because this runs once per distinct frame on the fan-out path; values it
+    does not know become their `str()`, as with the standard library's `default=str`.
+    """
+    return orjson.dumps(msg, default=str, option=_ORJSON_OPTS).decode("utf-8")
 
 
 def encode_msgpack(msg: dict[str, Any]) -> bytes:

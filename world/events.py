@@ -46,9 +46,11 @@ class Event:
         return {n: getattr(self, n) for n in names}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Delivery:
-    """One event for one recipient."""
+    """One event for one recipient. Not frozen: one is made per recipient of every
+    event, and a frozen dataclass's `__init__` costs three times as much; nobody
+    changes one after `World.drain` hands it out."""
 
     recipient: Character
     event: Event

@@ -227,9 +227,10 @@ class World:
 
     def emit_room(self, room: Room, event: Event, exclude: Character | None = None) -> None:
         """Queue `event` for everyone in `room` but `exclude`."""
-        for ch in room.characters:
-            if ch is not exclude:
-                self.emit_to(ch, event)
+        out, internal, mob = self._out, event.internal, Kind.MOB
+        for ch in room.characters:  # emit_to inlined: this loop runs for every bystander
+            if ch is not exclude and ch.kind is not mob and (not ch.linkdead or internal):
+                out.append(Delivery(ch, event))
 
     def emit_all(self, event: Event, exclude: Character | None = None) -> None:
         """Queue `event` for everyone online."""

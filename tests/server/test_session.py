@@ -522,4 +522,5 @@ def test_bystanders_share_one_rendering_of_a_personal_event() -> None:
         [frames[name]] = session.outbox()
     assert "You say" in str(frames["Ann"])
     assert "Ann says" in str(frames["Bob"]) and "Ann says" in str(frames["Cat"])
-    assert len(cache) == 2  # the speaker's own, and one for every bystander
+    frames_made = [key for key in cache if key[0] != "names"]
+    assert len(frames_made) == 2  # the speaker's own, and one for every bystander
