@@ -11,6 +11,8 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
   command causes before its result);
 - `observe()` asks for an `observation` (the snapshot and admissible actions);
 - `tools()` asks for the tool list;
+- `usage_reserve`, `usage_settle`, `usage_report` account for model calls (agents
+  logged in with an API key); a refused reservation raises `BudgetExceeded`;
 - `next_events(timeout)` waits for events without spinning: it returns what has
   arrived (every event, in order) as soon as there is something, or [] after
   `timeout`; `events()` is the same as an async iterator. A
@@ -54,6 +56,18 @@ class ClientError(Exception):
 
 class ConnectionLost(ConnectionError):
     """The connection dropped while a request waited for its answer."""
+
+
+class BudgetExceeded(ClientError):
+    """The server refused to reserve model usage: a daily budget is reached.
+
+    `on_limit` says what the agent must do now: `scripted` (play on without the
+    model) or `stop`.
+    """
+
+    def __init__(self, message: str, on_limit: str) -> None:
+        super().__init__("budget_exceeded", message)
+        self.on_limit = on_limit if on_limit in ("scripted", "stop") else "stop"
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,11 +413,62 @@ class GameClient:
             raise ClientError(str(answer.get("code", "error")), str(answer.get("message", "")))
         return answer
 
-    async def tools(self) -> list[dict[str, Any]]:
-        """The tools this character may use, as JSON-Schema function descriptions."""
-        answer, _ = await self._request({"type": "tools"})
+    async def tools(self, every: bool = False) -> list[dict[str, Any]]:
+        """The tools this character may use, as JSON-Schema function descriptions
+        (`every`: also those the API key's scopes do not grant, marked `allowed: false`)."""
+        answer, _ = await self._request({"type": "tools", "all": True} if every
+                                        else {"type": "tools"})
         tools = answer.get("tools")
         return list(tools) if isinstance(tools, list) else []
+
+    # ---- usage accounting (agents logged in with an API key) -----------------------------
+
+    async def _usage(self, msg: dict[str, Any]) -> dict[str, Any]:
+        answer, _ = await self._request({"type": "usage", **msg})
+        if answer.get("type") == "error":
+            raise ClientError(str(answer.get("code", "error")), str(answer.get("message", "")))
+        if not answer.get("ok"):
+            err = answer.get("error") or {}
+            code, message = str(err.get("code", "error")), str(err.get("message", ""))
+            if code == "budget_exceeded":
+                raise BudgetExceeded(message, str(err.get("on_limit", "stop")))
+            raise ClientError(code, message)
+        return answer
+
+    async def usage_reserve(self, model: str, max_tokens: int) -> str:
+        """Reserve the worst case of one model call in the agent's budgets; returns the
+        reservation's id for `usage_settle`.
+
+        Raises:
+            BudgetExceeded: a daily budget would be overshot (see its `on_limit`).
+            ClientError: the server refused the message (`not_an_agent`, `bad_field`...).
+            ConnectionLost, TimeoutError: no answer.
+        """
+        answer = await self._usage({"op": "reserve", "model": model, "max_tokens": max_tokens})
+        return str(answer.get("reservation", ""))
+
+    async def usage_settle(self, reservation: str, model: str, prompt_tokens: int,
+                           completion_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+        """Release a reservation and record what the call really used; returns the
+        server's answer (`tokens`, `cost_usd`, `today`).
+
+        Raises:
+            ClientError: `unknown_reservation` (expired, settled already), `bad_field`.
+            ConnectionLost, TimeoutError: no answer (the reservation stays held until
+                settled or expired).
+        """
+        return await self._usage({"op": "settle", "reservation": reservation, "model": model,
+                                  "prompt_tokens": prompt_tokens,
+                                  "completion_tokens": completion_tokens,
+                                  "cached_tokens": cached_tokens})
+
+    async def usage_report(self, model: str, prompt_tokens: int, completion_tokens: int,
+                           cached_tokens: int = 0) -> dict[str, Any]:
+        """Record a model call made without a reservation."""
+        return await self._usage({"op": "report", "model": model,
+                                  "prompt_tokens": prompt_tokens,
+                                  "completion_tokens": completion_tokens,
+                                  "cached_tokens": cached_tokens})
 
     async def ping(self) -> float:
         """A round trip to the server, in seconds."""

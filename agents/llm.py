@@ -18,6 +18,13 @@ and kept under `budget_tokens`: when it would not fit, the oldest turns are drop
 (down to `low_water` of the budget, so the prefix changes seldom) and folded into a
 one-line summary. Usage (prompt, completion and cached prompt tokens) is summed.
 
+Metering (optional): with a `Meter` (the runtime's `GameClient` when logged in with
+an agent's API key), every call reserves its worst case first (the prompt estimate
+with a margin, plus the completion cap, `METERED_COMPLETION_CAP` unless
+`max_completion_tokens` is given) and settles with the reply's real `usage` after.
+A refused reservation raises `agents.client.BudgetExceeded` out of `decide`: the
+runtime then falls back to the scripted policy or stops, as the server said.
+
 Memory (optional): with a `MemoryStore`, the top memories for the situation are
 shown as quoted data, and notable outcomes (levels, losses, new rooms, refusals)
 are stored.
@@ -38,16 +45,38 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 import structlog
 
 from agents import prompting
+from agents.client import ClientError, ConnectionLost
 from agents.contracts import Action, Memory, MemoryStore, Observation, Outcome, Usage
 
 # Tools an agent has no business calling; an injected "type quit" can't reach them.
 DEFAULT_EXCLUDED_TOOLS = ("alias", "color", "password", "prompt", "quit", "unalias")
+
+
+METERED_COMPLETION_CAP = 1024
+"""Completion tokens a metered call may use when no `max_completion_tokens` is given
+(the worst case a reservation holds must be a real bound)."""
+
+PROMPT_MARGIN = 1.25
+"""The prompt estimate (about 4 characters a token) times this, for the worst case."""
+
+
+class Meter(Protocol):
+    """Where model usage is reserved and settled (`agents.client.GameClient`)."""
+
+    async def usage_reserve(self, model: str, max_tokens: int) -> str:
+        """Reserve `max_tokens`; returns the reservation (raises `BudgetExceeded`)."""
+        ...
+
+    async def usage_settle(self, reservation: str, model: str, prompt_tokens: int,
+                           completion_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+        """Release the reservation, recording the real usage."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +256,10 @@ class LLMPolicy:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         seed: int | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.model = model
+        self.meter = meter  # set by the runtime once logged in with an API key
         self._own_client = client is None
         self.client = client or openai.AsyncOpenAI(
             base_url=base_url,
@@ -262,6 +293,7 @@ class LLMPolicy:
         self._name = ""
         self._obs_note = ""
         self._obs_room = ""
+        self._unsettled: list[tuple[str, int, int, int]] = []  # settles the server missed
         self.calls = 0  # model calls that returned
         self.failures = 0  # turns given up
         self.log: Any = structlog.get_logger("aegent.agents").bind(policy="llm", model=model)
@@ -283,7 +315,10 @@ class LLMPolicy:
         self._turn += 1
         final = self._final_message(obs, memories)
         messages = self._fit(final)
+        reservation = await self._reserve(messages)
         reply = await self._complete(messages)
+        if reservation is not None:
+            await self._settle(reservation, reply, messages)
         if reply is None:
             return []
         try:
@@ -450,6 +485,65 @@ class LLMPolicy:
                       tokens=self._tokens(messages), budget=self.budget_tokens)
         return messages
 
+    # -- metering --------------------------------------------------------------------
+
+    def _completion_cap(self) -> int | None:
+        if self.max_completion_tokens is not None:
+            return self.max_completion_tokens
+        return METERED_COMPLETION_CAP if self.meter is not None else None
+
+    def worst_case(self, messages: Sequence[Mapping[str, Any]]) -> int:
+        """The most tokens a call with `messages` can use: the prompt estimate with a
+        margin, plus the completion cap."""
+        return (int(self._tokens(messages) * PROMPT_MARGIN) + 16
+                + (self._completion_cap() or METERED_COMPLETION_CAP))
+
+    async def _reserve(self, messages: Sequence[Mapping[str, Any]]) -> str | None:
+        """Reserve the call's worst case (after settling what a lost connection left).
+
+        Raises:
+            BudgetExceeded: the server refused; the caller decides what happens next.
+        """
+        meter = self.meter
+        if meter is None:
+            return None
+        while self._unsettled:
+            rid, p, c, k = self._unsettled[0]
+            try:
+                await meter.usage_settle(rid, self.model, p, c, k)
+            except (ConnectionLost, TimeoutError):
+                break  # the connection is down: the reservation below fails the same way
+            except ClientError as exc:  # expired meanwhile: the usage is lost, say so
+                self.log.warning("usage_settle_failed", reservation=rid, code=exc.code)
+            self._unsettled.pop(0)
+        worst = self.worst_case(messages)
+        reservation = await meter.usage_reserve(self.model, worst)
+        self.log.debug("usage_reserved", reservation=reservation, max_tokens=worst)
+        return reservation
+
+    async def _settle(self, reservation: str, reply: Any | None,
+                      messages: Sequence[Mapping[str, Any]]) -> None:
+        """Settle with the reply's real usage (none for a failed call; the estimate when
+        a provider sends no usage)."""
+        assert self.meter is not None
+        prompt = completion = cached = 0
+        if reply is not None:
+            u = getattr(reply, "usage", None)
+            if u is None:
+                prompt = self._tokens(messages)
+            else:
+                details = getattr(u, "prompt_tokens_details", None)
+                prompt, completion = u.prompt_tokens or 0, u.completion_tokens or 0
+                cached = min(prompt, getattr(details, "cached_tokens", None) or 0)
+        try:
+            await self.meter.usage_settle(reservation, self.model, prompt, completion, cached)
+        except (ConnectionLost, TimeoutError):
+            self._unsettled.append((reservation, prompt, completion, cached))
+            self.log.warning("usage_settle_deferred", reservation=reservation)
+        except ClientError as exc:
+            self.log.warning("usage_settle_failed", reservation=reservation, code=exc.code,
+                             message=exc.message)
+
     # -- the call --------------------------------------------------------------------
 
     async def _complete(self, messages: list[dict[str, Any]]) -> Any | None:
@@ -459,8 +553,9 @@ class LLMPolicy:
             kwargs["parallel_tool_calls"] = True
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
-        if self.max_completion_tokens is not None:
-            kwargs["max_completion_tokens"] = self.max_completion_tokens
+        cap = self._completion_cap()
+        if cap is not None:
+            kwargs["max_completion_tokens"] = cap
         for attempt in range(1, self.retry.tries + 1):
             try:
                 reply = await self.client.chat.completions.create(**kwargs)

@@ -44,7 +44,7 @@ import re
 import threading
 import uuid
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -414,6 +414,15 @@ def openai_importance(client: Any, model: str) -> ImportanceModel:
 # -- the store -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPoint:
+    """A memory as stored: its id, its unit vector and its whole payload (export/import)."""
+
+    id: str
+    vector: npt.NDArray[np.float32]
+    payload: dict[str, Any]
+
+
 @dataclass(slots=True)
 class _AgentState:
     # buffered additions: (id, text, payload)
@@ -738,12 +747,14 @@ class QdrantMemory:
         )
 
     def _scroll(self, name: str, flt: models.Filter | None,
-                fields: Sequence[str] | bool = True) -> Iterable[models.Record]:
+                fields: Sequence[str] | bool = True, *, vectors: bool = False,
+                limit: int = 1024) -> Iterable[models.Record]:
         offset: Any = None
         while True:
             records, offset = self.client.scroll(
-                name, scroll_filter=flt, limit=1024, offset=offset,
-                with_payload=list(fields) if not isinstance(fields, bool) else fields)
+                name, scroll_filter=flt, limit=limit, offset=offset,
+                with_payload=list(fields) if not isinstance(fields, bool) else fields,
+                with_vectors=vectors)
             yield from records
             if offset is None:
                 return
@@ -767,6 +778,98 @@ class QdrantMemory:
             if not self._exists(name):
                 return 0
             return self.client.count(name, count_filter=self._scope(agent), exact=True).count
+
+    # -- export and import (agents/portable.py) --------------------------------------------
+
+    def vector_size(self, agent: str) -> int | None:
+        """The vector size of the collection holding `agent`'s memories (None: none yet)."""
+        with self._lock:
+            name = self.collection(agent)
+            if not self._exists(name):
+                return None
+            vectors = self.client.get_collection(name).config.params.vectors
+            return vectors.size if isinstance(vectors, models.VectorParams) else None
+
+    def points(self, agent: str, page: int = 256) -> Iterator[list[StoredPoint]]:
+        """All of `agent`'s memories with their vectors and whole payloads, `page` at a time.
+
+        Each page is read under the lock; buffered additions are flushed first.
+        """
+        with self._lock:
+            self._flush(agent)
+            name = self.collection(agent)
+            if not self._exists(name):
+                return
+        offset: Any = None
+        while True:
+            with self._lock:
+                records, offset = self.client.scroll(
+                    name, scroll_filter=self._scope(agent), limit=page, offset=offset,
+                    with_payload=True, with_vectors=True)
+            out: list[StoredPoint] = []
+            for r in records:
+                vector = r.vector
+                if not isinstance(vector, list):
+                    raise ValueError(f"collection {name}: point {r.id} has no plain vector")
+                out.append(StoredPoint(str(r.id), np.asarray(vector, dtype=np.float32),
+                                       dict(r.payload or {})))
+            if out:
+                yield out
+            if offset is None:
+                return
+
+    def insert(self, agent: str, points: Sequence[StoredPoint]) -> None:
+        """Write memories whose ids, vectors and payloads are given, without embedding
+        (an import); their payload's `agent` becomes `agent`.
+
+        Raises:
+            ValueError: vectors of different sizes, or not the size of the collection.
+        """
+        if not points:
+            return
+        sizes = {int(p.vector.shape[-1]) for p in points}
+        if len(sizes) != 1:
+            raise ValueError(f"vectors of sizes {sorted(sizes)} in one batch")
+        with self._lock:
+            self._flush(agent)
+            name = self.collection(agent)
+            self._ensure(name, sizes.pop())
+            payloads = [{**p.payload, "agent": agent.lower()} for p in points]
+            self.client.upsert(name, points=models.Batch(
+                ids=[p.id for p in points],
+                vectors=[p.vector.astype(np.float32, copy=False).tolist() for p in points],
+                payloads=payloads,
+            ))
+
+    def existing_ids(self, agent: str, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are points of the collection that holds `agent`'s memories
+        (whoever's they are: in the shared layout, another agent's too)."""
+        with self._lock:
+            name = self.collection(agent)
+            if not ids or not self._exists(name):
+                return set()
+            found = self.client.retrieve(name, ids=list(ids), with_payload=False,
+                                         with_vectors=False)
+            return {str(r.id) for r in found}
+
+    def drop(self, agent: str) -> int:
+        """Delete all of `agent`'s memories (buffered ones too); returns how many were stored."""
+        with self._lock:
+            state = self._state(agent)
+            state.pending.clear()
+            state.touched.clear()
+            state.recent.clear()
+            name = self.collection(agent)
+            if not self._exists(name):
+                return 0
+            n = self.client.count(name, count_filter=self._scope(agent), exact=True).count
+            if self.config.layout == "shared":
+                self.client.delete(name, points_selector=models.FilterSelector(
+                    filter=self._scope(agent) or models.Filter()))
+            else:
+                self.client.delete_collection(name)
+                self._ready.discard(name)
+            return n
 
     # -- reflection ------------------------------------------------------------------------
 

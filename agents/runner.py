@@ -38,17 +38,20 @@ import tempfile
 import time
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import structlog
 
-from agents.client import ClientError, ConnectionLost, Credentials, GameClient
-from agents.contracts import Action, Observation, Outcome, Policy
+from agents.client import BudgetExceeded, ClientError, ConnectionLost, Credentials, GameClient
+from agents.contracts import Action, MemoryStore, Observation, Outcome, Policy
 from agents.observation import Tracker
 from agents.scripted import ScriptedPolicy
+
+if TYPE_CHECKING:
+    from agents.memory import QdrantMemory
 
 IDLE_WAIT = 30.0  # seconds a policy with nothing to do waits when no event comes (a safety net)
 REFUSED_PAUSE = 1.0  # after a refused action, wait for an event at most this long
@@ -145,6 +148,7 @@ class AgentStats:
     longest_stall: float = 0.0
     connected: bool = False
     error: str = ""
+    budget: str = ""  # set when a daily model budget was reached: what the agent did
     reconnects: int = 0
     missed: int = 0
     rtts: deque[float] = field(default_factory=lambda: deque(maxlen=20000))
@@ -181,6 +185,7 @@ class Agent:
         self.log: Any = structlog.get_logger("aegent.agents").bind(agent=credentials.name,
                                                                   policy=policy.name)
         self._t0 = clock()
+        self._tokens_before = 0  # tokens of policies given up (a budget reached)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Play until `stop` is set (then close the connection)."""
@@ -217,6 +222,9 @@ class Agent:
         self.stats.cls = str(character.get("class") or self.stats.cls)
         self.log.info("agent_connected", created=self.client.created, character=character)
         self.tracker.obs.tools = await self.client.tools()
+        if self.client.credentials.api_key and hasattr(self.policy, "meter"):
+            # An agent account: every model call is reserved and settled with the server.
+            self.policy.meter = self.client
 
     async def _loop(self, stop: asyncio.Event) -> None:
         outcomes: list[Outcome] = []
@@ -234,7 +242,12 @@ class Agent:
                 self._fold([observation])
                 obs = self.tracker.start_turn(outcomes)
                 outcomes = []
-                actions = await self.policy.decide(obs)
+                try:
+                    actions = await self.policy.decide(obs)
+                except BudgetExceeded as exc:
+                    if await self._budget_reached(exc):
+                        return
+                    continue
                 self.stats.turns += 1
                 self._account(obs, actions)
                 if not actions:
@@ -268,6 +281,29 @@ class Agent:
                 await asyncio.sleep(1.0)
             except TimeoutError:
                 self.log.warning("request_timeout")
+
+    async def _budget_reached(self, exc: BudgetExceeded) -> bool:
+        """The server refused a model call: fall back to the scripted policy, or stop
+        (`exc.on_limit`), and say so in the log and the status. Returns whether to stop."""
+        st = self.stats
+        used = self.policy.usage()
+        self._tokens_before += used.prompt_tokens + used.completion_tokens
+        closer = getattr(self.policy, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
+        if exc.on_limit == "stop":
+            st.budget = "budget reached: stopped"
+            st.error = f"budget_exceeded: {exc.message}"
+            st.last_action = "(stopped: daily model budget reached)"
+            self.log.warning("budget_reached", on_limit="stop", message=exc.message)
+            return True
+        st.budget = "budget reached: scripted"
+        st.last_action = "(daily model budget reached: playing scripted)"
+        self.log.warning("budget_reached", on_limit="scripted", message=exc.message)
+        self.policy = ScriptedPolicy()
+        self.log = self.log.bind(policy=self.policy.name)
+        return False
 
     async def _wait_events(self, stop: asyncio.Event, timeout: float) -> None:
         waiter = asyncio.ensure_future(self.client.next_events(timeout))
@@ -332,7 +368,7 @@ class Agent:
     def _account(self, obs: Observation, actions: Sequence[Action]) -> None:
         st = self.stats
         usage = self.policy.usage()
-        st.tokens = usage.prompt_tokens + usage.completion_tokens
+        st.tokens = self._tokens_before + usage.prompt_tokens + usage.completion_tokens
         if actions:
             st.last_action = "; ".join(f"{a.tool} {' '.join(str(v) for v in a.args.values())}"
                                        .strip() for a in actions)
@@ -353,9 +389,10 @@ class Agent:
 PolicyFactory = Callable[[int], Policy]
 
 
-def make_policy_factory(policy: str, model: str | None, seed: int | None = None
-                        ) -> PolicyFactory:
-    """A function making the n-th agent's policy.
+def make_policy_factory(policy: str, model: str | None, seed: int | None = None,
+                        memory: MemoryStore | None = None) -> PolicyFactory:
+    """A function making the n-th agent's policy; LLM policies share `memory` (each
+    agent reads and writes only its own memories in it).
 
     Raises:
         SystemExit: `llm` without agents/llm.py, or an unknown policy.
@@ -369,8 +406,32 @@ def make_policy_factory(policy: str, model: str | None, seed: int | None = None
             raise SystemExit(f"aegent: the llm policy is not available: {exc}") from None
         if not model:
             raise SystemExit("aegent: --policy llm needs --model (e.g. --model gpt-4o-mini)")
-        return lambda n: LLMPolicy(model, seed=None if seed is None else seed * 1000 + n)
+        return lambda n: LLMPolicy(model, seed=None if seed is None else seed * 1000 + n,
+                                   memory=memory)
     raise SystemExit(f"aegent: unknown policy {policy!r} (scripted or llm)")
+
+
+def open_memory(data_dir: Path, env: Mapping[str, str] | None = None) -> QdrantMemory:
+    """The agents' memory store: a Qdrant server (`QDRANT_URL`, `QDRANT_API_KEY`) or local
+    mode in `<data dir>/qdrant`; embeddings from `AEGENT_EMBEDDINGS_URL` with
+    `AEGENT_EMBEDDINGS_MODEL` (key: `OPENAI_API_KEY`), else local MiniLM. Close it when done.
+
+    Raises:
+        SystemExit: the store cannot be opened (say, another process holds the local folder).
+    """
+    from agents.embedding import default_embedder
+    from agents.memory import QdrantMemory
+
+    env = os.environ if env is None else env
+    try:
+        return QdrantMemory.open(
+            data_dir, url=env.get("QDRANT_URL") or None,
+            api_key=env.get("QDRANT_API_KEY") or None,
+            embedder=default_embedder(env.get("AEGENT_EMBEDDINGS_URL") or None,
+                                      env.get("AEGENT_EMBEDDINGS_MODEL") or None))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise SystemExit(f"aegent: cannot open the agents' memory in {data_dir / 'qdrant'}: "
+                         f"{exc} (--no-memory plays without it)") from None
 
 
 def status_lines(stats: Sequence[AgentStats], now: float) -> list[str]:
@@ -379,6 +440,8 @@ def status_lines(stats: Sequence[AgentStats], now: float) -> list[str]:
              "  last action"]
     for st in stats:
         state = "" if st.connected else (" (error)" if st.error else " (offline)")
+        if st.budget:
+            state += f" [{st.budget}]"
         hp = f"{st.hp}/{st.max_hp}" if st.max_hp else "-"
         lines.append(f"{st.name:<16} {st.cls:<8} {st.level:>3} {hp:>9} {st.room[:26]:<26} "
                      f"{st.tokens:>8}  {st.last_action[:60]}{state}")
@@ -502,6 +565,10 @@ def run_command(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed)
+    memory: QdrantMemory | None = None
+    if cfg.policy == "llm" and not getattr(args, "no_memory", False):
+        memory = open_memory(data_dir)  # <data dir>/qdrant, or QDRANT_URL
+        factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed, memory)
     log_file = configure_logging(data_dir / "agents" / "agents.log")
 
     async def main() -> list[AgentStats]:
@@ -516,6 +583,8 @@ def run_command(args: argparse.Namespace) -> int:
         stats = asyncio.run(main())
     finally:
         log_file.close()
+        if memory is not None:
+            memory.close()  # flushes the buffered writes; frees the local folder
     if not args.quiet:
         for line in status_lines(stats, time.monotonic()):
             print(line, file=sys.stderr)
@@ -746,6 +815,24 @@ def write_docs(path: Path, rep: dict[str, Any], command: str, plot: str) -> None
     path.write_text(text, encoding="utf-8")
 
 
+def _replay_args(argv: Sequence[str]) -> list[str]:
+    """The flags of an eval that matter to its figures (not where its files went)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in ("--out", "--write-docs", "--status-every"):
+            skip = "=" not in arg
+            continue
+        if name == "--quiet":
+            continue
+        out.append(arg)
+    return out
+
+
 def eval_command(args: argparse.Namespace) -> int:
     """`aegent agents eval`."""
     out_dir = Path(args.out) if args.out else Path("data") / "agents" / time.strftime(
@@ -793,8 +880,7 @@ def eval_command(args: argparse.Namespace) -> int:
         img = docs.parent / "img" / f"agents-{args.policy}-baseline.svg"
         img.parent.mkdir(parents=True, exist_ok=True)
         img.write_text(plot.read_text(encoding="utf-8"), encoding="utf-8")
-        command = " ".join(["aegent", "agents", "eval", *sys.argv[3:]]) \
-            if len(sys.argv) > 3 else "aegent agents eval"
+        command = " ".join(["aegent", "agents", "eval", *_replay_args(sys.argv[3:])])
         write_docs(docs, rep, command, os.path.relpath(img, docs.parent))
         print(f"wrote the figures into {docs}")
     return 0

@@ -25,14 +25,16 @@ from server import accounts, content, log, wire
 from server.admin import Admin
 from server.clock import TickLoop
 from server.config import Settings
+from server.identity import Identity
 from server.metrics import Metrics
 from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import NameTaken, SqlRepository
 from server.telnet import TelnetConnection
+from server.usage_service import Metering
 from server.wire import ErrorCode
 from server.ws import Connection
 from world import World
-from world.commands.registry import Call, allowed, tool_schema
+from world.commands.registry import Call, tools_for
 from world.entities import Character, Kind, Role
 from world.errors import Refused
 from world.events import StatsShown
@@ -108,6 +110,8 @@ class Server:
         self.saved = 0
         self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
         self.admin = Admin(self)
+        self.identity = Identity(self)  # agents: API-key logins, scopes, key revocation
+        self.usage = Metering(self, settings)  # agents' model usage and budgets
         self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
 
     # ---- life cycle -------------------------------------------------------------
@@ -123,6 +127,7 @@ class Server:
     async def start(self) -> None:
         """Migrate the database, listen, and start the tick."""
         await self.in_db(self.repo.migrate)
+        await self.usage.start()
         await self.admin.replay()  # builder edits not yet exported, over the content files
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(lambda: Connection(self), self.settings.host,
@@ -134,7 +139,8 @@ class Server:
                                         backlog=2048)
         self._servers.append(tsrv)
         self.telnet_port = tsrv.sockets[0].getsockname()[1]
-        for coro in (self.ticker.run(), self._housekeeping(), self._autosave()):
+        for coro in (self.ticker.run(), self._housekeeping(), self._autosave(),
+                     self.identity.watch(), self.usage.run()):
             self._tasks.append(asyncio.create_task(coro))
         self.log.info("server_started", host=self.settings.host, port=self.port,
                       telnet_port=self.telnet_port,
@@ -185,6 +191,7 @@ class Server:
         for srv in self._servers:
             await srv.wait_closed()
         await self.admin.flush()  # edits and audit entries still pending
+        await self.usage.flush()  # model usage not yet written
         await self.in_db(self.repo.close)
         self.db.shutdown(wait=True)
         self.hasher.close()
@@ -327,10 +334,12 @@ class Server:
         """Class id -> name."""
         return {cid: c.name for cid, c in self.content.classes.items()}
 
-    def tool_list(self, session: Session) -> list[dict[str, Any]]:
-        """The tools the session's role may use."""
+    def tool_list(self, session: Session, every: bool = False) -> list[dict[str, Any]]:
+        """The tools the session may use: its role allows them and (an agent) its API
+        key's scopes grant their category. `every`: the role's whole list, each tool
+        marked `allowed` or not by the scopes (docs/protocol.md, `tools`)."""
         role = session.character.role if session.character else Role.PLAYER
-        return [tool_schema(s) for s in self.world.registry.specs.values() if allowed(s, role)]
+        return tools_for(self.world.registry, role, session.allowed_categories, every=every)
 
     def run(self, session: Session, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
         """Apply one command for the session's character and route what it caused."""
@@ -339,6 +348,11 @@ class Server:
         if isinstance(msg, wire.Observe):
             self.observe(session, ch, msg.id)
             return
+        if session.agent is not None:  # an API key's scopes limit its command categories
+            forbidden = self.identity.scope_refusal(session, ch, msg)
+            if forbidden is not None:
+                self._answer(session, msg.id, forbidden)
+                return
         if session.watchers:
             session.echo(msg.line if isinstance(msg, wire.Command)
                          else f"{msg.tool} {json.dumps(msg.args)}", typed=True)
@@ -452,6 +466,12 @@ class Server:
         elif req.kind == "stats":
             session.deliver(StatsShown(self.stats()))
             self._mark(session)
+        elif req.kind == "agent":
+            self._outcome(session, self.identity.request(session, ch, req))
+        elif req.kind == "usage_message":  # a `usage` message of an agent's runtime
+            self.usage.handle(session, req.args["message"])
+        elif req.kind == "usage":  # the in-game `usage` command
+            self._outcome(session, self.usage.request(session, ch, req))
         elif self.admin.handles(req.kind):
             self._outcome(session, self.admin.request(session, ch, req))
 
@@ -511,6 +531,8 @@ class Server:
         try:
             if req.kind == "exists":
                 await self._name_exists(session, req)
+            elif req.kind == "api_key":
+                await self.identity.login(session, req)
             elif req.kind == "login":
                 await self._login(session, req)
             else:
@@ -541,6 +563,7 @@ class Server:
             return
         account = await self.in_db(self.repo.get_account, name)
         ok = await self.hasher.verify(account.password_hash if account else None, req.password)
+        ok = ok and account is not None and account.kind != "agent"  # agents use API keys
         if not ok or account is None:
             self.throttle.fail(key_name, key_addr)
             self.metrics.logins.labels(outcome="failed").inc()
@@ -607,7 +630,8 @@ class Server:
             self._spawn(self._save([(name, self.world.snapshot(ch))]))
 
     def _enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
-               online: Character | None, id: Any, created: bool) -> None:
+               online: Character | None, id: Any, created: bool,
+               kind: Kind = Kind.PLAYER) -> None:
         if session.state is State.CLOSED:
             return
         try:
@@ -638,7 +662,7 @@ class Server:
             cls = str((snapshot or {}).get("cls") or next(iter(self.content.classes)))
             if cls not in self.content.classes:
                 cls = next(iter(self.content.classes))
-            ch = self.world.enter(name, cls, kind=Kind.PLAYER, role=role_enum, state=snapshot)
+            ch = self.world.enter(name, cls, kind=kind, role=role_enum, state=snapshot)
             session.auth_succeeded(ch, role, id, created)
             self.by_character[ch.id] = session
         if session.text_mode:

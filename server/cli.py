@@ -1,4 +1,6 @@
-"""The `aegent` command line: serve, play, content check/schema, user create, agents run/eval.
+"""The `aegent` command line: serve, play, content check/schema, user create, agent
+(create/list/rotate/revoke/scopes/config/export/import), usage (and usage budget),
+agents run/eval.
 
 Every `serve` flag also reads an AEGENT_* variable (see server/config.py); the
 flag wins.
@@ -11,8 +13,12 @@ import asyncio
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server import config, log
+
+if TYPE_CHECKING:
+    from agents.memory import QdrantMemory
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -123,6 +129,138 @@ def _agents_eval(args: argparse.Namespace) -> int:
     return runner.eval_command(args)
 
 
+def _usage(args: argparse.Namespace) -> int:
+    from server import usage_cli
+
+    return usage_cli.usage_command(args)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from agents import mcp_server  # the mcp package loads only for this command
+
+    return mcp_server.main(args)
+
+
+def _open_agent_memory(settings: config.Settings) -> QdrantMemory:
+    """The agent runtime's memory store (QDRANT_URL or <data dir>/qdrant; its embedder)."""
+    import os
+
+    from agents import portable
+
+    try:
+        return portable.open_memory(settings.data_dir, qdrant_url=settings.qdrant_url,
+                                    qdrant_api_key=os.environ.get("QDRANT_API_KEY") or None,
+                                    embeddings_url=settings.embeddings_url,
+                                    embeddings_model=settings.embeddings_model)
+    except RuntimeError as exc:  # local mode: another process holds the folder
+        raise SystemExit(f"aegent: the memory store is busy ({exc}); stop the agent runtime "
+                         "using it, or use a Qdrant server (QDRANT_URL)") from None
+
+
+def _agent_export(args: argparse.Namespace) -> int:
+    # The database side (server/agent_transfer.py) and the memory side (agents/portable.py)
+    # meet here, in the composition root.
+    from agents import portable
+    from server import agent_transfer as transfer
+    from server.storage import SqlRepository
+
+    settings = config.from_env(data_dir=args.data_dir)
+    repo = SqlRepository(settings.resolved_database_url)
+    try:
+        repo.migrate()
+        agent = transfer.read_agent(repo.engine, args.name)
+    except transfer.TransferError as exc:
+        print(f"aegent: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    finally:
+        repo.close()
+    store = _open_agent_memory(settings)
+    try:
+        model, dim, records = portable.dump_memories(
+            store, agent.name, progress=None if args.quiet else transfer.ProgressLine())
+    except portable.PortableError as exc:
+        print(f"aegent: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    character = portable.summarize_character(agent.snapshot) if agent.snapshot else None
+    size = portable.write(args.output, portable.AgentFile(
+        identity=portable.Identity(agent.name, agent.display_name, agent.owner, "agent",
+                                   agent.created_at.isoformat()),
+        config=agent.config, character=character, embedding_model=model, embedding_dim=dim,
+        memories=records))
+    level = f"level {character.level} {character.cls}" if character else "no character yet"
+    print(f"exported {agent.display_name} (owner {agent.owner}, {level}, {len(records)} "
+          f"memories, {model} {dim}d) to {args.output} ({size} bytes); no key is in it")
+    return 0
+
+
+def _agent_import(args: argparse.Namespace) -> int:
+    from agents import portable
+    from server import agent_transfer as transfer
+    from server import identity
+    from server.storage import SqlRepository
+    from world.commands import REGISTRY
+
+    try:
+        agent = portable.read(args.file)
+        scopes = identity.parse_scopes(args.scopes, identity.command_categories(REGISTRY))
+    except portable.PortableError as exc:
+        print(f"aegent: {args.file}: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    except identity.IdentityError as exc:
+        print(f"aegent: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"aegent: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    name = args.rename or agent.identity.display_name
+    owner = args.owner or agent.identity.owner
+    settings = config.from_env(data_dir=args.data_dir)
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    repo = SqlRepository(settings.resolved_database_url)
+    try:
+        repo.migrate()
+        transfer.check_import(repo.engine, name, owner)  # before any memory is written
+        store = _open_agent_memory(settings)
+        try:
+            report = portable.load_memories(
+                store, name, agent.memories, agent.embedding_model, agent.embedding_dim,
+                progress=None if args.quiet else transfer.ProgressLine())
+            made = transfer.create_imported(
+                repo.engine, name=name, owner=owner, config=agent.config,
+                snapshot=agent.character.snapshot if agent.character else None,
+                scopes=scopes, label=f"imported from {args.file.name}"[:80])
+        except BaseException as exc:
+            if not (isinstance(exc, portable.PortableError) and exc.code == "memories_exist"):
+                store.drop(name)  # all or nothing: no memories without their agent
+            raise
+        finally:
+            store.close()
+    except transfer.TransferError as exc:
+        message = exc.message
+        if exc.code == "no_owner" and not args.owner:
+            message = (f"the exported owner {owner} has no account on this server: "
+                       "name one with --owner USER")
+        print(f"aegent: {message} ({exc.code})", file=sys.stderr)
+        return 2
+    except portable.PortableError as exc:
+        print(f"aegent: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:  # the embedder, the store: nothing was kept
+        print(f"aegent: the memories could not be written: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        repo.close()
+    how = (f"re-embedded with {report.model} ({report.dim}d; the file's were "
+           f"{agent.embedding_model})" if report.reembedded else f"vectors kept ({report.model})")
+    print(f"Agent {made.display_name} imported, owned by {made.owner}: {report.count} "
+          f"memories, {how}. Its new API key, shown only this once:", file=sys.stderr)
+    print(made.key)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aegent`."""
     p = argparse.ArgumentParser(prog="aegent", description="Aegent Quest: a MUD for people "
@@ -165,6 +303,24 @@ def build_parser() -> argparse.ArgumentParser:
     uc.add_argument("--data-dir", type=Path)
     uc.set_defaults(fn=_user_create)
 
+    from server.identity_cli import add_agent_commands  # argparse only; the work loads on use
+
+    ag = sub.add_parser("agent", help="AI agent accounts owned by people: create, list, "
+                                      "rotate, revoke, scopes, config")
+    agsub = ag.add_subparsers(dest="what", required=True)  # export/import join this group
+    add_agent_commands(agsub)
+
+    from server.agent_transfer import add_transfer_commands  # argparse only
+
+    add_transfer_commands(agsub, _agent_export, _agent_import)
+
+    from server.usage_cli import add_arguments as add_usage_arguments  # argparse only
+
+    us = sub.add_parser("usage", help="agents' model tokens and cost; `usage budget` sets "
+                                      "a daily budget")
+    add_usage_arguments(us)
+    us.set_defaults(fn=_usage)
+
     from agents.cliargs import add_arguments  # argparse only; the runtime loads on use
 
     a = sub.add_parser("agents", help="play agents (scripted or LLM) against a server")
@@ -175,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(ar, ae)
     ar.set_defaults(fn=_agents_run)
     ae.set_defaults(fn=_agents_eval)
+
+    from agents.cliargs import add_mcp_arguments
+
+    m = sub.add_parser("mcp", help="serve a character as an MCP server over stdio "
+                                   "(docs/agents.md)")
+    add_mcp_arguments(m)
+    m.set_defaults(fn=_mcp)
     return p
 
 

@@ -57,6 +57,20 @@ class Settings:
     login_fail_limit: int = 5  # failures per name or address within the window...
     login_fail_window: float = 300.0  # ...before logins are refused for the window
 
+    # Usage accounting (server/usage.py): prices are USD per 1M tokens, by model.
+    prices_file: Path | None = None  # JSON {"model": {"prompt", "completion", "cached_prompt"?}}
+    prices: str | None = None  # the same JSON inline; overrides the file and the defaults
+    usage_reservation_ttl: float = 600.0  # an unsettled reservation frees its budget then
+    usage_flush_interval: float = 1.0  # usage is written to the database in batches this often
+    usage_budget_reload: float = 10.0  # budgets set with `aegent usage budget` apply within
+
+    # Agents (API-key logins, server/identity.py): their own command rate unless their
+    # agent_config says otherwise, and how often live keys are re-checked (revocations
+    # made from the command line close the agent's connection within this many seconds).
+    agent_rate: float = 4.0
+    agent_burst: int = 8
+    agent_key_check_interval: float = 2.0
+
     @property
     def resolved_database_url(self) -> str:
         """DATABASE_URL, or the SQLite file under the data dir."""
@@ -87,7 +101,12 @@ _ENV = {
     "argon2_time_cost": "AEGENT_ARGON2_TIME_COST",
     "argon2_memory_kib": "AEGENT_ARGON2_MEMORY_KIB",
     "seed": "AEGENT_SEED",
+    "prices_file": "AEGENT_PRICES_FILE",
+    "prices": "AEGENT_PRICES",
+    "usage_reservation_ttl": "AEGENT_USAGE_RESERVATION_TTL",
     "fanout_delay": "AEGENT_FANOUT_DELAY",
+    "agent_rate": "AEGENT_AGENT_RATE",
+    "agent_burst": "AEGENT_AGENT_BURST",
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from server import gmcp, render, wire
 from server.wire import ErrorCode, Subprotocol, WireError
@@ -26,6 +26,9 @@ from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
 from world.events import Event, ServerRequest, Snooped, Vitals
 from world.rules import xp_next
+
+if TYPE_CHECKING:
+    from server.identity import AgentIdentity
 
 
 class State(StrEnum):
@@ -57,7 +60,7 @@ class Limits:
 class AuthRequest:
     """The shell must log in or register: answer with auth_succeeded/auth_failed."""
 
-    kind: str  # "login" | "register" | "exists"
+    kind: str  # "login" | "register" | "exists" | "api_key" (the key is in `password`)
     name: str
     password: str
     cls: str | None
@@ -82,8 +85,9 @@ class GamePort(Protocol):
         """Apply a command for the session's character, routing every event it causes
         (an `observe` is answered with an `observation` in its turn, like a command)."""
 
-    def tool_list(self, session: Session) -> list[dict[str, Any]]:
-        """The tools this session may use."""
+    def tool_list(self, session: Session, every: bool = False) -> list[dict[str, Any]]:
+        """The tools this session may use (`every`: also those its key's scopes do not
+        grant, each with `allowed`)."""
 
     def class_names(self) -> dict[str, str]:
         """Class id -> display name, for character creation."""
@@ -132,6 +136,7 @@ class Session:
     _login_password: str = ""
     _prompt_vitals: tuple[int, int, int] | None = None
     watchers: list[Session] = field(default_factory=list)  # admins snooping on this one
+    agent: AgentIdentity | None = None  # set on an API-key login (server/identity.py)
     _text: bool = False  # subprotocol.text_mode, read once per delivery
 
     def __post_init__(self) -> None:
@@ -162,6 +167,21 @@ class Session:
     def password_expected(self) -> bool:
         """Text mode: whether the next line is a password (telnet turns echo off)."""
         return self.state in (State.ASK_PASSWORD, State.NEW_PASSWORD, State.CONFIRM_PASSWORD)
+
+    @property
+    def allowed_categories(self) -> frozenset[str] | None:
+        """The command categories this session's API key grants (None: every one; people
+        and keys with the scope `*`)."""
+        agent = self.agent
+        if agent is None or not agent.scopes or "*" in agent.scopes:
+            return None
+        return agent.scopes
+
+    def apply_limits(self, limits: Limits) -> None:
+        """Give the session other flood limits (an agent's own), with a full bucket."""
+        self.limits = limits
+        self._tokens = float(limits.burst)
+        self._refilled = self.now
 
     @property
     def queued(self) -> int:
@@ -347,12 +367,18 @@ class Session:
         if isinstance(msg, wire.Ping):
             self.send({"type": "pong", "id": msg.id} if msg.id is not None else {"type": "pong"})
         elif isinstance(msg, wire.Tools):
-            reply: dict[str, Any] = {"type": "tools", "tools": self.game.tool_list(self)}
+            tools = self.game.tool_list(self, every=True) if msg.all else self.game.tool_list(self)
+            reply: dict[str, Any] = {"type": "tools", "tools": tools}
             if msg.id is not None:
                 reply["id"] = msg.id
             self.send(reply)
         elif isinstance(msg, wire.Login | wire.Register):
             self._auth_message(msg)
+        elif isinstance(msg, wire.Usage):  # the shell answers (server/usage_service.py)
+            if self.state is not State.PLAYING:
+                self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
+            else:
+                self.requests.append(GameRequest("usage_message", {"message": msg}))
         else:
             self._command(msg)
 
@@ -365,8 +391,8 @@ class Session:
             return
         if isinstance(msg, wire.Login):
             if msg.api_key is not None:
-                self._error(ErrorCode.AUTH_FAILED, "API keys are not enabled on this server.",
-                            msg.id)
+                self.state = State.AUTHENTICATING
+                self.requests.append(AuthRequest("api_key", "", msg.api_key, None, msg.id))
                 return
             self.state = State.AUTHENTICATING
             self.requests.append(AuthRequest("login", msg.name or "", msg.password or "",

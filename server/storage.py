@@ -65,6 +65,13 @@ class AccountRow(SQLModel, table=True):
     role: str = Field(default="player", sa_column_kwargs={"server_default": "player"})
     created_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
     last_login_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Agents (revision 0003, server/identity.py): "person" or "agent"; an agent's owner
+    # is a person's account; `agent_config` holds its rate limits, policy and model.
+    kind: str = Field(default="person", sa_column_kwargs={"server_default": "person"})
+    owner_id: int | None = Field(default=None, foreign_key="accounts.id", index=True,
+                                 ondelete="CASCADE")
+    agent_config: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False,
+                                         sa_column_kwargs={"server_default": "{}"})
 
 
 class CharacterRow(SQLModel, table=True):
@@ -98,12 +105,15 @@ class AccountRecord:
         display_name: The spelling chosen at registration.
         password_hash: The stored hash (its format belongs to `server/accounts.py`).
         role: `"player"`, `"builder"` or `"admin"` (the values of `world.entities.Role`).
+        kind: `"person"`, or `"agent"` for an AI agent's account (server/identity.py),
+            which never logs in by password.
     """
 
     name: str
     display_name: str
     password_hash: str
     role: str
+    kind: str = "person"
 
 
 class NameTaken(Exception):
@@ -176,6 +186,7 @@ def _record(row: AccountRow) -> AccountRecord:
         display_name=row.display_name,
         password_hash=row.password_hash,
         role=row.role,
+        kind=row.kind,
     )
 
 

@@ -63,6 +63,11 @@ class ErrorCode(StrEnum):
     BANNED = "banned"
     UNKNOWN_CLASS = "unknown_class"
     BUSY = "busy"
+    KEY_REVOKED = "key_revoked"  # the agent's API key was revoked: the connection closes
+    FORBIDDEN_SCOPE = "forbidden_scope"  # the API key's scopes do not grant that command
+    NOT_AN_AGENT = "not_an_agent"  # `usage` is for sessions logged in with an agent's key
+    BUDGET_EXCEEDED = "budget_exceeded"  # a `usage` reservation does not fit a daily budget
+    UNKNOWN_RESERVATION = "unknown_reservation"  # settled already, expired, or never made
     INTERNAL = "internal_error"
 
 
@@ -118,9 +123,11 @@ class CallTool:
 
 @dataclass(frozen=True, slots=True)
 class Tools:
-    """Ask for the tool list."""
+    """Ask for the tool list (`all`: also the tools the API key's scopes do not grant,
+    each marked with `allowed`; a fixed list for MCP bridges)."""
 
     id: Any = None
+    all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,30 @@ class Observe:
     id: Any = None
 
 
-ClientMessage = Register | Login | Command | CallTool | Tools | Ping | Observe
+USAGE_OPS = ("reserve", "settle", "report")
+MAX_USAGE_TOKENS = 100_000_000  # more tokens than any one model call uses
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """An agent's accounting of one model call (docs/protocol.md, `usage`).
+
+    `reserve` holds `max_tokens` (the worst case) for `model` in the agent's budgets;
+    `settle` releases `reservation` and records the real token counts; `report`
+    records a call made without a reservation.
+    """
+
+    op: str
+    model: str | None = None
+    max_tokens: int = 0
+    reservation: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    id: Any = None
+
+
+ClientMessage = Register | Login | Command | CallTool | Tools | Ping | Observe | Usage
 
 
 def _id(msg: dict[str, Any]) -> Any:
@@ -160,6 +190,42 @@ def _str(msg: dict[str, Any], key: str, mid: Any, *, required: bool = True) -> s
     if not isinstance(value, str):
         raise WireError(ErrorCode.BAD_FIELD, f"'{key}' must be a string", mid)
     return value
+
+
+def _tokens(msg: dict[str, Any], key: str, mid: Any, *, required: bool = True) -> int:
+    value = msg.get(key)
+    if value is None:
+        if required:
+            raise WireError(ErrorCode.MISSING_FIELD, f"'{key}' is required", mid)
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            0 <= value <= MAX_USAGE_TOKENS):
+        raise WireError(ErrorCode.BAD_FIELD,
+                        f"'{key}' must be a whole number from 0 to {MAX_USAGE_TOKENS}", mid)
+    return value
+
+
+def _usage(msg: dict[str, Any], mid: Any) -> Usage:
+    op = _str(msg, "op", mid) or ""
+    if op not in USAGE_OPS:
+        raise WireError(ErrorCode.BAD_FIELD, f"'op' must be one of {', '.join(USAGE_OPS)}", mid)
+    model = _str(msg, "model", mid, required=op != "settle")
+    if model is not None and not (0 < len(model) <= 200):
+        raise WireError(ErrorCode.BAD_FIELD, "'model' must be 1 to 200 characters", mid)
+    if op == "reserve":
+        return Usage(op, model, max_tokens=_tokens(msg, "max_tokens", mid), id=mid)
+    reservation = _str(msg, "reservation", mid, required=op == "settle")
+    if reservation is not None and not (0 < len(reservation) <= MAX_ID_LENGTH):
+        raise WireError(ErrorCode.BAD_FIELD, f"'reservation' must be 1 to {MAX_ID_LENGTH} "
+                        "characters", mid)
+    prompt = _tokens(msg, "prompt_tokens", mid)
+    cached = _tokens(msg, "cached_tokens", mid, required=False)
+    if cached > prompt:
+        raise WireError(ErrorCode.BAD_FIELD, "'cached_tokens' cannot be more than "
+                        "'prompt_tokens' (cached tokens are part of the prompt)", mid)
+    return Usage(op, model, reservation=reservation if op == "settle" else None,
+                 prompt_tokens=prompt, completion_tokens=_tokens(msg, "completion_tokens", mid),
+                 cached_tokens=cached, id=mid)
 
 
 def parse_message(msg: Any) -> ClientMessage:
@@ -187,7 +253,10 @@ def parse_message(msg: Any) -> ClientMessage:
     if kind == "ping":
         return Ping(id=mid)
     if kind == "tools":
-        return Tools(id=mid)
+        every = msg.get("all", False)
+        if not isinstance(every, bool):
+            raise WireError(ErrorCode.BAD_FIELD, "'all' must be true or false", mid)
+        return Tools(id=mid, all=every)
     if kind == "observe":
         return Observe(id=mid)
     if kind == "login":
@@ -195,6 +264,8 @@ def parse_message(msg: Any) -> ClientMessage:
         if api_key is not None:
             return Login(api_key=api_key, id=mid)
         return Login(name=_str(msg, "name", mid), password=_str(msg, "password", mid), id=mid)
+    if kind == "usage":
+        return _usage(msg, mid)
     if kind == "register":
         return Register(
             name=_str(msg, "name", mid) or "",

@@ -937,7 +937,8 @@ class ServerRequest(Event):
 
     `kind` is one of: quit, password, stats; the admin and building ones
     (promote, kick, ban, unban, mute, unmute, announce, shutdown, snoop, force,
-    audit, zone_export, reload_content: server/admin.py). `args` holds its inputs.
+    audit, zone_export, reload_content: server/admin.py); agent (server/identity.py).
+    `args` holds its inputs.
     """
 
     name: ClassVar[str] = "server_request"

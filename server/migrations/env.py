@@ -16,7 +16,9 @@ from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
 import server.admin_storage  # noqa: F401  (edits, audit, bans)
+import server.identity_storage  # noqa: F401  (api keys)
 import server.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
+import server.usage_storage  # noqa: F401  (agent usage, budgets)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -579,7 +579,7 @@
       li.className = `who kind-${ch.kind}`;
       const name = document.createElement("span");
       name.className = "who-name";
-      name.textContent = ch.name;
+      name.textContent = ch.kind === "agent" ? `[AI] ${ch.name}` : ch.name;
       li.appendChild(name);
       const bits = [ch.kind === "mob" ? "creature" : ch.kind === "agent" ? "AI agent" : "player"];
       if (ch.level !== undefined) bits.push(`level ${ch.level}`);

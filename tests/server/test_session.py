@@ -32,7 +32,7 @@ class FakeGame:
     def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
         self.ran.append((session, msg))
 
-    def tool_list(self, session: Session) -> list[dict[str, Any]]:
+    def tool_list(self, session: Session, every: bool = False) -> list[dict[str, Any]]:
         return TOOLS
 
     def class_names(self) -> dict[str, str]:
@@ -211,12 +211,12 @@ def test_register_becomes_an_auth_request() -> None:
     assert session.requests == [AuthRequest("register", "Bob", "secret123", "mage", "r")]
 
 
-def test_api_keys_are_refused_without_a_request() -> None:
+def test_an_api_key_login_becomes_an_auth_request() -> None:
     session = make()
-    send(session, {"type": "login", "api_key": "k", "id": 4})
-    assert [(e["code"], e["id"]) for e in decoded(session)] == [("auth_failed", 4)]
-    assert session.requests == []
-    assert session.state is State.CONNECTED
+    send(session, {"type": "login", "api_key": "aq_k_secret", "id": 4})
+    assert decoded(session) == []
+    assert session.requests == [AuthRequest("api_key", "", "aq_k_secret", None, 4)]
+    assert session.state is State.AUTHENTICATING
 
 
 def test_auth_answers() -> None:

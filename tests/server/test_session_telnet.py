@@ -20,7 +20,7 @@ class FakeGame:
     def run(self, session: Session, msg: wire.Command | wire.CallTool) -> None:
         pass
 
-    def tool_list(self, session: Session) -> list[dict[str, Any]]:
+    def tool_list(self, session: Session, every: bool = False) -> list[dict[str, Any]]:
         return []
 
     def class_names(self) -> dict[str, str]:

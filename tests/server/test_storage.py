@@ -18,6 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pg import scratch_database
 
+import server.identity_storage  # noqa: F401  (registers api_keys)
+import server.usage_storage  # noqa: F401  (registers agent_usage, budgets)
 from server.storage import (
     AccountNotFound,
     AccountRecord,
@@ -102,14 +104,15 @@ def test_migrate_twice_is_idempotent_and_stamps_head(repo: SqlRepository) -> Non
         again.close()
 
     head = ScriptDirectory.from_config(alembic_config(repo.url)).get_current_head()
-    assert head == "0002"
+    assert head == "0004"
     with repo.engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     assert versions == [(head,)]
 
 
 def test_migration_matches_the_models(repo: SqlRepository) -> None:
-    ours = {AccountRow.__tablename__, CharacterRow.__tablename__, "world_edits", "audit", "bans"}
+    ours = {AccountRow.__tablename__, CharacterRow.__tablename__, "world_edits", "audit", "bans",
+            "api_keys", "agent_usage", "budgets"}
     with repo.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diffs = compare_metadata(context, AccountRow.metadata)

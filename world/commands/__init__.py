@@ -19,6 +19,8 @@ from world.commands import magic  # noqa: F401
 from world.commands import combat  # noqa: F401
 from world.commands import admin  # noqa: F401
 from world.commands import build  # noqa: F401
+from world.commands import agents  # noqa: F401
+from world.commands import usage  # noqa: F401
 
 # isort: on
 from world.commands.registry import REGISTRY, Call, CommandSpec, command

@@ -248,6 +248,11 @@ def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
     if hit is None:
         raise Refused(Code.UNKNOWN_COMMAND, f"Unknown command '{verb[:40]}'. Type 'help'.")
     spec, preset = hit
+    return spec, _read_args(spec, preset, rest)
+
+
+def _read_args(spec: CommandSpec, preset: Mapping[str, Any], rest: str) -> dict[str, Any]:
+    """Read `spec`'s parameters from the rest of a line (after the verb), over `preset`."""
     args: dict[str, Any] = dict(preset)
     for p in spec.params:
         if p.name in args:
@@ -261,7 +266,7 @@ def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
                 raise Refused(Code.BAD_ARGS, f"Usage: {spec.usage}")
             continue
         args[p.name] = value
-    return spec, _coerce(spec, args)
+    return _coerce(spec, args)
 
 
 # ---- the structured face -----------------------------------------------------
@@ -335,7 +340,8 @@ _SCHEMA_OF: dict[ParamKind, dict[str, Any]] = {
 
 
 def tool_schema(spec: CommandSpec) -> dict[str, Any]:
-    """The command as a tool: name, description, category and JSON-Schema parameters."""
+    """The command as a tool: name, description, category, the scope an API key must
+    grant and the least role, JSON-Schema parameters and worked examples."""
     props: dict[str, Any] = {}
     for p in spec.params:
         props[p.name] = {**_SCHEMA_OF[p.kind], "description": p.description}
@@ -343,6 +349,7 @@ def tool_schema(spec: CommandSpec) -> dict[str, Any]:
         "name": spec.name,
         "description": spec.summary,
         "category": spec.category,
+        "scope": spec.category,
         "role": str(spec.role),
         "parameters": {
             "type": "object",
@@ -350,12 +357,62 @@ def tool_schema(spec: CommandSpec) -> dict[str, Any]:
             "required": [p.name for p in spec.params if p.required],
             "additionalProperties": False,
         },
+        "examples": [example_call(spec, line) for line in spec.examples],
     }
+
+
+def example_call(spec: CommandSpec, line: str) -> dict[str, Any]:
+    """One declared example as both faces: `{"line": typed text, "args": the same as a
+    call's JSON arguments}` (`args` is left out if the line does not parse)."""
+    out: dict[str, Any] = {"line": line}
+    text = line.strip()
+    special = _SPECIAL_PREFIX.get(text[:1])
+    if special == spec.name:
+        verb, rest = special, text[1:].strip()
+    else:
+        verb, rest = split_words(text)
+        verb = verb.lower()
+    try:
+        args = _read_args(spec, spec.shortcuts.get(verb, {}), rest)
+    except Refused:
+        return out
+    out["args"] = {k: _json_arg(v) for k, v in args.items()}
+    return out
+
+
+def _json_arg(value: Any) -> Any:
+    if isinstance(value, Direction):
+        return value.value
+    if isinstance(value, int):
+        return value
+    return str(value)
 
 
 def allowed(spec: CommandSpec, role: Role) -> bool:
     """Whether a character of `role` may use `spec`."""
     return role.rank >= spec.role.rank
+
+
+def tools_for(registry: Registry, role: Role, categories: frozenset[str] | None = None,
+              *, every: bool = False) -> list[dict[str, Any]]:
+    """The tool list of a session: every command `role` may use whose category is in
+    `categories` (an API key's scopes; None: every category), in declaration order.
+
+    `every` lists the role's commands whatever the categories, each tool with
+    `"allowed": bool` (granted by `categories` or not): a list that stays the same
+    for a role, for bridges such as MCP that need a fixed tool list.
+    """
+    out: list[dict[str, Any]] = []
+    for spec in registry.specs.values():
+        if not allowed(spec, role):
+            continue
+        granted = categories is None or spec.category in categories
+        if granted or every:
+            tool = tool_schema(spec)
+            if every:
+                tool["allowed"] = granted
+            out.append(tool)
+    return out
 
 
 def help_page(spec: CommandSpec) -> str:
