@@ -24,25 +24,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from server.storage import CharacterRow
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A datetime read back from the database, as aware UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from server.storage import as_utc as _utc
+from server.storage import utc_now as _now
 
 # ---- tables ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ revokes the old one in the same transaction that adds the new one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine
@@ -26,18 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from server.storage import AccountNotFound, AccountRow, NameTaken
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A datetime read back from the database, as aware UTC (SQLite keeps it naive)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from server.storage import as_utc as _utc
+from server.storage import utc_now as _now
 
 # ---- the table ------------------------------------------------------------------
 

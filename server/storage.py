@@ -46,8 +46,17 @@ _BATCH = 500
 """Names per `IN (...)` query, well under every backend's bound-parameter limit."""
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """Now, as an aware UTC datetime (what every timestamp column holds)."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A datetime read back from the database, as aware UTC (SQLite keeps it naive)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 
 # ---- tables ---------------------------------------------------------------------
@@ -63,7 +72,7 @@ class AccountRow(SQLModel, table=True):
     display_name: str
     password_hash: str
     role: str = Field(default="player", sa_column_kwargs={"server_default": "player"})
-    created_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
     last_login_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     # Agents (revision 0003, server/identity.py): "person" or "agent"; an agent's owner
     # is a person's account; `agent_config` holds its rate limits, policy and model.
@@ -87,7 +96,7 @@ class CharacterRow(SQLModel, table=True):
     level: int
     xp: int
     data: dict[str, Any] = Field(sa_type=JSON, nullable=False)
-    saved_at: datetime = Field(default_factory=_now, sa_type=DateTime(timezone=True))
+    saved_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
     # Server-set flags that outlive snapshots (a mute); see server/admin_storage.py.
     flags: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False,
                                   sa_column_kwargs={"server_default": "{}"})
@@ -380,7 +389,7 @@ class SqlRepository:
         Raises:
             AccountNotFound: No such account.
         """
-        self._update_account(name, last_login_at=_now())
+        self._update_account(name, last_login_at=utc_now())
 
     def count_accounts(self) -> int:
         """Count the accounts.
@@ -434,7 +443,7 @@ class SqlRepository:
             latest[fields.key] = (_key(account), fields, dict(snapshot))
         if not latest:
             return 0
-        now = _now()
+        now = utc_now()
         with self._session() as session:
             account_ids = self._account_ids(session, {acc for acc, _, _ in latest.values()})
             existing = self._characters(session, list(latest))
