@@ -69,8 +69,8 @@ def _content_schema(args: argparse.Namespace) -> int:
 
 
 def _user_create(args: argparse.Namespace) -> int:
-    from server import accounts
-    from server.storage import NameTaken, SqlRepository
+    from server import accounts, storage
+    from server.storage import NameTaken
 
     settings = config.from_env(data_dir=args.data_dir)
     name = accounts.normalize(args.name)
@@ -89,13 +89,13 @@ def _user_create(args: argparse.Namespace) -> int:
     if problem:
         print(f"aegent: {problem}", file=sys.stderr)
         return 2
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    repo = SqlRepository(settings.resolved_database_url)
-    repo.migrate()
     hasher = accounts.Hasher(settings.argon2_time_cost, settings.argon2_memory_kib,
                              settings.argon2_parallelism)
     try:
         password_hash = asyncio.run(hasher.hash(password))
+    finally:
+        hasher.close()
+    with storage.opened(settings) as repo:
         try:
             repo.create_account(name, password_hash, args.role)
         except NameTaken:
@@ -103,9 +103,6 @@ def _user_create(args: argparse.Namespace) -> int:
             repo.set_password(name, password_hash)
             print(f"updated {name}: role {args.role}, new password")
             return 0
-    finally:
-        hasher.close()
-        repo.close()
     print(f"created {name} with role {args.role}")
     return 0
 
@@ -162,18 +159,15 @@ def _agent_export(args: argparse.Namespace) -> int:
     # meet here, in the composition root.
     from agents import portable
     from server import agent_transfer as transfer
-    from server.storage import SqlRepository
+    from server import storage
 
     settings = config.from_env(data_dir=args.data_dir)
-    repo = SqlRepository(settings.resolved_database_url)
     try:
-        repo.migrate()
-        agent = transfer.read_agent(repo.engine, args.name)
+        with storage.opened(settings) as repo:
+            agent = transfer.read_agent(repo.engine, args.name)
     except transfer.TransferError as exc:
         print(f"aegent: {exc.message} ({exc.code})", file=sys.stderr)
         return 2
-    finally:
-        repo.close()
     store = _open_agent_memory(settings)
     try:
         model, dim, records = portable.dump_memories(
@@ -198,8 +192,7 @@ def _agent_export(args: argparse.Namespace) -> int:
 def _agent_import(args: argparse.Namespace) -> int:
     from agents import portable
     from server import agent_transfer as transfer
-    from server import identity
-    from server.storage import SqlRepository
+    from server import identity, storage
     from world.commands import REGISTRY
 
     try:
@@ -217,27 +210,24 @@ def _agent_import(args: argparse.Namespace) -> int:
     name = args.rename or agent.identity.display_name
     owner = args.owner or agent.identity.owner
     settings = config.from_env(data_dir=args.data_dir)
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    repo = SqlRepository(settings.resolved_database_url)
     try:
-        repo.migrate()
-        transfer.check_import(repo.engine, name, owner)  # before any memory is written
-        store = _open_agent_memory(settings)
-        try:
-            report = portable.load_memories(
-                store, name, agent.memories, agent.embedding_model, agent.embedding_dim,
-                progress=None if args.quiet else transfer.ProgressLine())
-            made = transfer.create_imported(
-                repo.engine, name=name, owner=owner, config=agent.config,
-                snapshot=agent.character.snapshot if agent.character else None,
-                scopes=scopes, label=f"imported from {args.file.name}"[:80])
-        except BaseException as exc:
-            if not (isinstance(exc, portable.PortableError) and exc.code == "memories_exist"):
-                store.drop(name)  # all or nothing: no memories without their agent
-            raise
-        finally:
-            store.close()
+        with storage.opened(settings) as repo:
+            transfer.check_import(repo.engine, name, owner)  # before any memory is written
+            store = _open_agent_memory(settings)
+            try:
+                report = portable.load_memories(
+                    store, name, agent.memories, agent.embedding_model, agent.embedding_dim,
+                    progress=None if args.quiet else transfer.ProgressLine())
+                made = transfer.create_imported(
+                    repo.engine, name=name, owner=owner, config=agent.config,
+                    snapshot=agent.character.snapshot if agent.character else None,
+                    scopes=scopes, label=f"imported from {args.file.name}"[:80])
+            except BaseException as exc:
+                if not (isinstance(exc, portable.PortableError) and exc.code == "memories_exist"):
+                    store.drop(name)  # all or nothing: no memories without their agent
+                raise
+            finally:
+                store.close()
     except transfer.TransferError as exc:
         message = exc.message
         if exc.code == "no_owner" and not args.owner:
@@ -251,8 +241,6 @@ def _agent_import(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:  # the embedder, the store: nothing was kept
         print(f"aegent: the memories could not be written: {exc}", file=sys.stderr)
         return 1
-    finally:
-        repo.close()
     how = (f"re-embedded with {report.model} ({report.dim}d; the file's were "
            f"{agent.embedding_model})" if report.reembedded else f"vectors kept ({report.model})")
     print(f"Agent {made.display_name} imported, owned by {made.owner}: {report.count} "

@@ -83,19 +83,11 @@ def _config_of(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextmanager
 def _store(args: argparse.Namespace) -> Iterator[IdentityStore]:
-    from server import config
+    from server import config, storage
     from server.identity_storage import IdentityStore
-    from server.storage import SqlRepository
 
-    settings = config.from_env(data_dir=args.data_dir)
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    repo = SqlRepository(settings.resolved_database_url)
-    try:
-        repo.migrate()
+    with storage.opened(config.from_env(data_dir=args.data_dir)) as repo:
         yield IdentityStore(repo.engine)
-    finally:
-        repo.close()
 
 
 def _fail(message: str) -> int:

@@ -25,11 +25,12 @@ are copies of some of its keys, kept for queries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alembic import command
 from alembic.config import Config
@@ -38,6 +39,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The Alembic script folder (`env.py`, `versions/`), shipped inside the package."""
@@ -524,3 +528,18 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[SqlRepository]:
+    """The settings' database, migrated to the latest revision, for a command-line tool
+    (`aegent user`, `agent`, `usage`); closed on leaving. An SQLite file's folder is made
+    when missing."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    repo = SqlRepository(settings.resolved_database_url)
+    try:
+        repo.migrate()
+        yield repo
+    finally:
+        repo.close()

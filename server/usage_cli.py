@@ -41,17 +41,14 @@ def usage_command(args: argparse.Namespace) -> int:
     """`aegent usage` and `aegent usage budget`."""
     from pathlib import Path
 
-    from server import config
-    from server.storage import AccountNotFound, SqlRepository
+    from server import config, storage
+    from server.storage import AccountNotFound
     from server.usage_service import build_report, report_lines, utc_today
     from server.usage_storage import UsageStore
 
     data_dir = getattr(args, "budget_data_dir", None) or args.data_dir
     settings = config.from_env(data_dir=Path(data_dir) if data_dir else None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    repo = SqlRepository(settings.resolved_database_url)
-    try:
-        repo.migrate()
+    with storage.opened(settings) as repo:
         store = UsageStore(repo.engine)
         if args.usage_what == "budget":
             return _budget_command(args, store)
@@ -80,8 +77,6 @@ def usage_command(args: argparse.Namespace) -> int:
                 print()
             print("\n".join(report_lines(rep.to_data())))
         return 0
-    finally:
-        repo.close()
 
 
 def _budget_command(args: argparse.Namespace, store: UsageStore) -> int:
