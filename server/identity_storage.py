@@ -217,12 +217,7 @@ class IdentityStore:
             assert row.id is not None
             keys = _keys(session, row.id)
             kept = scopes if scopes is not None else (list(keys[-1].scopes) if keys else ["*"])
-            revoked = []
-            for old in keys:
-                if old.revoked_at is None:
-                    old.revoked_at = now
-                    session.add(old)
-                    revoked.append(old.key_id)
+            revoked = _revoke_live(session, keys, now)
             session.add(ApiKeyRow(account_id=row.id, key_id=key_id, key_hash=key_hash,
                                   scopes=list(kept)))
             session.commit()
@@ -241,12 +236,7 @@ class IdentityStore:
         with self._session() as session:
             row = self._agent_row(session, name)
             assert row.id is not None
-            revoked = []
-            for old in _keys(session, row.id):
-                if old.revoked_at is None:
-                    old.revoked_at = now
-                    session.add(old)
-                    revoked.append(old.key_id)
+            revoked = _revoke_live(session, _keys(session, row.id), now)
             session.commit()
             return revoked
 
@@ -346,6 +336,17 @@ def _keys(session: Session, account_id: int) -> list[ApiKeyRow]:
     statement = (select(ApiKeyRow).where(ApiKeyRow.account_id == account_id)
                  .order_by(col(ApiKeyRow.id)))
     return list(session.exec(statement).all())
+
+
+def _revoke_live(session: Session, keys: list[ApiKeyRow], now: datetime) -> list[str]:
+    """Mark the live ones of `keys` revoked at `now` (not committed); their key ids."""
+    revoked = []
+    for key in keys:
+        if key.revoked_at is None:
+            key.revoked_at = now
+            session.add(key)
+            revoked.append(key.key_id)
+    return revoked
 
 
 def _agent_record(row: AccountRow, owner: str, key: ApiKeyRow | None) -> AgentRecord:
