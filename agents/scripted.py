@@ -13,11 +13,19 @@ actions of the last `observe` answer (docs/protocol.md), chosen by rules:
    not use and buy better gear and potions at a shop, pick things up.
 5. Fight the best target here it can beat (`verdict` easy or fair, risky only at
    full health; XP per round of fighting; quest targets first), after resting
-   to near full health.
+   to near full health. Prey three or more levels below it (worth at most 40 % of
+   its XP, by the game's scaling) is left for the players who need it, unless a
+   quest wants it: in a shared world the first to level would otherwise take what
+   the others live on.
 6. Walk: to a quest's turn-in, to a shop with things to sell, to the nearest
-   unexplored exit (in zones whose levels it has reached), to rooms where it saw
-   prey it can beat, else to the least visited neighbour. It remembers the map
-   (rooms, exits, zones, who it saw where) and opens closed doors on its way.
+   unexplored exit (in zones whose levels it has reached), to hunt where it saw
+   prey it can beat (valued at its level now by the game's XP scaling, and by the
+   chance that the zone has put its mobs back since it emptied the room,
+   `respawn_wait`; less where other players hunt; each agent with its own seeded
+   liking for rooms, so that several spread out). With nothing worth a walk (all
+   emptied just now) it goes to its best hunting ground and rests there until
+   prey is due, rather than walking in circles. It remembers the map (rooms,
+   exits, zones, who it saw where) and opens closed doors on its way.
 
 It learns from what happens: a death or a flight marks the foe and the room as
 dangerous until it has gained two levels; an action refused twice in a room is
@@ -41,6 +49,9 @@ QUEST_SLOTS = 3  # quests on at once
 REFUSALS_TO_AVOID = 2
 AVOID_TURNS = 200
 SHOP_AGAIN = 300.0  # seconds before a shop is worth another walk
+STEPS_AWAY = 3  # steps in a row away from danger before resting wherever we are
+REVISIT = 0.15  # a room emptied is not hunted again before this fraction of respawn_wait
+LEAVE_BELOW = 3  # prey this many levels below us is left to those who need it
 
 
 @dataclass(slots=True)
@@ -61,8 +72,18 @@ class Place:
     # mob name -> (its level, its XP, the verdict of `consider`, our level then)
     spawns: dict[str, tuple[int, int, str, int]] = field(default_factory=dict)
     seen_at: float = 0.0  # clock time of the last visit
+    empty_at: float = 0.0  # clock time we last saw it without prey we could take
+    prey_at: float = 0.0  # clock time we last saw prey we could take here
+    players: int = 0  # other players here when we last looked
     people: set[str] = field(default_factory=set)  # shopkeepers, quest givers... by name
     roles: set[str] = field(default_factory=set)
+
+
+def kill_scale(member_level: int, victim_level: int) -> int:
+    """The game's XP scaling for a kill by level difference, in percent (docs: +20 % per
+    level the victim is above us, at most 200 %; -20 % per level below, at least 5 %)."""
+    diff = victim_level - member_level
+    return min(200, 100 + 20 * diff) if diff >= 0 else max(5, 100 + 20 * diff)
 
 
 def _ratio(value: Any, top: Any) -> float:
@@ -80,13 +101,16 @@ class ScriptedPolicy:
         fight_above: start a fight only above this fraction of hit points.
         flee_below: flee below this fraction (the server's wimpy is lower still).
         rest_wait: seconds to wait while resting, unless an event comes first.
+        respawn_wait: seconds after which a room we emptied is likely full again (the
+            zones here reset every 3 or 4 minutes).
+        clock: seconds, for when things were seen (tests pass their own).
     """
 
     name = "scripted"
 
     def __init__(self, *, seed: int | None = None, rest_below: float = 0.5,
                  fight_above: float = 0.8, flee_below: float = 0.25,
-                 rest_wait: float = 3.0, respawn_wait: float = 120.0,
+                 rest_wait: float = 3.0, respawn_wait: float = 180.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rng = random.Random(seed)
         self.clock = clock
@@ -117,6 +141,12 @@ class ScriptedPolicy:
         self.kills = 0
         self.last_why = ""
         self._foe_verdict = ""
+        self._likes: dict[str, float] = {}  # room -> this agent's liking for it (`_liking`)
+        self.camp = ""  # the room where we wait for prey to come back
+        self.idle_rest = False  # lying down only to wait for prey, not to heal
+        self.waiting: tuple[str, float] = ("", 0.0)  # the room we wait in, since when
+        self.prev_room = ""  # the room we came from
+        self.steps_away = 0  # steps taken in a row to rest away from danger
 
     # ---- the Policy protocol -----------------------------------------------------------
 
@@ -159,12 +189,24 @@ class ScriptedPolicy:
             if rid != self.here:
                 place.visits += 1
                 place.last_visit = self.turn
+                self.prev_room = self.here
             place.seen_at = self.clock()
             self.here = rid
             prey = [(str(c.get("name")), int(c.get("level") or 0), str(c.get("verdict")))
                     for c in obs.characters if c.get("attackable") and c.get("kind") == "mob"]
             place.prey = prey
             place.prey_seen = self.turn
+            takeable = [c for c in obs.characters
+                        if c.get("attackable") and c.get("kind") == "mob"
+                        and not c.get("fighting") and str(c.get("name")) not in self.danger
+                        and c.get("verdict") in ("easy", "fair", "risky")]
+            standing = (obs.vitals.get("position") or "standing") == "standing"
+            if takeable:
+                place.prey_at = place.seen_at
+            elif standing:  # lying down we may not be told who we could attack
+                place.empty_at = place.seen_at
+            place.players = sum(1 for c in obs.characters if c.get("kind") == "player"
+                                and c.get("name") != obs.name)
             for c in obs.characters:
                 if c.get("attackable") and c.get("kind") == "mob" and not c.get("fighting"):
                     place.spawns[str(c.get("name"))] = (
@@ -229,16 +271,13 @@ class ScriptedPolicy:
         if position == "fighting" or obs.fighting:
             return self._fight(obs, by_tool, hp)
         self._foe_verdict = ""
-        if position == "sleeping":
-            if hp >= 0.95 and mana >= 0.9 and moves >= 0.5:
+        if position in ("sleeping", "resting"):
+            if hp >= 0.95 and mana >= 0.9 and self._rested(obs, moves, level):
+                self.idle_rest = False
                 return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
             self.wake_after = self.rest_wait
             return None
-        if position == "resting":
-            if hp >= 0.95 and mana >= 0.9 and moves >= 0.5:
-                return self._pick(by_tool, "stand")
-            self.wake_after = self.rest_wait
-            return None
+        self.idle_rest = False
         max_hp = v.get("max_hp")
         if isinstance(max_hp, int) and self.wimpy_level != level and max_hp >= 10:
             self.wimpy_level = level
@@ -256,6 +295,8 @@ class ScriptedPolicy:
             rest = self._recover(obs, by_tool)
             if rest is not None:
                 return rest
+        else:
+            self.steps_away = 0
         for tool in ("get_corpse", "wield", "wear"):
             act = self._pick(by_tool, tool) if tool != "get_corpse" else self._loot(by_tool)
             if act is not None:
@@ -282,6 +323,20 @@ class ScriptedPolicy:
             if rest is not None and not self._dangerous_here(obs):
                 return rest
         return self._walk(obs, by_tool, level)
+
+    def _rested(self, obs: Observation, moves: float, level: int) -> bool:
+        """Whether to get up (hit points and mana being back): enough moves to walk, or,
+        lying down only to wait for prey, full moves or prey to go to."""
+        if not self.idle_rest:
+            return moves >= 0.5
+        if moves >= 0.9:
+            return True
+        place = self.map.get(self.here)
+        back = place is not None and any(  # the zone put back a mob we can beat, here
+            c.get("kind") == "mob" and not c.get("roles") and not c.get("fighting")
+            and place.spawns.get(str(c.get("name")), (0, 0, "", 0))[2] in ("easy", "fair")
+            for c in obs.characters)
+        return moves >= 0.3 and (back or self._hunt(obs, level) is not None)
 
     @staticmethod
     def _act(a: dict[str, Any], why: str | None = None) -> Action:
@@ -345,11 +400,23 @@ class ScriptedPolicy:
 
     def _step_away(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
                    ) -> Action | None:
+        if self.steps_away >= STEPS_AWAY:
+            return None  # danger all around (or prey that follows): rest where we are
         goes = by_tool.get("go", [])
-        safe = [a for a in goes if self._dest(a) not in self.bad_rooms]
-        choice = min(safe or goes, key=lambda a: -self.map.get(self._dest(a), Place("")).visits,
-                     default=None)
-        return self._act(choice, "step away from danger to rest") if choice else None
+
+        def risk(a: dict[str, Any]) -> tuple[bool, bool, bool, int]:
+            dest = self._dest(a)
+            place = self.map.get(dest, Place(""))
+            threat = any(verdict in ("risky", "deadly") or name in self.danger
+                         for name, _level, verdict in place.prey)
+            return (dest in self.bad_rooms, threat and not place.safe,
+                    dest == self.prev_room, -place.visits)
+
+        choice = min(goes, key=risk, default=None)
+        if choice is None:
+            return None
+        self.steps_away += 1
+        return self._act(choice, "step away from danger to rest")
 
     def _dest(self, a: dict[str, Any]) -> str:
         place = self.map.get(self.here)
@@ -358,9 +425,7 @@ class ScriptedPolicy:
 
     def _target(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], hp: float,
                 level: int) -> Action | None:
-        wanted = {str(q.get("target")) for q in obs.quests
-                  if q.get("state") == "accepted" and q.get("kind") == "kill"
-                  and not q.get("ready")}
+        wanted = self._wanted(obs)
         best: tuple[float, dict[str, Any]] | None = None
         by_word = {str(c.get("keyword")): c for c in obs.characters}
         for a in by_tool.get("kill", []):
@@ -370,9 +435,10 @@ class ScriptedPolicy:
             name = str(c.get("name"))
             if name in self.danger or c.get("fighting"):
                 continue
+            if name not in wanted and int(c.get("level") or 0) <= level - LEAVE_BELOW:
+                continue  # small prey: left to the low-level players who live on it
             verdict = str(c.get("verdict"))
-            if verdict == "deadly" or (verdict == "risky" and (hp < 0.95 or
-                                                               int(c.get("level", 0)) > level)):
+            if verdict == "deadly" or (verdict == "risky" and not self._fair_risk(c, hp, level)):
                 continue
             xp = float(c.get("xp") or 0)
             score = xp / max(1, int(c.get("rounds_to_win") or 1))
@@ -383,6 +449,20 @@ class ScriptedPolicy:
             if best is None or score > best[0]:
                 best = (score, a)
         return self._act(best[1]) if best else None
+
+    @staticmethod
+    def _fair_risk(c: dict[str, Any], hp: float, level: int) -> bool:
+        """A `risky` foe worth taking on: at full health, not above our level, or one level
+        above when we would still outlast it by a fifth (`rounds_to_lose` against
+        `rounds_to_win`); flight at a quarter of our hit points covers the rest."""
+        if hp < 0.95:
+            return False
+        foe_level = int(c.get("level") or 0)
+        if foe_level <= level:
+            return True
+        win, lose = c.get("rounds_to_win"), c.get("rounds_to_lose")
+        return foe_level == level + 1 and isinstance(win, int) and isinstance(lose, int) \
+            and win > 0 and lose >= 1.2 * win
 
     # ---- things, quests, shops ------------------------------------------------------------
 
@@ -471,13 +551,36 @@ class ScriptedPolicy:
                 return self._act(goes[step], f"{self.goal}: {goes[step]['why']}")
             self.blocked[(self.here, step)] = self.clock()  # locked without our key, or tired
             self.path.clear()
-        # Nothing worth walking to now: wait here a while (prey comes back with the zone's
-        # reset), unless this room is a dead end for hunting; then take a random way out.
-        if self.here in self.bad_rooms or not self.map.get(self.here, Place("")).spawns:
+        # Nothing worth walking to now: prey comes back with the zone's reset. Walk to the
+        # best hunting ground we know and wait there, rested (walking in circles only
+        # spends moves); knowing none, take a random way out.
+        camp = self._camp(obs, level)
+        if camp is not None:
+            self.path, self.goal = camp
+            step = self.path.popleft()
+            if step in goes:
+                return self._act(goes[step], f"{self.goal}: {goes[step]['why']}")
+            self.path.clear()
+        now = self.clock()
+        if self.waiting[0] != self.here:
+            self.waiting = (self.here, now)
+        place = self.map.get(self.here, Place(""))
+        if self.here in self.bad_rooms or not place.spawns \
+                or now - max(self.waiting[1], place.prey_at) > self.respawn_wait:
+            # Waited here longer than a reset takes (its prey lives on elsewhere, or
+            # others take it first): look around instead.
+            self.waiting = ("", now)
             options = [a for a in goes.values() if self._room_ok(self._dest(a), level)]
             if options:
                 a = self.rng.choice(options)
                 return self._act(a, f"wander: {a['why']}")
+        v = obs.vitals
+        if _ratio(v.get("moves"), v.get("max_moves")) < 0.9 \
+                or _ratio(v.get("hp"), v.get("max_hp")) < 0.95:
+            rest = self._recover(obs, by_tool)
+            if rest is not None:
+                self.idle_rest = True
+                return Action(rest.tool, rest.args, f"{rest.tool} while prey comes back")
         self.wake_after = self.rest_wait * 2
         return None
 
@@ -515,38 +618,97 @@ class ScriptedPolicy:
         return deque(), ""
 
     def _prey_value(self, place: Place, level: int, wanted: set[str]) -> float:
-        """The XP this room's mobs (as seen before) are worth to us, if we can beat them."""
+        """The XP this room's mobs (as seen before) are worth to us now, if we can beat
+        them: what `consider` said then, rescaled from our level then to our level now
+        by the game's rule (+-20 % per level of difference; see `kill_scale`)."""
         value = 0.0
-        for name, (_lvl, xp, verdict, then) in place.spawns.items():
-            if name in self.danger:
+        for name, (lvl, xp, verdict, then) in place.spawns.items():
+            if name in self.danger or (name not in wanted and lvl <= level - LEAVE_BELOW):
                 continue
             beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
                 or (verdict == "deadly" and level >= then + 2)
             if beatable:
-                value += xp * (3 if name in wanted else 1)
+                now_xp = xp * kill_scale(level, lvl) / kill_scale(then, lvl)
+                value += now_xp * (3 if name in wanted else 1)
+        return value
+
+    def _liking(self, rid: str) -> float:
+        """A fixed preference of this agent for a room, 0.75..1.25 (seeded): agents that
+        know the same map do not all pick the same hunting ground."""
+        like = self._likes.get(rid)
+        if like is None:
+            like = self._likes[rid] = 0.75 + 0.5 * self.rng.random()
+        return like
+
+    def _ground_value(self, place: Place, level: int, wanted: set[str]) -> float:
+        """What a room is worth as a hunting ground, whatever is there right now."""
+        value = self._prey_value(place, level, wanted) * self._liking(place.id)
+        if place.players:
+            value /= 1 + place.players  # they take their share of what comes back
         return value
 
     def _hunt(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:
-        """The best room to hunt in: the most XP of mobs we can beat seen there, the least
-        recently visited (mobs come back with zone resets), not too far."""
-        wanted = {str(q.get("target")) for q in obs.quests
-                  if q.get("state") == "accepted" and q.get("kind") == "kill"
-                  and not q.get("ready")}
+        """The best room to hunt in now: prey seen there lately, or a room seen empty,
+        valued by the chance that its zone has put its mobs back since (`respawn_wait`;
+        never one emptied in the last `REVISIT` of it), for the most XP per step (a fight
+        takes about as long as ten steps). Walking the rounds finds prey the zone put
+        back sooner than waiting in one room (measured: waiting did worse)."""
+        wanted = self._wanted(obs)
         now = self.clock()
-        best: tuple[float, deque[str]] | None = None
+        best: tuple[float, deque[str], str] | None = None
         for rid, path in self._paths(level).items():
             place = self.map[rid]
-            value = self._prey_value(place, level, wanted)
+            value = self._ground_value(place, level, wanted)
             if value <= 0:
                 continue
-            since = now - place.seen_at if place.seen_at else self.respawn_wait
-            value *= min(1.0, since / self.respawn_wait)
-            score = value / (len(path) + 4)
-            if score > 0 and (best is None or score > best[0]):
-                best = (score, path)
+            if place.prey_at > place.empty_at:  # prey was there: maybe still is
+                value *= max(0.3, 1.0 - (now - place.prey_at) / self.respawn_wait)
+            else:
+                back = (now - place.empty_at) / self.respawn_wait if place.empty_at else 1.0
+                if back < REVISIT:
+                    continue  # emptied just now: not back yet
+                value *= min(1.0, back)
+            score = value / (len(path) + 10)
+            if best is None or score > best[0]:
+                best = (score, path, place.name or rid)
         if best is None:
             return None
-        return best[1], "hunt"
+        return best[1], f"hunt at {best[2]}"
+
+    def _camp(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:
+        """Where to wait for prey to come back: the best hunting ground we may walk to
+        (kept unless another is much better). None: we are there, or know none."""
+        wanted = self._wanted(obs)
+        here = self.map.get(self.here)
+        best_value = self._ground_value(here, level, wanted) if here else 0.0
+        best: tuple[float, deque[str], str] | None = None
+        for rid, path in self._paths(level).items():
+            place = self.map[rid]
+            value = self._ground_value(place, level, wanted) / (1 + len(path) / 20)
+            if rid == self.camp:
+                value *= 1.5
+            if value > best_value * 1.2 and (best is None or value > best[0]):
+                best = (value, path, place.name or rid)
+        if best is None:
+            self.camp = self.here if best_value > 0 else self.camp
+            return None
+        self.camp = self._dest_of(best[1])
+        return best[1], f"wait for prey at {best[2]}"
+
+    def _dest_of(self, path: deque[str]) -> str:
+        """The room at the end of `path` from here, on the remembered map."""
+        rid = self.here
+        for d in path:
+            place = self.map.get(rid)
+            if place is None:
+                return rid
+            rid = place.exits.get(d, rid)
+        return rid
+
+    def _wanted(self, obs: Observation) -> set[str]:
+        return {str(q.get("target")) for q in obs.quests
+                if q.get("state") == "accepted" and q.get("kind") == "kill"
+                and not q.get("ready")}
 
     def _passable(self, rid: str, direction: str) -> bool:
         """Whether a way may be planned through: not failed lately; a locked door only
@@ -568,7 +730,7 @@ class ScriptedPolicy:
             place = self.map.get(rid)
             if place is None:
                 continue
-            for d, to in sorted(place.exits.items()):
+            for d, to in self._exits(place):
                 if to in seen or to not in self.map or not self._room_ok(to, level) \
                         or not self._passable(rid, d):
                     continue
@@ -576,6 +738,11 @@ class ScriptedPolicy:
                 out[to] = deque(path + [d])
                 queue.append((to, path + [d]))
         return out
+
+    def _exits(self, place: Place) -> list[tuple[str, str]]:
+        """A room's exits in this agent's own fixed order (seeded): agents exploring the
+        same map from the same square do not all walk the same way first."""
+        return sorted(place.exits.items(), key=lambda e: self._liking(f"{place.id}>{e[0]}"))
 
     def _path_to(self, goal: Any, level: int, unknown_ok: bool = False) -> deque[str] | None:
         """Breadth-first over the remembered map to the nearest room where `goal(place)`;
@@ -590,7 +757,7 @@ class ScriptedPolicy:
             place = self.map.get(rid)
             if place is None:
                 continue
-            for d, to in sorted(place.exits.items()):
+            for d, to in self._exits(place):
                 if to in seen or not self._room_ok(to, level) or not self._passable(rid, d):
                     continue
                 seen.add(to)

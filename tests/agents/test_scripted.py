@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.contracts import Action, Observation, Outcome
 from agents.runner import AgentStats, CredentialStore, plot_svg, report, report_table, write_docs
-from agents.scripted import ScriptedPolicy
+from agents.scripted import Place, ScriptedPolicy
 
 
 def act(tool: str, line: str, why: str = "", **args: Any) -> dict[str, Any]:
@@ -217,3 +217,137 @@ def test_junk_no_shop_wants_does_not_send_it_from_shop_to_shop() -> None:
     p.map["haven:shop"].visits = 1
     [a] = decide(p, market)
     assert not a.why.startswith("to a shop")
+
+
+# ---- hunting: where prey comes back ----------------------------------------------------------
+
+SQUARE_EXITS = {"north": "haven:den", "south": "haven:yard"}
+
+
+def hunting_policy() -> tuple[ScriptedPolicy, list[float]]:
+    """At the square, with a den north (two rats seen) and a yard south (one rat seen),
+    both explored; the clock is ours."""
+    now = [1000.0]
+    p = ScriptedPolicy(seed=1, clock=lambda: now[0])
+    p.wimpy_level = 1
+    for rid, back in (("haven:den", "south"), ("haven:yard", "north")):
+        place = Place(rid, name=rid.split(":")[1], zone="haven",
+                      exits={back: "haven:square"}, visits=1)
+        place.spawns = {"a cellar rat": (1, 120, "easy", 1)}
+        if rid == "haven:den":
+            place.spawns["a fat rat"] = (1, 120, "easy", 1)
+        p.map[rid] = place
+    return p, now
+
+
+GO_BOTH = (act("go", "north", "to the den", direction="north"),
+           act("go", "south", "to the yard", direction="south"))
+
+
+def test_it_does_not_walk_back_to_a_room_it_just_emptied() -> None:
+    p, now = hunting_policy()
+    p.map["haven:den"].empty_at = now[0] - 10  # we just killed all there
+    p.map["haven:yard"].empty_at = now[0] - 500  # long ago: the zone has put them back
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.args == {"direction": "south"} and a.why.startswith("hunt at yard")
+    # Both emptied lately: no hunt; it waits at the best ground (the den, two rats) instead
+    # of walking in circles, and rests there while its moves are down.
+    p, now = hunting_policy()
+    p.map["haven:den"].empty_at = now[0] - 10
+    p.map["haven:yard"].empty_at = now[0] - 20
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.args == {"direction": "north"} and a.why.startswith("wait for prey at den")
+    den = observation(act("go", "south", "to the square", direction="south"),
+                      act("rest", "rest"), act("sleep", "sleep"), room="haven:den",
+                      exits={"south": "haven:square"}, characters=[])
+    den.vitals["moves"] = 40
+    [b] = decide(p, den)
+    assert b.tool == "sleep" and "prey comes back" in b.why
+    # Lying there: up again only with full moves, or once some room is worth a walk.
+    lying = observation(act("wake", "wake"), act("stand", "stand"), room="haven:den",
+                        exits={"south": "haven:square"}, position="sleeping")
+    lying.vitals["moves"] = 60
+    assert decide(p, lying) == []
+    now[0] += 200  # the yard's rats are likely back
+    assert [a.tool for a in decide(p, lying)] == ["stand"]
+
+
+def test_prey_is_valued_at_our_level_now() -> None:
+    """Rats seen at level 1 are worth little at level 4; a wolf seen then is worth more."""
+    p, now = hunting_policy()
+    p.map["haven:den"].spawns = {"a cellar rat": (1, 100, "easy", 1)}
+    p.map["haven:yard"].spawns = {"a grey wolf": (3, 120, "fair", 1)}  # 140 % then
+    assert p._prey_value(p.map["haven:den"], 3, set()) == 100 * 60 / 100
+    assert p._prey_value(p.map["haven:yard"], 4, set()) == 120 * 80 / 140
+    # Three levels up, rats are left to those who need them, unless a quest wants one.
+    assert p._prey_value(p.map["haven:den"], 4, set()) == 0
+    assert p._prey_value(p.map["haven:den"], 4, {"a cellar rat"}) == 100 * 40 / 100 * 3
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.args == {"direction": "south"}
+
+
+def test_lying_in_wait_it_gets_up_when_prey_comes_back_here() -> None:
+    p, now = hunting_policy()
+    p.map["haven:den"].empty_at = now[0] - 10
+    p.map["haven:yard"].empty_at = now[0] - 20
+    p.here, p.idle_rest = "haven:den", True
+    lying = observation(act("stand", "stand"), room="haven:den",
+                        exits={"south": "haven:square"}, position="resting")
+    lying.vitals["moves"] = 60
+    assert decide(p, lying) == []
+    lying.characters = [{**RAT, "attackable": False}]  # the zone's reset, seen lying down
+    assert [a.tool for a in decide(p, lying)] == ["stand"]
+
+
+def test_a_risky_foe_one_level_up_only_when_we_would_outlast_it() -> None:
+    p = ready_policy()
+    boar = {**RAT, "name": "a wild boar", "keyword": "boar", "level": 2, "verdict": "risky",
+            "rounds_to_win": 10, "rounds_to_lose": 13}
+    obs = observation(act("kill", "kill boar", target="boar"), characters=[boar])
+    assert [a.tool for a in decide(p, obs)] == ["kill"]
+    close = {**boar, "rounds_to_lose": 11}
+    obs = observation(act("kill", "kill boar", target="boar"), characters=[close])
+    assert all(a.tool != "kill" for a in decide(p, obs))
+    hurt = observation(act("kill", "kill boar", target="boar"), characters=[boar], hp=20)
+    assert all(a.tool != "kill" for a in decide(p, hurt))
+
+
+def test_it_does_not_wait_for_ever_where_prey_never_comes_back() -> None:
+    """Its only known ground stays empty (the prey lives on elsewhere, or others take
+    it): after a reset's time it looks around instead of waiting on."""
+    p, now = hunting_policy()
+    p.map["haven:den"].spawns = {}
+    p.map["haven:yard"].spawns = {}
+    here = observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS)
+    p.map.setdefault("haven:square", Place("haven:square")).spawns = {
+        "a shifty pickpocket": (2, 140, "easy", 1)}
+    assert decide(p, here) == []  # waits here for it
+    now[0] += p.respawn_wait / 2
+    assert decide(p, here) == []
+    now[0] += p.respawn_wait
+    [a] = decide(p, here)
+    assert a.tool == "go" and a.why.startswith("wander")
+
+
+def test_hurt_between_two_dangerous_rooms_it_does_not_pace_back_and_forth() -> None:
+    p = ready_policy()
+    wolf = {**WOLF, "verdict": "risky"}
+    moves = [act("go", "east", "to the grove", direction="east"),
+             act("rest", "rest"), act("sleep", "sleep")]
+    bank = observation(*moves, hp=8, room="greenwood:bank", exits={"east": "greenwood:grove"},
+                       characters=[wolf])
+    grove = observation(act("go", "west", "to the bank", direction="west"),
+                        *moves[1:], hp=8, room="greenwood:grove",
+                        exits={"west": "greenwood:bank"}, characters=[wolf])
+    tools = [a.tool for obs in (bank, grove, bank, grove, bank) for a in decide(p, obs)]
+    assert tools[:3] == ["go", "go", "go"] and tools[3] == "rest"  # then rests anyway
+
+
+def test_prey_far_below_it_is_left_unless_a_quest_wants_it() -> None:
+    p = ready_policy()
+    obs = observation(act("kill", "kill rat", target="rat"), characters=[RAT])
+    obs.vitals["level"] = obs.character["level"] = 4
+    assert all(a.tool != "kill" for a in decide(p, obs))
+    obs.quests = [{"state": "accepted", "kind": "kill", "target": "a cellar rat",
+                   "ready": False}]
+    assert decide(p, obs) == [Action("kill", {"target": "rat"}, "")]
