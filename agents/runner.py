@@ -554,6 +554,16 @@ async def run_agents(cfg: RunConfig, *, stream: IO[str] | None = None,
     return stats
 
 
+async def _play_until_signal(cfg: RunConfig, factory: PolicyFactory) -> list[AgentStats]:
+    """`run_agents` until its time is up or SIGINT/SIGTERM arrives (the CLI commands)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return await run_agents(cfg, stop=stop, factory=factory)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """`aegent agents run`."""
     data_dir = Path(args.data_dir or os.environ.get("AEGENT_DATA_DIR") or "data")
@@ -564,23 +574,14 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet, status_every=args.status_every, min_interval=args.pace,
         seed=args.seed,
     )
-    factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed)
     memory: QdrantMemory | None = None
     if cfg.policy == "llm" and not getattr(args, "no_memory", False):
         memory = open_memory(data_dir)  # <data dir>/qdrant, or QDRANT_URL
-        factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed, memory)
+    factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed, memory)
     log_file = configure_logging(data_dir / "agents" / "agents.log")
 
-    async def main() -> list[AgentStats]:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        return await run_agents(cfg, stop=stop, factory=factory)
-
     try:
-        stats = asyncio.run(main())
+        stats = asyncio.run(_play_until_signal(cfg, factory))
     finally:
         log_file.close()
         if memory is not None:
@@ -851,16 +852,8 @@ def eval_command(args: argparse.Namespace) -> int:
                     seed=args.seed, until_level=args.until_level)
     t0 = time.monotonic()
 
-    async def main() -> list[AgentStats]:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        return await run_agents(cfg, stop=stop, factory=factory)
-
     try:
-        stats = asyncio.run(main())
+        stats = asyncio.run(_play_until_signal(cfg, factory))
     finally:
         seconds = time.monotonic() - t0
         server.stop()
