@@ -915,11 +915,20 @@ def _considered(e: ev.Considered, viewer: str) -> Spans:
                   f"{'above' if e.level_diff > 0 else 'below'} you")
     style = {"easy": "notice", "deadly": "warning", "risky": "warning"}.get(e.verdict, "")
     xp = f", worth about {e.xp} XP" if e.xp else ""
-    return [*_who(e.target, e.target_kind), ("", f" ({level}{xp}): "),
-            (style, say.get(e.verdict, e.verdict)),
+    joined = ""
+    if e.joined_by:
+        them = ", ".join(e.joined_by[:-1]) + " and " + e.joined_by[-1] \
+            if len(e.joined_by) > 1 else e.joined_by[0]
+        joined = f"\n{_cap(them)} would fight you too."
+    they = "they do" if e.joined_by else "it does"
+    spans: Spans = [*_who(e.target, e.target_kind), ("", f" ({level}{xp}): "),
+                    (style, say.get(e.verdict, e.verdict))]
+    if joined:
+        spans.append(("warning", joined))
+    return [*spans,
             ("dim", f"\nYou hit {e.hit_chance}% for ~{e.damage_per_round}/round and need "
-                    f"~{e.rounds_to_win} rounds; it does ~{e.damage_taken_per_round}/round "
-                    f"and needs ~{e.rounds_to_lose}.")]
+                    f"~{e.rounds_to_win} rounds; {they} ~{e.damage_taken_per_round}/round "
+                    f"and need{'' if e.joined_by else 's'} ~{e.rounds_to_lose}.")]
 
 
 @renders(ev.Assisted)

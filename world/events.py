@@ -762,7 +762,9 @@ class Considered(Event):
     `verdict` is easy, fair, risky or deadly; `level_diff` is the target's level
     minus yours; the damage fields are the expected damage per round each way;
     the rounds fields how many rounds each side would need to win; `xp` what the
-    kill would be worth to you (0 for players).
+    kill would be worth to you (0 for players); `joined_by` who would fight you
+    alongside the target (its pack, the aggressive, whoever fights you already),
+    counted in the rounds, the damage taken and the verdict.
     """
 
     name: ClassVar[str] = "considered"
@@ -779,6 +781,7 @@ class Considered(Event):
     rounds_to_win: int
     rounds_to_lose: int
     xp: int
+    joined_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from world.context import find
 from world.entities import Character, Item, ItemType, Position, Slot
 from world.errors import Refused
 from world.inventory import Budget, can_take, carried_count, carried_weight, max_count, max_weight
-from world.systems import combat, magic, progression
+from world.systems import behaviours, combat, magic, progression
 from world.systems import quests as q
 
 if TYPE_CHECKING:
@@ -285,7 +285,8 @@ def _consider(world: World, ch: Character, other: Character, memo: Memo | None
     """What `consider` would say of `other` (computed once per observation)."""
     if memo is not None and other.id in memo:
         return memo[other.id]
-    found = (combat.assess(world, ch, other), progression.consider_xp(world, ch, other))
+    found = (combat.assess(world, ch, other, behaviours.joiners(world, ch, other)),
+             progression.consider_xp(world, ch, other))
     if memo is not None:
         memo[other.id] = found
     return found
@@ -315,6 +316,8 @@ def character_rows(world: World, ch: Character, memo: Memo | None = None
             a, xp = _consider(world, ch, other, memo)
             row.update(verdict=a.verdict, rounds_to_win=a.rounds_to_win,
                        rounds_to_lose=a.rounds_to_lose, xp=xp)
+            if a.joined_by:
+                row["joined_by"] = list(a.joined_by)
         rows.append(row)
     return rows
 
@@ -425,8 +428,9 @@ def _attack_actions(world: World, ch: Character, memo: Memo | None) -> list[dict
             continue
         word = word_for(other, room.characters)
         a, xp = _consider(world, ch, other, memo)
+        pack = f", with {', '.join(a.joined_by)} joining in" if a.joined_by else ""
         out.append(_action("kill", {"target": word}, f"kill {word}",
-                           f"{a.verdict}: {other.name}, level {other.level}, "
+                           f"{a.verdict}: {other.name}, level {other.level}{pack}, "
                            f"{a.rounds_to_win} rounds to win, {a.rounds_to_lose} to lose, "
                            f"{xp} xp"))
     return out
@@ -499,6 +503,7 @@ def _shop_actions(world: World, ch: Character) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     keeper = _cap(shop.keeper.name)
+    wanted = _quest_items(world, ch)
     for it in ch.inventory:
         if str(it.type) not in shop.buys or it.contents:
             continue
@@ -507,9 +512,11 @@ def _shop_actions(world: World, ch: Character) -> list[dict[str, Any]]:
             continue
         word = word_for(it, ch.inventory)
         better = upgrade(ch, it) is not False
+        quest = wanted.get(it.proto or "")
         out.append(_action("sell", {"item": word}, f"sell {word}",
                            f"{keeper} pays {price} gold for {it.name}"
-                           + (" (it would be an upgrade to wear)" if better else "")))
+                           + (" (it would be an upgrade to wear)" if better else "")
+                           + (f" (your quest '{quest}' needs it)" if quest else "")))
     budget = Budget(ch)
     models = world.content.items
     potions = sum(1 for it in ch.inventory if it.type is ItemType.POTION and _heals(world, it))
@@ -544,6 +551,16 @@ def _shop_actions(world: World, ch: Character) -> list[dict[str, Any]]:
         out.append(_action("buy", {"item": word}, f"buy {word}",
                            f"{sample.name} for {price} gold: an upgrade{old} "
                            f"(score {gear_score(ch, sample)})"))
+    return out
+
+
+def _quest_items(world: World, ch: Character) -> dict[str, str]:
+    """The item prototypes `ch`'s open quests ask to bring or deliver -> the quest's name."""
+    out: dict[str, str] = {}
+    for qid in q.active(ch):
+        quest = world.content.quests.get(qid)
+        if quest is not None and quest.kind != "kill":
+            out.setdefault(quest.target, quest.name)
     return out
 
 

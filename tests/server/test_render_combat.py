@@ -36,7 +36,11 @@ def test_consider() -> None:
     text = plain(ev.Considered("a rat", "mob", "easy", -2, 1, 10, 10, 70, 4.0, 0.5, 3, 48, 20),
                  "Ann")
     assert text.startswith("A rat (2 levels below you, worth about 20 XP): Easy!")
-    assert "need ~3 rounds" in text
+    assert "need ~3 rounds" in text and "it does ~0.5/round and needs ~48" in text
+    pack = plain(ev.Considered("a wolf", "mob", "risky", 0, 2, 30, 30, 70, 4.0, 6.5, 16, 9, 140,
+                               ("a wolf", "an alpha wolf")), "Ann")
+    assert "\nA wolf and an alpha wolf would fight you too.\n" in pack
+    assert "they do ~6.5/round and need ~9." in pack
 
 
 def test_xp_and_levels() -> None:

@@ -12,6 +12,7 @@ from helpers import events, names
 from npc_content import new_world, player, ticks
 
 from world.entities import Effect, Position
+from world.observe import character_rows as world_rows
 from world.systems import behaviours, combat, groups
 
 
@@ -163,6 +164,49 @@ def test_kin_assist() -> None:
     assert second.fighting is ann and alpha.fighting is ann
     assert bystander.fighting is None
     assert ann.fighting is first
+
+
+def test_joiners_are_the_pack_the_aggressive_and_those_fighting_you() -> None:
+    world = new_world()
+    ann = player(world)
+    first = world.spawn_mob("t:wolf", "t:a")
+    assert behaviours.joiners(world, ann, first) == []
+    second = world.spawn_mob("t:wolf", "t:a")
+    alpha = world.spawn_mob("t:alpha", "t:a")
+    statue = world.spawn_mob("t:statue", "t:a")
+    assert behaviours.joiners(world, ann, first) == [second, alpha]
+    assert behaviours.joiners(world, ann, alpha) == []  # wolves do not help the alpha
+    orc = world.spawn_mob("t:orc", "t:a")
+    assert behaviours.joiners(world, ann, statue) == [orc]  # it goes for Ann anyway
+    combat.engage(world, alpha, ann)
+    assert behaviours.joiners(world, ann, statue) == [alpha, orc]  # already at her
+    assert behaviours.joiners(world, ann, ann) == []  # players: nobody's pack
+    world.spawn_mob("t:orc", "t:sanctum")
+    bob = player(world, "Bob", room="t:sanctum")
+    assert behaviours.joiners(world, bob, world.spawn_mob("t:statue", "t:sanctum")) == []
+
+
+def test_consider_counts_the_pack_in() -> None:
+    world = new_world()
+    ann = player(world)
+    ann.hp = ann.max_hp = 60
+    first = world.spawn_mob("t:wolf", "t:a")
+    alone = combat.assess(world, ann, first, behaviours.joiners(world, ann, first))
+    world.spawn_mob("t:wolf", "t:a")
+    world.spawn_mob("t:alpha", "t:a")
+    out = []
+    assert world.perform_line(ann, "consider 1.wolf") is None
+    out += world.drain()
+    said = events(out, "considered", "Ann")[0]
+    assert said["joined_by"] == ("a wolf", "an alpha wolf")
+    assert said["rounds_to_lose"] < alone.rounds_to_lose
+    assert said["rounds_to_win"] > alone.rounds_to_win
+    assert said["damage_taken_per_round"] > alone.damage_taken_per_round
+    order = ["easy", "fair", "risky", "deadly"]
+    assert order.index(said["verdict"]) >= order.index(alone.verdict)
+    row = next(r for r in world_rows(world, ann) if r["name"] == "a wolf")
+    assert row["joined_by"] == ["a wolf", "an alpha wolf"]
+    assert row["rounds_to_lose"] == said["rounds_to_lose"]
 
 
 def test_assisters_do_not_help_strangers() -> None:

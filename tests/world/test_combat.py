@@ -418,7 +418,9 @@ def test_consider_gives_a_verdict_and_the_numbers() -> None:
     assert deadly["damage_taken_per_round"] > deadly["damage_per_round"]
     assert set(deadly) == {"target", "target_kind", "verdict", "level_diff", "target_level",
                            "target_hp", "target_max_hp", "hit_chance", "damage_per_round",
-                           "damage_taken_per_round", "rounds_to_win", "rounds_to_lose", "xp"}
+                           "damage_taken_per_round", "rounds_to_win", "rounds_to_lose", "xp",
+                           "joined_by"}
+    assert not deadly["joined_by"]
     assert refused(world, ann, "consider self") == Code.BAD_TARGET
     assert refused(world, ann, "consider dragon") == Code.NOT_HERE
 

@@ -234,6 +234,17 @@ def test_shop_sells_junk_and_buys_upgrades_you_can_afford() -> None:
     assert "buy dagger" not in buys  # not an upgrade over the short sword
 
 
+def test_selling_what_a_quest_needs_says_so() -> None:
+    world, ch = _hero(room="greenwood:hermit_hut")
+    ch.inventory += [world.make_item("greenwood:boar_tusk"), world.make_item("greenwood:wolf_pelt")]
+    sells = {a["args"]["item"]: a["why"] for a in actions(world, ch) if a["tool"] == "sell"}
+    assert {"tusk", "pelt"} <= set(sells) and "quest" not in sells["tusk"]
+    ch.quests["haven:tusks_for_the_forge"] = {"state": "accepted", "count": 0}
+    sells = {a["args"]["item"]: a["why"] for a in actions(world, ch) if a["tool"] == "sell"}
+    assert sells["tusk"].endswith("(your quest 'Tusks for the Forge' needs it)")
+    assert "quest" not in sells["pelt"]
+
+
 def test_quests_on_offer_and_ready_to_complete() -> None:
     world, ch = _hero(room="haven:tavern")
     acts = [a for a in actions(world, ch) if a["tool"] == "quest"]

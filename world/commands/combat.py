@@ -14,7 +14,7 @@ from world.context import Ctx
 from world.entities import Character, Position
 from world.errors import Code, Refused
 from world.events import Assisted, Considered, GroupListed, GroupTold, WimpySet
-from world.systems import combat, groups, progression
+from world.systems import behaviours, combat, groups, progression
 
 MAX_GTELL = 500
 
@@ -90,21 +90,22 @@ def consider(ctx: Ctx, target: Annotated[Target, "who to size up"]) -> None:
     """Size up a fight with someone here: a verdict (easy, fair, risky, deadly) and the numbers.
 
     It weighs levels, hit points (as they are now), hit chances and damage each
-    way, and tells what the kill would be worth to you.
+    way, and tells what the kill would be worth to you. Those who would join in
+    (its pack, the aggressive, whoever fights you already) count too.
     """
     actor = ctx.actor
     world = ctx.world
     other = _someone_here(ctx, target)
     if other is actor:
         raise Refused(Code.BAD_TARGET, "Easy! Very easy indeed!")
-    a = combat.assess(world, actor, other)
+    a = combat.assess(world, actor, other, behaviours.joiners(world, actor, other))
     ctx.tell(Considered(
         target=other.name, target_kind=str(other.kind), verdict=a.verdict,
         level_diff=other.level - actor.level, target_level=other.level,
         target_hp=other.hp, target_max_hp=other.max_hp, hit_chance=a.hit_chance,
         damage_per_round=a.damage_per_round, damage_taken_per_round=a.damage_taken_per_round,
         rounds_to_win=a.rounds_to_win, rounds_to_lose=a.rounds_to_lose,
-        xp=progression.consider_xp(world, actor, other),
+        xp=progression.consider_xp(world, actor, other), joined_by=a.joined_by,
     ))
 
 

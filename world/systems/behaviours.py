@@ -316,6 +316,27 @@ def _prey(world: World, mob: Character, players: list[Character]) -> list[Charac
             and can_see(world, mob, p)]
 
 
+def joiners(world: World, ch: Character, target: Character) -> list[Character]:
+    """Who would fight `ch` alongside `target` if `ch` attacked it: the mobs here that
+    fight `ch` already, the free `assist` mobs whose kin `target` is, and the free
+    aggressive mobs that would go for `ch` (outside safe rooms). Only for mob
+    targets; `combat.assess` counts them in."""
+    if target.kind is not Kind.MOB:
+        return []
+    room = world.rooms[target.room]
+    out: list[Character] = []
+    for mob in room.characters:
+        if mob is target or mob is ch or mob.kind is not Kind.MOB \
+                or mob.position is Position.DEAD:
+            continue
+        pack = "assist" in mob.behaviours and target.proto in kinds(mob)
+        hostile = "aggressive" in mob.behaviours and SAFE not in room.flags \
+            and bool(_prey(world, mob, [ch]))
+        if mob.fighting is ch or (awake_and_free(mob) and (pack or hostile)):
+            out.append(mob)
+    return out
+
+
 @system("mob_aggression", every=1, order=30)
 def aggression(world: World) -> None:
     """In each room with players in it, aggressive mobs that are free attack one they see."""

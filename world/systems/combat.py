@@ -34,6 +34,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -382,6 +383,7 @@ class Assessment:
     damage_taken_per_round: float
     rounds_to_win: int
     rounds_to_lose: int
+    joined_by: tuple[str, ...] = ()  # the others who would fight on the target's side
 
 
 def expected_damage(world: World, attacker: Character, victim: Character) -> float:
@@ -400,21 +402,28 @@ def _rounds(hp: int, per_round: float) -> int:
     return min(NEVER, max(1, math.ceil(hp / per_round)))
 
 
-def assess(world: World, ch: Character, target: Character) -> Assessment:
+def assess(world: World, ch: Character, target: Character,
+           joiners: Sequence[Character] = ()) -> Assessment:
     """`ch` sizes up `target`: rounds each side needs to win, as of now.
 
+    `joiners` are the others who would fight `ch` alongside `target` (its pack, the
+    aggressive, those already at `ch`'s throat: `behaviours.joiners`): `ch` takes
+    all their blows and has to beat them all, so they count on both sides.
     The verdict compares them: `easy` if `ch` would last three times as long as it
     needs, `fair` if half again as long, `risky` if about as long, else `deadly`.
     """
     mine = expected_damage(world, ch, target)
     theirs = expected_damage(world, target, ch)
     win = _rounds(target.hp, mine)
+    for other in joiners:
+        theirs += expected_damage(world, other, ch)
+        win = min(NEVER, win + _rounds(other.hp, expected_damage(world, ch, other)))
     lose = _rounds(ch.hp, theirs)
     ratio = lose / win
     verdict = ("easy" if ratio >= 3 else "fair" if ratio >= 1.5
                else "risky" if ratio >= 0.8 else "deadly")
     return Assessment(verdict, hit_chance(world, ch, target), round(mine, 1), round(theirs, 1),
-                      win, lose)
+                      win, lose, tuple(other.name for other in joiners))
 
 
 # ---- the tick --------------------------------------------------------------------
