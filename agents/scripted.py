@@ -10,10 +10,12 @@ actions of the last `observe` answer (docs/protocol.md), chosen by rules:
    seconds while resting; every event wakes it sooner).
 3. Hurt or out of mana: walk away from a dangerous room, then rest.
 4. Loot corpses, wear better gear, finish and take quests, sell what it does
-   not use and buy better gear and potions at a shop, pick things up.
+   not use (never potions, nor what a quest asks for) and buy better gear and
+   potions at a shop, pick things up.
 5. Fight the best target here it can beat (`verdict` easy or fair, risky only at
    full health; XP per round of fighting; quest targets first), after resting
-   to near full health. Prey three or more levels below it (worth at most 40 % of
+   to near full health. `verdict` counts the pack: mobs that would join in (the
+   server's `joined_by`). Prey two or more levels below it (worth at most 60 % of
    its XP, by the game's scaling) is left for the players who need it, unless a
    quest wants it: in a shared world the first to level would otherwise take what
    the others live on.
@@ -51,7 +53,8 @@ AVOID_TURNS = 200
 SHOP_AGAIN = 300.0  # seconds before a shop is worth another walk
 STEPS_AWAY = 3  # steps in a row away from danger before resting wherever we are
 REVISIT = 0.15  # a room emptied is not hunted again before this fraction of respawn_wait
-LEAVE_BELOW = 3  # prey this many levels below us is left to those who need it
+REVISIT_PER_STEP = 0.025  # ... plus this much per step of the walk there
+LEAVE_BELOW = 2  # prey this many levels below us (60 % of its XP or less) is left to others
 
 
 @dataclass(slots=True)
@@ -499,11 +502,18 @@ class ScriptedPolicy:
 
     def _sellable(self, obs: Observation) -> list[dict[str, Any]]:
         """Carried things worth selling: not potions, keys, bags or food, not worthless,
-        and not what a shop already turned down."""
+        not what a quest asks for, and not what a shop already turned down."""
+        keep = self._quest_items(obs)
         return [it for it in obs.inventory
                 if it.get("type") not in ("potion", "key", "container", "food", "drink")
                 and it.get("value", 0) and not it.get("owner")
-                and str(it.get("name")) not in self.unsold]
+                and str(it.get("name")) not in self.unsold | keep]
+
+    @staticmethod
+    def _quest_items(obs: Observation) -> set[str]:
+        """The names of the things our open quests ask us to bring or deliver."""
+        return {str(q.get("target")) for q in obs.quests
+                if q.get("state") == "accepted" and q.get("kind") in ("collect", "deliver")}
 
     def _at_shop(self, obs: Observation, rid: str) -> None:
         """In a shop: remember the visit, and what it would not buy (so that we do not
@@ -518,9 +528,16 @@ class ScriptedPolicy:
 
     def _trade(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
                ) -> Action | None:
+        """Sell what we do not use (never an upgrade, a potion, or what a quest needs:
+        the server's `why` says so), then buy what the shop offers as worth it."""
+        keep = self._quest_items(obs) | {str(it.get("name")) for it in obs.inventory
+                                         if it.get("type") == "potion"}
         for a in by_tool.get("sell", []):
-            if "upgrade" not in str(a.get("why")) and "potion" not in str(a.get("why")):
-                return self._act(a)
+            why = str(a.get("why"))
+            if "upgrade" in why or "your quest" in why \
+                    or any(why.endswith(f" for {name}") for name in keep):
+                continue
+            return self._act(a)
         for a in by_tool.get("buy", []):
             return self._act(a)
         return None
@@ -650,7 +667,8 @@ class ScriptedPolicy:
     def _hunt(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:
         """The best room to hunt in now: prey seen there lately, or a room seen empty,
         valued by the chance that its zone has put its mobs back since (`respawn_wait`;
-        never one emptied in the last `REVISIT` of it), for the most XP per step (a fight
+        never one emptied in the last `REVISIT` of it, more the farther it is: a long
+        walk on a poor chance is what sent agents to and fro), for the most XP per step (a fight
         takes about as long as ten steps). Walking the rounds finds prey the zone put
         back sooner than waiting in one room (measured: waiting did worse)."""
         wanted = self._wanted(obs)
@@ -665,8 +683,8 @@ class ScriptedPolicy:
                 value *= max(0.3, 1.0 - (now - place.prey_at) / self.respawn_wait)
             else:
                 back = (now - place.empty_at) / self.respawn_wait if place.empty_at else 1.0
-                if back < REVISIT:
-                    continue  # emptied just now: not back yet
+                if back < REVISIT + REVISIT_PER_STEP * len(path):
+                    continue  # emptied lately: not likely back yet, for so long a walk
                 value *= min(1.0, back)
             score = value / (len(path) + 10)
             if best is None or score > best[0]:

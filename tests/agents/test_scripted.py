@@ -277,11 +277,11 @@ def test_prey_is_valued_at_our_level_now() -> None:
     p, now = hunting_policy()
     p.map["haven:den"].spawns = {"a cellar rat": (1, 100, "easy", 1)}
     p.map["haven:yard"].spawns = {"a grey wolf": (3, 120, "fair", 1)}  # 140 % then
-    assert p._prey_value(p.map["haven:den"], 3, set()) == 100 * 60 / 100
+    assert p._prey_value(p.map["haven:den"], 2, set()) == 100 * 80 / 100
     assert p._prey_value(p.map["haven:yard"], 4, set()) == 120 * 80 / 140
-    # Three levels up, rats are left to those who need them, unless a quest wants one.
-    assert p._prey_value(p.map["haven:den"], 4, set()) == 0
-    assert p._prey_value(p.map["haven:den"], 4, {"a cellar rat"}) == 100 * 40 / 100 * 3
+    # Two levels up, rats are left to those who need them, unless a quest wants one.
+    assert p._prey_value(p.map["haven:den"], 3, set()) == 0
+    assert p._prey_value(p.map["haven:den"], 3, {"a cellar rat"}) == 100 * 60 / 100 * 3
     [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
     assert a.args == {"direction": "south"}
 
@@ -351,3 +351,60 @@ def test_prey_far_below_it_is_left_unless_a_quest_wants_it() -> None:
     obs.quests = [{"state": "accepted", "kind": "kill", "target": "a cellar rat",
                    "ready": False}]
     assert decide(p, obs) == [Action("kill", {"target": "rat"}, "")]
+
+
+def test_it_keeps_potions_and_what_its_quests_ask_for() -> None:
+    """At a shop it sells the loot it has no use for, but never a potion (not even one
+    whose name does not say so) nor what a quest wants, whatever the shop would pay."""
+    p = ready_policy()
+    inventory = [{"name": "a herbal poultice", "keyword": "poultice", "type": "potion",
+                  "value": 20},
+                 {"name": "a curved boar tusk", "keyword": "tusk", "type": "treasure",
+                  "value": 10},
+                 {"name": "a grey wolf pelt", "keyword": "pelt", "type": "treasure",
+                  "value": 14}]
+    quests = [{"state": "accepted", "kind": "collect", "target": "a curved boar tusk",
+               "ready": False}]
+    sells = [act("sell", "sell poultice", "Wenna pays 12 gold for a herbal poultice",
+                 item="poultice"),
+             act("sell", "sell tusk", "Wenna pays 6 gold for a curved boar tusk (your "
+                 "quest 'Tusks for the Forge' needs it)", item="tusk"),
+             act("sell", "sell pelt", "Wenna pays 8 gold for a grey wolf pelt", item="pelt")]
+    obs = observation(*sells, room="greenwood:hermit_hut", inventory=inventory, quests=quests)
+    [a] = decide(p, obs)
+    assert a.args == {"item": "pelt"}
+    assert [it["name"] for it in p._sellable(obs)] == ["a grey wolf pelt"]
+    # Even when the server does not say it (another server, an older one): the quest
+    # in our own list is enough.
+    sells[1]["why"] = "Wenna pays 6 gold for a curved boar tusk"
+    obs = observation(*sells[:2], room="greenwood:hermit_hut", inventory=inventory,
+                      quests=quests)
+    assert all(a.tool != "sell" for a in decide(p, obs))
+
+
+def test_a_far_room_emptied_lately_is_not_worth_the_walk() -> None:
+    """Emptied a while ago: worth a walk when near, not when far (the chance that its
+    prey is back has to pay for the steps)."""
+    p, now = hunting_policy()
+    p.map["haven:yard"].spawns = {}
+    p.map["haven:den"].empty_at = now[0] - 0.3 * p.respawn_wait
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.why.startswith("hunt at den")  # one step away
+    far, now = hunting_policy()
+    far.map["haven:yard"].spawns = {}
+    far.map["haven:den"].empty_at = now[0] - 0.3 * far.respawn_wait
+    far.map["haven:square"] = Place("haven:square", exits=dict(SQUARE_EXITS), visits=1)
+    # Walk the den's way round: ten rooms between the square and the den.
+    prev = "haven:square"
+    for n in range(10):
+        rid = f"haven:lane{n}"
+        far.map[rid] = Place(rid, zone="haven", exits={"south": prev}, visits=1)
+        far.map[prev].exits["north"] = rid
+        prev = rid
+    far.map[prev].exits["north"] = "haven:den"
+    far.map["haven:den"].exits = {"south": prev}
+    far.here = "haven:square"
+    assert len(far._paths(1)["haven:den"]) == 11
+    obs = observation(act("go", "north", "to a lane", direction="north"),
+                      room="haven:square", exits={"north": "haven:lane0"})
+    assert not any(a.why.startswith("hunt") for a in decide(far, obs))
