@@ -55,6 +55,8 @@ STEPS_AWAY = 3  # steps in a row away from danger before resting wherever we are
 REVISIT = 0.15  # a room emptied is not hunted again before this fraction of respawn_wait
 REVISIT_PER_STEP = 0.025  # ... plus this much per step of the walk there
 LEAVE_BELOW = 2  # prey this many levels below us (60 % of its XP or less) is left to others
+UNSEEN_PRIOR = 0.4  # a room we never saw prey in, unseen for a reset: this share of a
+#                     typical ground (others may have emptied it each time we passed)
 
 
 @dataclass(slots=True)
@@ -670,16 +672,27 @@ class ScriptedPolicy:
         never one emptied in the last `REVISIT` of it, more the farther it is: a long
         walk on a poor chance is what sent agents to and fro), for the most XP per step (a fight
         takes about as long as ten steps). Walking the rounds finds prey the zone put
-        back sooner than waiting in one room (measured: waiting did worse)."""
+        back sooner than waiting in one room (measured: waiting did worse); rooms where
+        we never saw prey count too, for less (`UNSEEN_PRIOR`), once unseen for a reset."""
         wanted = self._wanted(obs)
         now = self.clock()
+        paths = self._paths(level)
+        known = sorted(v for v in (self._ground_value(self.map[rid], level, wanted)
+                                   for rid in paths) if v > 0)
+        typical = known[len(known) // 2] if known else 0.0
         best: tuple[float, deque[str], str] | None = None
-        for rid, path in self._paths(level).items():
+        for rid, path in paths.items():
             place = self.map[rid]
             value = self._ground_value(place, level, wanted)
             if value <= 0:
-                continue
-            if place.prey_at > place.empty_at:  # prey was there: maybe still is
+                # Never saw prey here that we could take. Others may have emptied it
+                # each time we passed, so once unseen for a reset it is worth a look
+                # (agents that came late to a shared world knew one room, and camped).
+                if place.safe or place.people or not typical \
+                        or now - place.seen_at < self.respawn_wait:
+                    continue
+                value = typical * UNSEEN_PRIOR * self._liking(rid)
+            elif place.prey_at > place.empty_at:  # prey was there: maybe still is
                 value *= max(0.3, 1.0 - (now - place.prey_at) / self.respawn_wait)
             else:
                 back = (now - place.empty_at) / self.respawn_wait if place.empty_at else 1.0

@@ -387,18 +387,21 @@ def test_a_far_room_emptied_lately_is_not_worth_the_walk() -> None:
     prey is back has to pay for the steps)."""
     p, now = hunting_policy()
     p.map["haven:yard"].spawns = {}
+    p.map["haven:yard"].seen_at = now[0]  # just seen, nothing there
     p.map["haven:den"].empty_at = now[0] - 0.3 * p.respawn_wait
     [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
     assert a.why.startswith("hunt at den")  # one step away
     far, now = hunting_policy()
     far.map["haven:yard"].spawns = {}
+    far.map["haven:yard"].seen_at = now[0]
     far.map["haven:den"].empty_at = now[0] - 0.3 * far.respawn_wait
     far.map["haven:square"] = Place("haven:square", exits=dict(SQUARE_EXITS), visits=1)
     # Walk the den's way round: ten rooms between the square and the den.
     prev = "haven:square"
     for n in range(10):
         rid = f"haven:lane{n}"
-        far.map[rid] = Place(rid, zone="haven", exits={"south": prev}, visits=1)
+        far.map[rid] = Place(rid, zone="haven", exits={"south": prev}, visits=1,
+                             seen_at=now[0])
         far.map[prev].exits["north"] = rid
         prev = rid
     far.map[prev].exits["north"] = "haven:den"
@@ -408,3 +411,27 @@ def test_a_far_room_emptied_lately_is_not_worth_the_walk() -> None:
     obs = observation(act("go", "north", "to a lane", direction="north"),
                       room="haven:square", exits={"north": "haven:lane0"})
     assert not any(a.why.startswith("hunt") for a in decide(far, obs))
+
+
+def test_rooms_it_never_saw_prey_in_are_looked_at_again_after_a_reset() -> None:
+    """Come late to a shared world, it saw prey in one room only (the den); it does not
+    camp there for ever: a room where it saw nothing is worth a look once unseen for a
+    reset (others may have emptied it each time it passed), but not before."""
+    p, now = hunting_policy()
+    p.map["haven:yard"].spawns = {}
+    p.map["haven:yard"].seen_at = now[0] - 10
+    p.map["haven:den"].empty_at = now[0] - 10  # we just emptied it
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.why.startswith("wait for prey at den")
+    p.path.clear()
+    now[0] += p.respawn_wait
+    p.map["haven:den"].empty_at = now[0] - 10  # and again, just now
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert a.args == {"direction": "south"} and a.why.startswith("hunt at yard")
+    # A safe room (a temple, a shop) is never such a place.
+    p, now = hunting_policy()
+    p.map["haven:yard"].spawns = {}
+    p.map["haven:yard"].safe = True
+    p.map["haven:den"].empty_at = now[0] - 10
+    [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
+    assert not a.why.startswith("hunt")
