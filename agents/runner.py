@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -40,6 +41,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
     from agents.memory import QdrantMemory
 
 IDLE_WAIT = 30.0  # seconds a policy with nothing to do waits when no event comes (a safety net)
+MODEL_RETRY = timedelta(minutes=10)  # refused again just after the day turned: the server's
+MODEL_RETRY_WINDOW = timedelta(hours=1)  # clock may lag ours; try again this often for an hour
 REFUSED_PAUSE = 1.0  # after a refused action, wait for an event at most this long
 STALL = 300.0  # seconds without XP or a new room after which an agent counts as stuck
 CLASSES = ("warrior", "cleric", "rogue", "mage")
@@ -169,12 +173,18 @@ class Agent:
         min_interval: at least this many seconds between two turns that act (a
             human-like pace, and fair to the server); events still wake it.
         on_registered: called once the server knows the character.
+        remake: makes the policy anew: an agent that fell back to the scripted policy at
+            its daily model budget goes back to the model with it when the UTC day
+            turns (budgets are per UTC day). Without it, it plays scripted on.
+        utcnow: the time of day (tests pass their own).
     """
 
     def __init__(self, url: str, credentials: Credentials, policy: Policy, *,
                  register: bool = True, min_interval: float = 0.25,
                  on_registered: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 remake: Callable[[], Policy] | None = None,
+                 utcnow: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.client = GameClient(url, credentials, register=register)
         self.policy = policy
         self.tracker = Tracker(credentials.name)
@@ -186,6 +196,10 @@ class Agent:
                                                                   policy=policy.name)
         self._t0 = clock()
         self._tokens_before = 0  # tokens of policies given up (a budget reached)
+        self.remake = remake
+        self.utcnow = utcnow
+        self.model_again_at: datetime | None = None  # back to the model then (fell back)
+        self._day_turned_at: datetime | None = None  # when we last went back to it
 
     async def run(self, stop: asyncio.Event) -> None:
         """Play until `stop` is set (then close the connection)."""
@@ -222,6 +236,9 @@ class Agent:
         self.stats.cls = str(character.get("class") or self.stats.cls)
         self.log.info("agent_connected", created=self.client.created, character=character)
         self.tracker.obs.tools = await self.client.tools()
+        self._attach_meter()
+
+    def _attach_meter(self) -> None:
         if self.client.credentials.api_key and hasattr(self.policy, "meter"):
             # An agent account: every model call is reserved and settled with the server.
             self.policy.meter = self.client
@@ -240,6 +257,8 @@ class Agent:
                 # is that of the last event before it).
                 self._fold(await self.client.next_events(0))
                 self._fold([observation])
+                if self.model_again_at is not None and self.utcnow() >= self.model_again_at:
+                    self._back_to_the_model()
                 obs = self.tracker.start_turn(outcomes)
                 outcomes = []
                 try:
@@ -300,10 +319,32 @@ class Agent:
             return True
         st.budget = "budget reached: scripted"
         st.last_action = "(daily model budget reached: playing scripted)"
-        self.log.warning("budget_reached", on_limit="scripted", message=exc.message)
+        if self.remake is not None:
+            now = self.utcnow()
+            self.model_again_at = datetime.combine(now.date() + timedelta(days=1),
+                                                   datetime.min.time(), tzinfo=UTC)
+            if self._day_turned_at is not None \
+                    and now - self._day_turned_at < MODEL_RETRY_WINDOW:
+                self.model_again_at = now + MODEL_RETRY  # the server's day has not turned yet
+        self.log.warning("budget_reached", on_limit="scripted", message=exc.message,
+                         model_again_at=self.model_again_at.isoformat()
+                         if self.model_again_at else None)
         self.policy = ScriptedPolicy()
         self.log = self.log.bind(policy=self.policy.name)
         return False
+
+    def _back_to_the_model(self) -> None:
+        """A new UTC day since the budget stopped the model: play with it again (if the
+        server still refuses, `_budget_reached` falls back once more)."""
+        assert self.remake is not None
+        self.model_again_at = None
+        self._day_turned_at = self.utcnow()
+        self.policy = self.remake()
+        self._attach_meter()
+        self.log = self.log.bind(policy=self.policy.name)
+        self.stats.budget = ""
+        self.stats.last_action = "(a new day: back to the model)"
+        self.log.info("budget_day_turned")
 
     async def _wait_events(self, stop: asyncio.Event, timeout: float) -> None:
         waiter = asyncio.ensure_future(self.client.next_events(timeout))
@@ -516,7 +557,8 @@ async def run_agents(cfg: RunConfig, *, stream: IO[str] | None = None,
         name = agent_name(cfg.name_prefix, n)
         creds = store.get(name, cfg.classes[n % len(cfg.classes)])
         agents.append(Agent(cfg.url, creds, factory(n), register=not store.registered(name),
-                            min_interval=cfg.min_interval, on_registered=store.mark_registered))
+                            min_interval=cfg.min_interval, on_registered=store.mark_registered,
+                            remake=functools.partial(factory, n)))
     stats = [a.stats for a in agents]
     if stats_out is not None:
         stats_out.extend(stats)

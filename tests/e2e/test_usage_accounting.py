@@ -311,3 +311,63 @@ async def test_an_llm_agent_stops_at_its_budget_when_told_to(start_server: Start
     assert agent.stats.error.startswith("budget_exceeded: The daily budget of the owner ann")
     assert agent.stats.budget == "budget reached: stopped"
     await ann.close()
+
+
+async def test_a_fallen_back_agent_goes_back_to_the_model_when_the_day_turns(
+        start_server: StartServer) -> None:
+    """Budgets are per UTC day: at the turn of the day the runtime plays with the model
+    again. The server's day may not have turned yet (its clock, or a budget still
+    spent): refused again, it tries every 10 minutes for an hour."""
+    from datetime import UTC, datetime, timedelta
+
+    from agents.client import Credentials
+    from agents.llm import LLMPolicy
+    from agents.runner import Agent
+    from agents.scripted import ScriptedPolicy
+
+    server = await start_server(**FAST)
+    ann = await person(server, "Ann")
+    key = await create_agent(ann, "Scout")
+    now = [datetime(2026, 11, 29, 23, 0, tzinfo=UTC)]
+    made: list[LLMPolicy] = []
+    with FakeOpenAI(responder=explorer) as fake:
+        def remake() -> LLMPolicy:
+            made.append(LLMPolicy("gpt-4o-mini", base_url=fake.base_url, api_key="test"))
+            return made[-1]
+
+        await set_budget(server, "agent", "scout", tokens=20_000)
+        agent = Agent(ws_url(server), Credentials("Scout", api_key=key), remake(),
+                      register=False, min_interval=0.05, remake=remake, utcnow=lambda: now[0])
+        stop = asyncio.Event()
+        task = asyncio.create_task(agent.run(stop))
+
+        async def until(ok: Any) -> None:
+            for _ in range(400):
+                if ok():
+                    return
+                assert not task.done(), agent.stats
+                await asyncio.sleep(0.05)
+            raise AssertionError(agent.stats)
+
+        try:
+            await until(lambda: isinstance(agent.policy, ScriptedPolicy))
+            assert agent.model_again_at == datetime(2026, 11, 30, tzinfo=UTC)
+            calls = len(fake.chat_bodies)
+            # Midnight on our clock, but the budget is still spent on the server's.
+            now[0] = datetime(2026, 11, 30, 0, 0, 5, tzinfo=UTC)
+            await until(lambda: len(made) == 2 and isinstance(agent.policy, ScriptedPolicy))
+            assert len(fake.chat_bodies) == calls  # refused before any call
+            assert agent.model_again_at == now[0] + timedelta(minutes=10)
+            # The server's day turns (here: the owner gives room); ten minutes on, the
+            # model plays again, and its calls are reserved with the server.
+            await set_budget(server, "agent", "scout", tokens=10_000_000)
+            now[0] += timedelta(minutes=10)
+            await until(lambda: len(fake.chat_bodies) > calls + 1)
+            assert len(made) == 3 and agent.policy is made[-1] and agent.stats.budget == ""
+            assert agent.model_again_at is None and not agent.stats.error
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            for policy in made:
+                await policy.aclose()
+    await ann.close()
