@@ -421,7 +421,8 @@ class Agent:
                       hp=obs.vitals.get("hp"),
                       max_hp=obs.vitals.get("max_hp"), room=obs.room.get("id"),
                       fighting=obs.fighting, seq=obs.seq, missed=obs.missed,
-                      tokens=st.tokens)
+                      tokens=st.tokens, **({} if actions else
+                                           {"waiting": getattr(self.policy, "last_why", "")}))
 
 
 # ---- many agents ------------------------------------------------------------------------------

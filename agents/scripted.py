@@ -152,6 +152,7 @@ class ScriptedPolicy:
         self.waiting: tuple[str, float] = ("", 0.0)  # the room we wait in, since when
         self.prev_room = ""  # the room we came from
         self.steps_away = 0  # steps taken in a row to rest away from danger
+        self.wait_why = ""  # why `decide` returned no action (for the logs)
 
     # ---- the Policy protocol -----------------------------------------------------------
 
@@ -163,10 +164,11 @@ class ScriptedPolicy:
         """The next action (or none: wait for the next event)."""
         self.turn += 1
         self.wake_after = None
+        self.wait_why = ""
         self._learn(obs)
         act = self._choose(obs)
         if act is None:
-            self.last_why = "waiting"
+            self.last_why = self.wait_why or "waiting"
             return []
         self.last_why = act.why
         return [act]
@@ -281,6 +283,7 @@ class ScriptedPolicy:
                 self.idle_rest = False
                 return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
             self.wake_after = self.rest_wait
+            self.wait_why = f"{position} until rested"
             return None
         self.idle_rest = False
         max_hp = v.get("max_hp")
@@ -376,6 +379,7 @@ class ScriptedPolicy:
         for a in by_tool.get("cast", []):
             if any(f"({k}" in str(a.get("why")) for k in OFFENSIVE_KINDS):
                 return self._act(a)
+        self.wait_why = "the fight goes on"
         return None  # the rounds go on by themselves
 
     def _recover(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
@@ -601,6 +605,10 @@ class ScriptedPolicy:
                 self.idle_rest = True
                 return Action(rest.tool, rest.args, f"{rest.tool} while prey comes back")
         self.wake_after = self.rest_wait * 2
+        now = self.clock()
+        self.wait_why = (f"wait for prey at {place.name or self.here}: "
+                         f"{len(self._paths(level))} rooms to walk to, "
+                         f"{sum(now - t < 300 for t in self.blocked.values())} ways blocked")
         return None
 
     def _plan(self, obs: Observation, level: int) -> tuple[deque[str], str]:
