@@ -27,7 +27,7 @@ def test_starter_content_loads() -> None:
     c = starter_content()
     assert c.start_room == "haven:square"
     assert c.start_room in c.rooms
-    assert len([r for r in c.rooms.values() if r.zone == "haven"]) == 21
+    assert len([r for r in c.rooms.values() if r.zone == "haven"]) == 24
     assert {"warrior", "mage"} <= set(c.classes)
     assert {"rules", "newbie"} <= set(c.help)
     assert all(c.help.values())
