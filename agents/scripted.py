@@ -153,6 +153,7 @@ class ScriptedPolicy:
         self.prev_room = ""  # the room we came from
         self.steps_away = 0  # steps taken in a row to rest away from danger
         self.wait_why = ""  # why `decide` returned no action (for the logs)
+        self.moved = False  # this observation is of another room than the last
 
     # ---- the Policy protocol -----------------------------------------------------------
 
@@ -193,7 +194,8 @@ class ScriptedPolicy:
             place.closed = {d for d, door in doors.items() if door.get("closed")}
             place.locked = {d for d, door in doors.items() if door.get("locked")}
             place.safe = "safe" in (room.get("flags") or [])
-            if rid != self.here:
+            self.moved = rid != self.here
+            if self.moved:
                 place.visits += 1
                 place.last_visit = self.turn
                 self.prev_room = self.here
@@ -243,7 +245,9 @@ class ScriptedPolicy:
             elif what == "fled" and data.get("actor") == obs.name and data.get("success"):
                 self.flights += 1
                 if obs.fighting is None and self._foe_verdict in ("risky", "deadly"):
-                    self.bad_rooms.setdefault(self.here, level)
+                    # the room we ran from (the observation is of the one we ran to)
+                    self.bad_rooms.setdefault(self.prev_room if self.moved else self.here,
+                                              level)
                 self.path.clear()
         for out in obs.outcomes:
             if not out.ok:
@@ -340,9 +344,12 @@ class ScriptedPolicy:
         if moves >= 0.9:
             return True
         place = self.map.get(self.here)
-        back = place is not None and any(  # the zone put back a mob we can beat, here
+        wanted = self._wanted(obs)
+        back = place is not None and any(  # the zone put back a mob worth taking, here
             c.get("kind") == "mob" and not c.get("roles") and not c.get("fighting")
-            and place.spawns.get(str(c.get("name")), (0, 0, "", 0))[2] in ("easy", "fair")
+            and str(c.get("name")) in place.spawns
+            and self._mob_value(str(c.get("name")), place.spawns[str(c.get("name"))], level,
+                                wanted) > 0
             for c in obs.characters)
         return moves >= 0.3 and (back or self._hunt(obs, level) is not None)
 
@@ -555,8 +562,9 @@ class ScriptedPolicy:
         levels = self.zone_levels.get(zone)
         return levels is None or levels[0] <= level + 1
 
-    def _room_ok(self, rid: str, level: int) -> bool:
-        return rid not in self.bad_rooms and self._zone_ok(rid.split(":", 1)[0], level)
+    def _room_ok(self, rid: str, level: int, through_bad: bool = False) -> bool:
+        return (through_bad or rid not in self.bad_rooms) \
+            and self._zone_ok(rid.split(":", 1)[0], level)
 
     def _walk(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], level: int
               ) -> Action | None:
@@ -593,7 +601,8 @@ class ScriptedPolicy:
             # Waited here longer than a reset takes (its prey lives on elsewhere, or
             # others take it first): look around instead.
             self.waiting = ("", now)
-            options = [a for a in goes.values() if self._room_ok(self._dest(a), level)]
+            options = [a for a in goes.values() if self._room_ok(self._dest(a), level)] \
+                or list(goes.values())  # a dead end: out the way we came, bad or not
             if options:
                 a = self.rng.choice(options)
                 return self._act(a, f"wander: {a['why']}")
@@ -648,16 +657,21 @@ class ScriptedPolicy:
         """The XP this room's mobs (as seen before) are worth to us now, if we can beat
         them: what `consider` said then, rescaled from our level then to our level now
         by the game's rule (+-20 % per level of difference; see `kill_scale`)."""
-        value = 0.0
-        for name, (lvl, xp, verdict, then) in place.spawns.items():
-            if name in self.danger or (name not in wanted and lvl <= level - LEAVE_BELOW):
-                continue
-            beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
-                or (verdict == "deadly" and level >= then + 2)
-            if beatable:
-                now_xp = xp * kill_scale(level, lvl) / kill_scale(then, lvl)
-                value += now_xp * (3 if name in wanted else 1)
-        return value
+        return sum(self._mob_value(name, seen, level, wanted)
+                   for name, seen in place.spawns.items())
+
+    def _mob_value(self, name: str, seen: tuple[int, int, str, int], level: int,
+                   wanted: set[str]) -> float:
+        """What one mob, as seen (its level, its XP, the verdict, our level then), is
+        worth to us now: 0 if we cannot beat it or leave it to others."""
+        lvl, xp, verdict, then = seen
+        if name in self.danger or (name not in wanted and lvl <= level - LEAVE_BELOW):
+            return 0.0
+        beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
+            or (verdict == "deadly" and level >= then + 2)
+        if not beatable:
+            return 0.0
+        return xp * kill_scale(level, lvl) / kill_scale(then, lvl) * (3 if name in wanted else 1)
 
     def _liking(self, rid: str) -> float:
         """A fixed preference of this agent for a room, 0.75..1.25 (seeded): agents that
@@ -759,7 +773,16 @@ class ScriptedPolicy:
         return place is None or direction not in place.locked or self.has_key
 
     def _paths(self, level: int) -> dict[str, deque[str]]:
-        """Shortest known paths from here to every remembered room we may walk to."""
+        """Shortest known paths from here to every remembered room we may walk to. Rooms
+        marked dangerous are never a destination, and are walked through only when there
+        is no other way out (a dead end behind one: it once waited there for good)."""
+        out = self._reach(level, through_bad=False)
+        if not out:
+            out = {rid: path for rid, path in self._reach(level, through_bad=True).items()
+                   if rid not in self.bad_rooms}
+        return out
+
+    def _reach(self, level: int, through_bad: bool) -> dict[str, deque[str]]:
         out: dict[str, deque[str]] = {}
         start = self.here
         queue: deque[tuple[str, list[str]]] = deque([(start, [])])
@@ -770,7 +793,8 @@ class ScriptedPolicy:
             if place is None:
                 continue
             for d, to in self._exits(place):
-                if to in seen or to not in self.map or not self._room_ok(to, level) \
+                if to in seen or to not in self.map \
+                        or not self._room_ok(to, level, through_bad) \
                         or not self._passable(rid, d):
                     continue
                 seen.add(to)
@@ -785,7 +809,16 @@ class ScriptedPolicy:
 
     def _path_to(self, goal: Any, level: int, unknown_ok: bool = False) -> deque[str] | None:
         """Breadth-first over the remembered map to the nearest room where `goal(place)`;
-        rooms not yet visited are entered but not walked through."""
+        rooms not yet visited are entered but not walked through, rooms marked dangerous
+        only when there is no other way."""
+        found = self._search(goal, level, unknown_ok, through_bad=False)
+        if found is None:
+            found = self._search(lambda p: p.id not in self.bad_rooms and goal(p), level,
+                                 unknown_ok, through_bad=True)
+        return found
+
+    def _search(self, goal: Any, level: int, unknown_ok: bool, through_bad: bool
+                ) -> deque[str] | None:
         start = self.here
         if not start:
             return None
@@ -797,7 +830,8 @@ class ScriptedPolicy:
             if place is None:
                 continue
             for d, to in self._exits(place):
-                if to in seen or not self._room_ok(to, level) or not self._passable(rid, d):
+                if to in seen or not self._room_ok(to, level, through_bad) \
+                        or not self._passable(rid, d):
                     continue
                 seen.add(to)
                 nxt = self.map.get(to)

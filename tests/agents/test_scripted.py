@@ -435,3 +435,55 @@ def test_rooms_it_never_saw_prey_in_are_looked_at_again_after_a_reset() -> None:
     p.map["haven:den"].empty_at = now[0] - 10
     [a] = decide(p, observation(*GO_BOTH, room="haven:square", exits=SQUARE_EXITS))
     assert not a.why.startswith("hunt")
+
+
+def test_a_flight_marks_the_room_it_ran_from() -> None:
+    p = ready_policy()
+    wolf = {**WOLF, "verdict": "deadly", "fighting": "Ann"}
+    den = observation(act("flee", "flee"), hp=5, position="fighting", fighting="a grey wolf",
+                      room="greenwood:den", exits={"west": "greenwood:grove"},
+                      characters=[wolf])
+    [a] = decide(p, den)
+    assert a.tool == "flee"
+    grove = observation(act("rest", "rest"), hp=5, room="greenwood:grove",
+                        exits={"east": "greenwood:den"})
+    grove.events = [{"type": "event", "name": "fled", "data": {
+        "actor": "Ann", "kind": "player", "direction": "west", "success": True,
+        "wimpy": False, "xp_lost": 10}}]
+    decide(p, grove)
+    assert set(p.bad_rooms) == {"greenwood:den"}
+
+
+def test_out_of_a_dead_end_through_a_room_marked_dangerous() -> None:
+    """Its only way out leads through a room where it fled once: with nowhere else to
+    go it walks through it (it once waited in such a dead end for ten minutes)."""
+    p, now = hunting_policy()  # the den and the yard, off the square
+    p.map["haven:square"] = Place("haven:square", zone="haven", visits=1, seen_at=now[0],
+                                  exits={"north": "haven:den", "south": "haven:yard",
+                                         "east": "haven:tent"})
+    p.map["haven:tent"] = Place("haven:tent", zone="haven", visits=1, seen_at=now[0],
+                                exits={"west": "haven:square"})
+    p.bad_rooms["haven:square"] = 1
+    tent = observation(act("go", "west", "to the square", direction="west"),
+                       room="haven:tent", exits={"west": "haven:square"})
+    [a] = decide(p, tent)
+    assert a.args == {"direction": "west"} and a.why.startswith("hunt at")
+    assert "haven:square" not in p._paths(1)  # walked through, never a destination
+
+
+def test_lying_in_wait_it_stays_down_for_prey_it_leaves_to_others() -> None:
+    """A rat comes back where a level-4 agent lies waiting: the rat is left to those
+    who need it, so it is no reason to get up (it got up and lay down again, every
+    quarter of a second, for a minute)."""
+    p, now = hunting_policy()
+    p.map["haven:den"].empty_at = now[0] - 10
+    p.map["haven:yard"].empty_at = now[0] - 20
+    p.here, p.idle_rest = "haven:den", True
+    lying = observation(act("stand", "stand"), room="haven:den",
+                        exits={"south": "haven:square"}, position="resting")
+    lying.vitals["moves"] = 60
+    lying.vitals["level"] = lying.character["level"] = 4
+    lying.characters = [{**RAT, "attackable": False}]
+    assert decide(p, lying) == []
+    lying.vitals["level"] = lying.character["level"] = 2
+    assert [a.tool for a in decide(p, lying)] == ["stand"]
