@@ -562,6 +562,12 @@ class ScriptedPolicy:
         levels = self.zone_levels.get(zone)
         return levels is None or levels[0] <= level + 1
 
+    def _explorable(self, rid: str, level: int) -> bool:
+        """Unknown rooms are explored only in zones made for our level or below: a level-1
+        explorer in the Greenwood met its aggressive spiders and bandits, and died."""
+        levels = self.zone_levels.get(rid.split(":", 1)[0])
+        return levels is None or levels[0] <= level
+
     def _room_ok(self, rid: str, level: int, through_bad: bool = False) -> bool:
         return (through_bad or rid not in self.bad_rooms) \
             and self._zone_ok(rid.split(":", 1)[0], level)
@@ -644,8 +650,8 @@ class ScriptedPolicy:
                                  and now - self.shop_visit.get(p.id, -1e9) > SHOP_AGAIN, level)
             if path is not None:
                 return path, "to a shop"
-        path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,
-                             unknown_ok=True)
+        path = self._path_to(lambda p: (p.id not in self.map or p.visits == 0)
+                             and self._explorable(p.id, level), level, unknown_ok=True)
         if path is not None:
             return path, "explore"
         hunt = self._hunt(obs, level)
@@ -774,12 +780,12 @@ class ScriptedPolicy:
 
     def _paths(self, level: int) -> dict[str, deque[str]]:
         """Shortest known paths from here to every remembered room we may walk to. Rooms
-        marked dangerous are never a destination, and are walked through only when there
-        is no other way out (a dead end behind one: it once waited there for good)."""
+        marked dangerous are never a destination, and are walked through only to rooms
+        there is no other way to (a dead end behind one: agents waited there for good)."""
         out = self._reach(level, through_bad=False)
-        if not out:
-            out = {rid: path for rid, path in self._reach(level, through_bad=True).items()
-                   if rid not in self.bad_rooms}
+        for rid, path in self._reach(level, through_bad=True).items():
+            if rid not in out and rid not in self.bad_rooms:
+                out[rid] = path  # only through a dangerous room
         return out
 
     def _reach(self, level: int, through_bad: bool) -> dict[str, deque[str]]:
@@ -793,14 +799,22 @@ class ScriptedPolicy:
             if place is None:
                 continue
             for d, to in self._exits(place):
-                if to in seen or to not in self.map \
-                        or not self._room_ok(to, level, through_bad) \
-                        or not self._passable(rid, d):
+                if to in seen or to not in self.map or not self._passable(rid, d):
+                    continue
+                ok = self._room_ok(to, level, through_bad)
+                if not ok and not self._way_out(to, through_bad):
                     continue
                 seen.add(to)
-                out[to] = deque(path + [d])
+                if ok:
+                    out[to] = deque(path + [d])
                 queue.append((to, path + [d]))
         return out
+
+    def _way_out(self, rid: str, through_bad: bool) -> bool:
+        """A room of a zone above our level, in the zone we are in (we fled into it, or
+        were carried): walked through on the way out, never a destination."""
+        return rid.split(":", 1)[0] == self.here.split(":", 1)[0] \
+            and (through_bad or rid not in self.bad_rooms)
 
     def _exits(self, place: Place) -> list[tuple[str, str]]:
         """A room's exits in this agent's own fixed order (seeded): agents exploring the
@@ -830,16 +844,18 @@ class ScriptedPolicy:
             if place is None:
                 continue
             for d, to in self._exits(place):
-                if to in seen or not self._room_ok(to, level, through_bad) \
-                        or not self._passable(rid, d):
+                if to in seen or not self._passable(rid, d):
+                    continue
+                ok = self._room_ok(to, level, through_bad)
+                if not ok and not self._way_out(to, through_bad):
                     continue
                 seen.add(to)
                 nxt = self.map.get(to)
                 if nxt is None:
-                    if unknown_ok and goal(Place(to)):
+                    if ok and unknown_ok and goal(Place(to)):
                         return deque(path + [d])
                     continue
-                if goal(nxt):
+                if ok and goal(nxt):
                     return deque(path + [d])
                 queue.append((to, path + [d]))
         return None

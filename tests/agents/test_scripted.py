@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 import stat
 from pathlib import Path
 from typing import Any
@@ -462,13 +463,17 @@ def test_out_of_a_dead_end_through_a_room_marked_dangerous() -> None:
                                   exits={"north": "haven:den", "south": "haven:yard",
                                          "east": "haven:tent"})
     p.map["haven:tent"] = Place("haven:tent", zone="haven", visits=1, seen_at=now[0],
-                                exits={"west": "haven:square"})
+                                exits={"west": "haven:square", "up": "haven:loft"})
+    p.map["haven:loft"] = Place("haven:loft", zone="haven", visits=1, seen_at=now[0],
+                                exits={"down": "haven:tent"})  # the dead end is two rooms
     p.bad_rooms["haven:square"] = 1
     tent = observation(act("go", "west", "to the square", direction="west"),
-                       room="haven:tent", exits={"west": "haven:square"})
+                       act("go", "up", "to the loft", direction="up"),
+                       room="haven:tent", exits={"west": "haven:square", "up": "haven:loft"})
     [a] = decide(p, tent)
     assert a.args == {"direction": "west"} and a.why.startswith("hunt at")
     assert "haven:square" not in p._paths(1)  # walked through, never a destination
+    assert p._paths(1)["haven:loft"] == deque(["up"])  # and never when not needed
 
 
 def test_lying_in_wait_it_stays_down_for_prey_it_leaves_to_others() -> None:
@@ -487,3 +492,51 @@ def test_lying_in_wait_it_stays_down_for_prey_it_leaves_to_others() -> None:
     assert decide(p, lying) == []
     lying.vitals["level"] = lying.character["level"] = 2
     assert [a.tool for a in decide(p, lying)] == ["stand"]
+
+
+def test_it_explores_only_zones_made_for_its_level() -> None:
+    """At level 1 the Greenwood (levels 2-6) is left unexplored: its aggressive spiders
+    and bandits killed level-1 explorers. At level 2 it goes in."""
+    p = ready_policy()
+    edge = observation(act("go", "south", "to the Greenwood", direction="south"),
+                       act("go", "northeast", "to Cart Track", direction="northeast"),
+                       room="haven:forest_edge",
+                       exits={"south": "greenwood:trailhead", "northeast": "haven:cart_track"})
+    edge.zones = {"haven": {"name": "Haven", "levels": [1, 3]},
+                  "greenwood": {"name": "The Greenwood", "levels": [2, 6]}}
+    p.map["haven:cart_track"] = Place("haven:cart_track", zone="haven", visits=1,
+                                      exits={"southwest": "haven:forest_edge"})
+    assert all(not a.why.startswith("explore") for a in decide(p, edge))
+    edge.vitals["level"] = edge.character["level"] = 2
+    p.path.clear()
+    p.wimpy_level = 2  # already set for this level
+    [a] = decide(p, edge)
+    assert a.args == {"direction": "south"} and a.why.startswith("explore")
+
+
+def test_out_of_a_zone_above_its_level_it_walks_home() -> None:
+    """Fled into the Barrow (levels 5-12) at level 2: its rooms are walked through on
+    the way back to the Greenwood, never a place to hunt or look in (an agent waited
+    at the barrow's door with "0 rooms to walk to")."""
+    p, now = hunting_policy()
+    zones = {"haven": {"name": "Haven", "levels": [1, 3]},
+             "barrow": {"name": "The Barrow", "levels": [5, 12]}}
+    p.map["barrow:door"] = Place("barrow:door", zone="barrow", visits=1, seen_at=now[0],
+                                 exits={"west": "barrow:path", "down": "barrow:hall"})
+    p.map["barrow:hall"] = Place("barrow:hall", zone="barrow", visits=1,
+                                 exits={"up": "barrow:door"})
+    p.map["barrow:hall"].spawns = {"a cave bat": (2, 150, "easy", 2)}
+    p.map["barrow:path"] = Place("barrow:path", zone="barrow", visits=1, seen_at=now[0],
+                                 exits={"east": "barrow:door", "north": "haven:square"})
+    p.map["haven:square"] = Place("haven:square", zone="haven", visits=1, seen_at=now[0],
+                                  exits={"north": "haven:den", "south": "haven:yard",
+                                         "west": "barrow:path"})
+    door = observation(act("go", "west", "to the downs path", direction="west"),
+                       act("go", "down", "into the barrow", direction="down"),
+                       room="barrow:door", exits={"west": "barrow:path", "down": "barrow:hall"},
+                       zones=zones)
+    door.vitals["level"] = door.character["level"] = 2
+    p.wimpy_level = 2
+    [a] = decide(p, door)
+    assert a.args == {"direction": "west"} and a.why.startswith("hunt at")
+    assert set(p._paths(2)) == {"haven:square", "haven:den", "haven:yard"}
