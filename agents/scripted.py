@@ -205,10 +205,14 @@ class ScriptedPolicy:
                     for c in obs.characters if c.get("attackable") and c.get("kind") == "mob"]
             place.prey = prey
             place.prey_seen = self.turn
-            takeable = [c for c in obs.characters
+            wanted = self._wanted(obs)
+            takeable = [c for c in obs.characters  # prey we would take (not what we leave)
                         if c.get("attackable") and c.get("kind") == "mob"
                         and not c.get("fighting") and str(c.get("name")) not in self.danger
-                        and c.get("verdict") in ("easy", "fair", "risky")]
+                        and (c.get("verdict") in ("easy", "fair")
+                             or c.get("verdict") == "risky" and int(c.get("level") or 0) <= level)
+                        and not self._left(str(c.get("name")), int(c.get("level") or 0), level,
+                                           wanted)]
             standing = (obs.vitals.get("position") or "standing") == "standing"
             if takeable:
                 place.prey_at = place.seen_at
@@ -451,7 +455,7 @@ class ScriptedPolicy:
             name = str(c.get("name"))
             if name in self.danger or c.get("fighting"):
                 continue
-            if name not in wanted and int(c.get("level") or 0) <= level - LEAVE_BELOW:
+            if self._left(name, int(c.get("level") or 0), level, wanted):
                 continue  # small prey: left to the low-level players who live on it
             verdict = str(c.get("verdict"))
             if verdict == "deadly" or (verdict == "risky" and not self._fair_risk(c, hp, level)):
@@ -666,12 +670,17 @@ class ScriptedPolicy:
         return sum(self._mob_value(name, seen, level, wanted)
                    for name, seen in place.spawns.items())
 
+    @staticmethod
+    def _left(name: str, mob_level: int, level: int, wanted: set[str]) -> bool:
+        """Prey far below us that we leave to those who need it (unless a quest wants it)."""
+        return name not in wanted and mob_level <= level - LEAVE_BELOW
+
     def _mob_value(self, name: str, seen: tuple[int, int, str, int], level: int,
                    wanted: set[str]) -> float:
         """What one mob, as seen (its level, its XP, the verdict, our level then), is
         worth to us now: 0 if we cannot beat it or leave it to others."""
         lvl, xp, verdict, then = seen
-        if name in self.danger or (name not in wanted and lvl <= level - LEAVE_BELOW):
+        if name in self.danger or self._left(name, lvl, level, wanted):
             return 0.0
         beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
             or (verdict == "deadly" and level >= then + 2)

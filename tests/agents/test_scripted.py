@@ -540,3 +540,21 @@ def test_out_of_a_zone_above_its_level_it_walks_home() -> None:
     [a] = decide(p, door)
     assert a.args == {"direction": "west"} and a.why.startswith("hunt at")
     assert set(p._paths(2)) == {"haven:square", "haven:den", "haven:yard"}
+
+
+def test_a_room_with_only_prey_it_leaves_counts_as_empty() -> None:
+    """A level-3 agent sees rats it leaves to others: the room is empty to it, not a room
+    where prey "may still be" (two such rooms side by side had it walk to and fro
+    between them, 180 times in three minutes)."""
+    p, now = hunting_policy()
+    den = observation(act("go", "south", "to the square", direction="south"),
+                      room="haven:den", exits={"south": "haven:square"}, characters=[RAT])
+    den.vitals["level"] = den.character["level"] = 3
+    p.wimpy_level = 3
+    decide(p, den)
+    assert p.map["haven:den"].empty_at == now[0] and p.map["haven:den"].prey_at == 0
+    den.vitals["level"] = den.character["level"] = 2
+    p.wimpy_level = 2
+    now[0] += 1
+    decide(p, den)
+    assert p.map["haven:den"].prey_at == now[0]
