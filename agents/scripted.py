@@ -20,7 +20,8 @@ actions of the last `observe` answer (docs/protocol.md), chosen by rules:
    quest wants it: in a shared world the first to level would otherwise take what
    the others live on.
 6. Walk: to a quest's turn-in, to a shop with things to sell, to the nearest
-   unexplored exit (in zones whose levels it has reached), to hunt where it saw
+   unexplored exit (in zones whose levels it has reached; two rooms deep into
+   one a level above), to hunt where it saw
    prey it can beat (valued at its level now by the game's XP scaling, and by the
    chance that the zone has put its mobs back since it emptied the room,
    `respawn_wait`; less where other players hunt; each agent with its own seeded
@@ -55,6 +56,7 @@ STEPS_AWAY = 3  # steps in a row away from danger before resting wherever we are
 REVISIT = 0.15  # a room emptied is not hunted again before this fraction of respawn_wait
 REVISIT_PER_STEP = 0.025  # ... plus this much per step of the walk there
 LEAVE_BELOW = 2  # prey this many levels below us (60 % of its XP or less) is left to others
+EXPLORE_AHEAD = 2  # rooms deep it explores into a zone made for levels above its own
 UNSEEN_PRIOR = 0.4  # a room we never saw prey in, unseen for a reset: this share of a
 #                     typical ground (others may have emptied it each time we passed)
 
@@ -566,11 +568,10 @@ class ScriptedPolicy:
         levels = self.zone_levels.get(zone)
         return levels is None or levels[0] <= level + 1
 
-    def _explorable(self, rid: str, level: int) -> bool:
-        """Unknown rooms are explored only in zones made for our level or below: a level-1
-        explorer in the Greenwood met its aggressive spiders and bandits, and died."""
+    def _above(self, rid: str, level: int) -> bool:
+        """Whether `rid` is in a zone made for levels above ours."""
         levels = self.zone_levels.get(rid.split(":", 1)[0])
-        return levels is None or levels[0] <= level
+        return levels is not None and levels[0] > level
 
     def _room_ok(self, rid: str, level: int, through_bad: bool = False) -> bool:
         return (through_bad or rid not in self.bad_rooms) \
@@ -654,8 +655,10 @@ class ScriptedPolicy:
                                  and now - self.shop_visit.get(p.id, -1e9) > SHOP_AGAIN, level)
             if path is not None:
                 return path, "to a shop"
-        path = self._path_to(lambda p: (p.id not in self.map or p.visits == 0)
-                             and self._explorable(p.id, level), level, unknown_ok=True)
+        # Into a zone above our level, only its first rooms: level-1 explorers who went
+        # deep into the Greenwood met its aggressive spiders and bandits, and died.
+        path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,
+                             unknown_ok=True, ahead=EXPLORE_AHEAD)
         if path is not None:
             return path, "explore"
         hunt = self._hunt(obs, level)
@@ -830,25 +833,28 @@ class ScriptedPolicy:
         same map from the same square do not all walk the same way first."""
         return sorted(place.exits.items(), key=lambda e: self._liking(f"{place.id}>{e[0]}"))
 
-    def _path_to(self, goal: Any, level: int, unknown_ok: bool = False) -> deque[str] | None:
+    def _path_to(self, goal: Any, level: int, unknown_ok: bool = False,
+                 ahead: int | None = None) -> deque[str] | None:
         """Breadth-first over the remembered map to the nearest room where `goal(place)`;
         rooms not yet visited are entered but not walked through, rooms marked dangerous
-        only when there is no other way."""
-        found = self._search(goal, level, unknown_ok, through_bad=False)
+        only when there is no other way; with `ahead`, at most that many rooms deep into
+        zones above our level."""
+        found = self._search(goal, level, unknown_ok, False, ahead)
         if found is None:
             found = self._search(lambda p: p.id not in self.bad_rooms and goal(p), level,
-                                 unknown_ok, through_bad=True)
+                                 unknown_ok, True, ahead)
         return found
 
-    def _search(self, goal: Any, level: int, unknown_ok: bool, through_bad: bool
-                ) -> deque[str] | None:
+    def _search(self, goal: Any, level: int, unknown_ok: bool, through_bad: bool,
+                ahead: int | None) -> deque[str] | None:
         start = self.here
         if not start:
             return None
         seen = {start}
-        queue: deque[tuple[str, list[str]]] = deque([(start, [])])
+        first: tuple[str, list[str], int] = (start, [], int(self._above(start, level)))
+        queue = deque([first])  # (room, the way there, rooms deep into zones above us)
         while queue:
-            rid, path = queue.popleft()
+            rid, path, deep = queue.popleft()
             place = self.map.get(rid)
             if place is None:
                 continue
@@ -858,6 +864,9 @@ class ScriptedPolicy:
                 ok = self._room_ok(to, level, through_bad)
                 if not ok and not self._way_out(to, through_bad):
                     continue
+                deeper = deep + self._above(to, level)
+                if ahead is not None and deeper > ahead:
+                    continue
                 seen.add(to)
                 nxt = self.map.get(to)
                 if nxt is None:
@@ -866,5 +875,5 @@ class ScriptedPolicy:
                     continue
                 if ok and goal(nxt):
                     return deque(path + [d])
-                queue.append((to, path + [d]))
+                queue.append((to, path + [d], deeper))
         return None

@@ -494,23 +494,31 @@ def test_lying_in_wait_it_stays_down_for_prey_it_leaves_to_others() -> None:
     assert [a.tool for a in decide(p, lying)] == ["stand"]
 
 
-def test_it_explores_only_zones_made_for_its_level() -> None:
-    """At level 1 the Greenwood (levels 2-6) is left unexplored: its aggressive spiders
-    and bandits killed level-1 explorers. At level 2 it goes in."""
+def test_into_a_zone_above_its_level_it_explores_only_the_first_rooms() -> None:
+    """At level 1 it explores the edge of the Greenwood (levels 2-6), two rooms deep,
+    not beyond: level-1 explorers who went deep met its aggressive spiders and bandits,
+    and died. At level 2 it goes on."""
     p = ready_policy()
+    p.zone_levels = {"haven": (1, 3), "greenwood": (2, 6)}
+    known = {"haven:forest_edge": {"south": "greenwood:trailhead"},
+             "greenwood:trailhead": {"north": "haven:forest_edge",
+                                     "south": "greenwood:pine_path"},
+             "greenwood:pine_path": {"north": "greenwood:trailhead",
+                                     "south": "greenwood:old_oak"}}
+    for rid, exits in known.items():
+        p.map[rid] = Place(rid, zone=rid.split(":")[0], exits=dict(exits), visits=1)
+    p.here = "greenwood:trailhead"
+    assert p._path_to(lambda q: q.id not in p.map, 1, unknown_ok=True, ahead=2) is None
+    assert p._path_to(lambda q: q.id not in p.map, 2, unknown_ok=True,
+                      ahead=2) == deque(["south", "south"])
+    p.map["greenwood:pine_path"].visits = 0  # not yet been in: the second room, explored
+    assert p._path_to(lambda q: q.id not in p.map or q.visits == 0, 1, unknown_ok=True,
+                      ahead=2) == deque(["south"])
     edge = observation(act("go", "south", "to the Greenwood", direction="south"),
-                       act("go", "northeast", "to Cart Track", direction="northeast"),
-                       room="haven:forest_edge",
-                       exits={"south": "greenwood:trailhead", "northeast": "haven:cart_track"})
+                       room="haven:forest_edge", exits={"south": "greenwood:trailhead"})
     edge.zones = {"haven": {"name": "Haven", "levels": [1, 3]},
                   "greenwood": {"name": "The Greenwood", "levels": [2, 6]}}
-    p.map["haven:cart_track"] = Place("haven:cart_track", zone="haven", visits=1,
-                                      exits={"southwest": "haven:forest_edge"})
-    assert all(not a.why.startswith("explore") for a in decide(p, edge))
-    edge.vitals["level"] = edge.character["level"] = 2
-    p.path.clear()
-    p.wimpy_level = 2  # already set for this level
-    [a] = decide(p, edge)
+    [a] = decide(p, edge)  # from the edge, the pine path is two rooms deep: explored
     assert a.args == {"direction": "south"} and a.why.startswith("explore")
 
 
