@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import deque
 import stat
+from collections import deque
 from pathlib import Path
 from typing import Any
 
