@@ -21,18 +21,20 @@ actions of the last `observe` answer (docs/protocol.md), chosen by rules:
    the others live on.
 6. Walk: to a quest's turn-in, to a shop with things to sell, to the nearest
    unexplored exit (in zones whose levels it has reached; two rooms deep into
-   one a level above), to hunt where it saw
-   prey it can beat (valued at its level now by the game's XP scaling, and by the
-   chance that the zone has put its mobs back since it emptied the room,
-   `respawn_wait`; less where other players hunt; each agent with its own seeded
-   liking for rooms, so that several spread out). With nothing worth a walk (all
-   emptied just now) it goes to its best hunting ground and rests there until
-   prey is due, rather than walking in circles. It remembers the map (rooms,
-   exits, zones, who it saw where) and opens closed doors on its way.
+   one a level above), to hunt where it saw prey it can beat (valued at its level
+   now by the game's XP scaling, and by the chance that the zone has put its mobs
+   back since it emptied the room, `respawn_wait`; less where other players hunt;
+   each agent with its own seeded liking for rooms, so that several spread out),
+   or to look again at rooms it saw empty more than a reset ago. With nothing
+   worth a walk (all emptied just now) it goes to its best hunting ground and
+   rests there until prey is due, rather than walking in circles. It remembers
+   the map (rooms, exits, zones, who it saw where) and opens closed doors on its
+   way.
 
 It learns from what happens: a death or a flight marks the foe and the room as
-dangerous until it has gained two levels; an action refused twice in a room is
-not tried there again for a while.
+dangerous until it has gained two levels (the room is walked through only when
+there is no other way); an action refused twice in a room is not tried there
+again for a while.
 """
 
 from __future__ import annotations
@@ -710,10 +712,11 @@ class ScriptedPolicy:
         """The best room to hunt in now: prey seen there lately, or a room seen empty,
         valued by the chance that its zone has put its mobs back since (`respawn_wait`;
         never one emptied in the last `REVISIT` of it, more the farther it is: a long
-        walk on a poor chance is what sent agents to and fro), for the most XP per step (a fight
-        takes about as long as ten steps). Walking the rounds finds prey the zone put
-        back sooner than waiting in one room (measured: waiting did worse); rooms where
-        we never saw prey count too, for less (`UNSEEN_PRIOR`), once unseen for a reset."""
+        walk on a poor chance is what sent agents to and fro), for the most XP per step
+        (a fight takes about as long as ten steps). Walking the rounds finds prey the
+        zone put back sooner than waiting in one room (measured: waiting did worse);
+        rooms where we never saw prey count too, for less (`UNSEEN_PRIOR`), once unseen
+        for a reset."""
         wanted = self._wanted(obs)
         now = self.clock()
         paths = self._paths(level)
