@@ -329,10 +329,9 @@ def joiners(world: World, ch: Character, target: Character) -> list[Character]:
         if mob is target or mob is ch or mob.kind is not Kind.MOB \
                 or mob.position is Position.DEAD:
             continue
-        pack = "assist" in mob.behaviours and target.proto in kinds(mob)
         hostile = "aggressive" in mob.behaviours and SAFE not in room.flags \
-            and bool(_prey(world, mob, [ch]))
-        if mob.fighting is ch or (awake_and_free(mob) and (pack or hostile)):
+            and awake_and_free(mob) and bool(_prey(world, mob, [ch]))
+        if mob.fighting is ch or hostile or helps(mob, target, ch):
             out.append(mob)
     return out
 
@@ -394,13 +393,18 @@ def _call_kin(world: World, fighter: Character) -> None:
     if foe is None or foe.room != fighter.room or foe.position is Position.DEAD:
         return
     for mob in list(world.rooms[fighter.room].characters):
-        if mob is fighter or mob is foe or mob.kind is not Kind.MOB:
-            continue
-        if "assist" not in mob.behaviours or not awake_and_free(mob):
-            continue
-        kin = kinds(mob)
-        if fighter.proto in kin and foe.proto not in kin:
+        if mob is not fighter and mob is not foe and mob.kind is Kind.MOB \
+                and helps(mob, fighter, foe):
             attack(world, mob, foe)
+
+
+def helps(mob: Character, fighter: Character, foe: Character) -> bool:
+    """Whether `mob` would join `fighter`'s fight against `foe`: a free `assist` mob
+    whose kin `fighter` is (and `foe` is not)."""
+    if "assist" not in mob.behaviours or not awake_and_free(mob):
+        return False
+    kin = kinds(mob)
+    return fighter.proto in kin and foe.proto not in kin
 
 
 @system("mob_healing", every=1, order=81)
