@@ -42,7 +42,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -804,26 +804,39 @@ class ScriptedPolicy:
         return out
 
     def _reach(self, level: int, through_bad: bool) -> dict[str, deque[str]]:
-        out: dict[str, deque[str]] = {}
+        return {rid: deque(path) for rid, path, place, ok in self._bfs(level, through_bad)
+                if ok and place is not None}
+
+    def _bfs(self, level: int, through_bad: bool, ahead: int | None = None
+             ) -> Iterator[tuple[str, list[str], Place | None, bool]]:
+        """The rooms reachable from here on the remembered map, nearest first: (room, the
+        way there, what we know of it (None: never visited, so not walked through),
+        whether it may be a destination). Rooms marked dangerous only `through_bad`;
+        rooms of a zone above our level only on the way out of the one we are in
+        (`_way_out`), and with `ahead`, at most that many rooms deep into such zones."""
         start = self.here
-        queue: deque[tuple[str, list[str]]] = deque([(start, [])])
         seen = {start}
+        first: tuple[str, list[str], int] = (start, [], int(self._above(start, level)))
+        queue = deque([first])  # (room, the way there, rooms deep into zones above us)
         while queue:
-            rid, path = queue.popleft()
+            rid, path, deep = queue.popleft()
             place = self.map.get(rid)
             if place is None:
                 continue
             for d, to in self._exits(place):
-                if to in seen or to not in self.map or not self._passable(rid, d):
+                if to in seen or not self._passable(rid, d):
                     continue
                 ok = self._room_ok(to, level, through_bad)
                 if not ok and not self._way_out(to, through_bad):
                     continue
+                deeper = deep + self._above(to, level)
+                if ahead is not None and deeper > ahead:
+                    continue
                 seen.add(to)
-                if ok:
-                    out[to] = deque(path + [d])
-                queue.append((to, path + [d]))
-        return out
+                nxt = self.map.get(to)
+                yield to, path + [d], nxt, ok
+                if nxt is not None:
+                    queue.append((to, path + [d], deeper))
 
     def _way_out(self, rid: str, through_bad: bool) -> bool:
         """A room of a zone above our level, in the zone we are in (we fled into it, or
@@ -850,33 +863,7 @@ class ScriptedPolicy:
 
     def _search(self, goal: Any, level: int, unknown_ok: bool, through_bad: bool,
                 ahead: int | None) -> deque[str] | None:
-        start = self.here
-        if not start:
-            return None
-        seen = {start}
-        first: tuple[str, list[str], int] = (start, [], int(self._above(start, level)))
-        queue = deque([first])  # (room, the way there, rooms deep into zones above us)
-        while queue:
-            rid, path, deep = queue.popleft()
-            place = self.map.get(rid)
-            if place is None:
-                continue
-            for d, to in self._exits(place):
-                if to in seen or not self._passable(rid, d):
-                    continue
-                ok = self._room_ok(to, level, through_bad)
-                if not ok and not self._way_out(to, through_bad):
-                    continue
-                deeper = deep + self._above(to, level)
-                if ahead is not None and deeper > ahead:
-                    continue
-                seen.add(to)
-                nxt = self.map.get(to)
-                if nxt is None:
-                    if ok and unknown_ok and goal(Place(to)):
-                        return deque(path + [d])
-                    continue
-                if ok and goal(nxt):
-                    return deque(path + [d])
-                queue.append((to, path + [d], deeper))
+        for rid, path, place, ok in self._bfs(level, through_bad, ahead):
+            if ok and (goal(place) if place is not None else unknown_ok and goal(Place(rid))):
+                return deque(path)
         return None
