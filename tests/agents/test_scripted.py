@@ -287,7 +287,8 @@ def test_prey_is_valued_at_our_level_now() -> None:
     assert a.args == {"direction": "south"}
 
 
-def test_lying_in_wait_it_gets_up_when_prey_comes_back_here() -> None:
+def lying_in_wait() -> tuple[ScriptedPolicy, Observation]:
+    """Resting in the den, both hunting grounds emptied lately, moves at 60 %."""
     p, now = hunting_policy()
     p.map["haven:den"].empty_at = now[0] - 10
     p.map["haven:yard"].empty_at = now[0] - 20
@@ -295,6 +296,11 @@ def test_lying_in_wait_it_gets_up_when_prey_comes_back_here() -> None:
     lying = observation(act("stand", "stand"), room="haven:den",
                         exits={"south": "haven:square"}, position="resting")
     lying.vitals["moves"] = 60
+    return p, lying
+
+
+def test_lying_in_wait_it_gets_up_when_prey_comes_back_here() -> None:
+    p, lying = lying_in_wait()
     assert decide(p, lying) == []
     lying.characters = [{**RAT, "attackable": False}]  # the zone's reset, seen lying down
     assert [a.tool for a in decide(p, lying)] == ["stand"]
@@ -480,13 +486,7 @@ def test_lying_in_wait_it_stays_down_for_prey_it_leaves_to_others() -> None:
     """A rat comes back where a level-4 agent lies waiting: the rat is left to those
     who need it, so it is no reason to get up (it got up and lay down again, every
     quarter of a second, for a minute)."""
-    p, now = hunting_policy()
-    p.map["haven:den"].empty_at = now[0] - 10
-    p.map["haven:yard"].empty_at = now[0] - 20
-    p.here, p.idle_rest = "haven:den", True
-    lying = observation(act("stand", "stand"), room="haven:den",
-                        exits={"south": "haven:square"}, position="resting")
-    lying.vitals["moves"] = 60
+    p, lying = lying_in_wait()
     lying.vitals["level"] = lying.character["level"] = 4
     lying.characters = [{**RAT, "attackable": False}]
     assert decide(p, lying) == []
