@@ -37,10 +37,23 @@ from world import World
 from world.commands.registry import Call, tools_for
 from world.entities import Character, Kind, Role
 from world.errors import Refused
-from world.events import StatsShown
+from world.events import (
+    GoldChanged,
+    ItemBought,
+    ItemMoved,
+    ItemSold,
+    LevelGained,
+    QuestCompleted,
+    StatsShown,
+)
 from world.observe import observe
 
 T = TypeVar("T")
+
+ECONOMY: frozenset[type] = frozenset({GoldChanged, ItemBought, ItemSold, QuestCompleted,
+                                      LevelGained, ItemMoved})
+"""Events whose change is written through at once (`ItemMoved` only for `given`, for
+the giver and the receiver: both are saved in one transaction)."""
 
 _SLOT = 0.005
 """Fan-out output is written in slots this far apart (see `Server._mark`)."""
@@ -108,6 +121,13 @@ class Server:
         self.telnet_port = settings.telnet_port
         self._proc = psutil.Process()
         self.saved = 0
+        # Durability (README): characters that were told something are written within
+        # `dirty_save_interval`; economy changes (gold, trades, shops, quests, levels)
+        # are written through at once, the parties of one change in one transaction.
+        self._unsaved: set[Character] = set()
+        self._write_through: set[Character] = set()
+        self._saving = False
+        self._holding: set[Session] = set()  # quit: output held until the save is done
         self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
         self.admin = Admin(self)
         self.identity = Identity(self)  # agents: API-key logins, scopes, key revocation
@@ -139,7 +159,7 @@ class Server:
                                         backlog=2048)
         self._servers.append(tsrv)
         self.telnet_port = tsrv.sockets[0].getsockname()[1]
-        for coro in (self.ticker.run(), self._housekeeping(), self._autosave(),
+        for coro in (self.ticker.run(), self._housekeeping(), self._autosave(), self._flusher(),
                      self.identity.watch(), self.usage.run()):
             self._tasks.append(asyncio.create_task(coro))
         self.log.info("server_started", host=self.settings.host, port=self.port,
@@ -166,18 +186,20 @@ class Server:
         self.log.info("shutdown_started", reason=reason, players=len(self.by_character))
         for srv in self._servers:
             srv.close()
-        for session in list(self.sessions):
-            session.notify([("", "The server is shutting down now. Your character is saved; "
-                                 "see you soon.")], "warning")
-            self._mark(session)
-        self._flush()
         batch = []
         for ch in list(self.world.characters.values()):
             if ch.kind is not Kind.MOB:
                 batch.append((ch.name, self.world.leave(ch, "shutdown")))
         self.world.drain()
-        if batch:
-            await self._save(batch)
+        self._unsaved.clear()
+        self._write_through.clear()
+        saved = await self._save(batch) if batch else True
+        for session in list(self.sessions):  # said only once it is true
+            session.notify([("", "The server is shutting down now. " + (
+                "Your character is saved; see you soon." if saved else
+                "Saving failed; the admins have been told."))], "warning")
+            self._mark(session)
+        self._flush()
         self.ticker.stop()
         for task in self._tasks:
             task.cancel()
@@ -248,6 +270,7 @@ class Server:
         if self.sessions.pop(session, None) is not None:
             self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
         self._queued.discard(session)
+        self._holding.discard(session)
         self._dirty.discard(session)
         self._lazy.discard(session)
         ch = session.character
@@ -260,6 +283,7 @@ class Server:
             if ch.name.lower() in self.world.characters:
                 self.world.set_linkdead(ch, True)
                 self.linkdead[ch.id] = self.now()
+                self._unsaved.add(ch)
                 self._route()
 
     def _mark(self, session: Session, urgent: bool = True) -> None:
@@ -319,7 +343,7 @@ class Server:
         for session in dirty:
             lazy.discard(session)  # what it had waiting goes now
             conn = self.sessions.get(session)
-            if conn is None:
+            if conn is None or session in self._holding:
                 continue
             frames = session.outbox()
             if frames:
@@ -426,16 +450,32 @@ class Server:
         cache: dict[Any, Any] = {}
         by_character = self.by_character
         touched: set[Session] = set()
+        economy = ECONOMY
         for d in deliveries:
             session = by_character.get(d.recipient.id)
             if session is None:
                 continue
-            session.deliver(d.event, cache)
+            event = d.event
+            session.deliver(event, cache)
             if session.requests:
                 self._handle_requests(session)
             touched.add(session)
+            if type(event) in economy and (not isinstance(event, ItemMoved) or (
+                    event.action == "given" and d.recipient.name in (event.actor, event.target))):
+                self._write_through.add(d.recipient)
+        unsaved = self._unsaved
         for session in touched:
             self._mark(session, urgent=False)
+            if session.character is not None:
+                unsaved.add(session.character)
+        if self._write_through:
+            batch, self._write_through = self._write_through, set()
+            unsaved.difference_update(batch)
+            saving = asyncio.ensure_future(self._save_soon(self._snapshots(batch)))
+            # What told them of the change (and any result) goes out once it is written.
+            held = [s for ch in batch if (s := by_character.get(ch.id)) is not None]
+            self._holding.update(held)
+            self._spawn(self._release(saving, held))
 
     # ---- requests from sessions ------------------------------------------------------
 
@@ -452,14 +492,15 @@ class Server:
         if ch is None:
             return
         if req.kind == "quit":
-            session.notify([("", "Goodbye! Your character is saved. Come back soon.")])
             self.by_character.pop(ch.id, None)
             snap = self.world.leave(ch, "quit")
+            self._unsaved.discard(ch)
+            self._write_through.discard(ch)
             self._route()
-            session.close("quit")
-            self._mark(session)
             self.log.info("character_quit", session=session.id, character=ch.name)
-            self._spawn(self._save([(ch.name, snap)]))
+            session.close("quit")  # no more input; the goodbye waits for the save
+            self._holding.add(session)
+            self._spawn(self._quit_saved(session, self._save_soon([(ch.name, snap)])))
         elif req.kind == "password":
             self._spawn(self._change_password(session, ch, str(req.args["old"]),
                                               str(req.args["new"])))
@@ -474,6 +515,20 @@ class Server:
             self._outcome(session, self.usage.request(session, ch, req))
         elif self.admin.handles(req.kind):
             self._outcome(session, self.admin.request(session, ch, req))
+
+    async def _quit_saved(self, session: Session, saved: Awaitable[bool]) -> None:
+        """Save a character that quit, then say goodbye (saying it is saved only once it
+        is) and close the connection."""
+        try:
+            ok = await saved
+        finally:
+            self._holding.discard(session)
+        if ok:
+            session.notify([("", "Goodbye! Your character is saved. Come back soon.")])
+        else:
+            session.notify([("error", "Goodbye! Saving your character failed; the admins "
+                                      "have been told.")], "warning")
+        self._mark(session)
 
     def _outcome(self, session: Session, outcome: Refused | Awaitable[Refused | None] | None
                  ) -> None:
@@ -732,6 +787,36 @@ class Server:
             await asyncio.sleep(self.settings.autosave_interval)
             await self.save_all()
 
+    async def _release(self, saving: Awaitable[bool], held: list[Session]) -> None:
+        """Send the output held for `held` once `saving` is done (written or failed)."""
+        try:
+            await saving
+        finally:
+            for session in held:
+                self._holding.discard(session)
+                if session in self.sessions:
+                    self._mark(session)
+
+    async def _flusher(self) -> None:
+        """Write the characters that changed (were told something) since the last pass,
+        every `dirty_save_interval` seconds; a pass never overlaps the one before."""
+        while True:
+            await asyncio.sleep(self.settings.dirty_save_interval)
+            if self._unsaved and not self._saving:
+                batch, self._unsaved = self._unsaved, set()
+                self._saving = True
+                try:
+                    await self._save(self._snapshots(batch))
+                finally:
+                    self._saving = False
+
+    def _snapshots(self, characters: set[Character]) -> list[tuple[str, dict[str, Any]]]:
+        """Snapshots of those of `characters` still in the world (players and agents)."""
+        world = self.world
+        online = world.characters
+        return [(ch.name, world.snapshot(ch)) for ch in characters
+                if ch.kind is not Kind.MOB and online.get(ch.name.lower()) is ch]
+
     async def save_all(self) -> int:
         """Save every character in the world now (off the tick); returns how many."""
         batch = [(ch.name, self.world.snapshot(ch)) for ch in self.world.characters.values()
@@ -740,17 +825,32 @@ class Server:
             await self._save(batch)
         return len(batch)
 
-    async def _save(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
-        t0 = time.perf_counter()
+    async def _save(self, batch: list[tuple[str, dict[str, Any]]]) -> bool:
+        """Write `batch` in one transaction; False (and logged) if it failed."""
+        return await self._save_soon(batch)
+
+    def _save_soon(self, batch: list[tuple[str, dict[str, Any]]]) -> Awaitable[bool]:
+        """Queue `batch` for the database thread now, so writes keep the order in which
+        their snapshots were taken; await the result for whether it was written."""
+        if not batch:
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done.set_result(True)
+            return done
+        write = asyncio.get_running_loop().run_in_executor(self.db, self.repo.save_characters,
+                                                           batch)
+        return self._saved(write, len(batch), time.perf_counter())
+
+    async def _saved(self, write: Awaitable[int], count: int, t0: float) -> bool:
         try:
-            n = await self.in_db(self.repo.save_characters, batch)
+            n = await write
         except Exception as exc:
-            self.log.error("save_failed", count=len(batch), exc_info=exc)
-            return
+            self.log.error("save_failed", count=count, exc_info=exc)
+            return False
         self.saved += n
         self.metrics.saves.inc(n)
-        self.log.info("characters_saved", count=n,
-                      ms=round((time.perf_counter() - t0) * 1000, 1))
+        self.log.debug("characters_saved", count=n,
+                       ms=round((time.perf_counter() - t0) * 1000, 1))
+        return True
 
 
 async def serve(settings: Settings) -> int:

@@ -57,6 +57,26 @@ class Settings:
     login_fail_limit: int = 5  # failures per name or address within the window...
     login_fail_window: float = 300.0  # ...before logins are refused for the window
 
+    # Hardening: every bound on what a client can make the server hold or do.
+    # docs/security.md keeps the table (the bound, this setting, what the client gets).
+    max_fragments: int = 128  # frames in one fragmented WebSocket message (more: 1009)
+    max_connections_per_address: int = 16  # open TCP connections from one address
+    trusted_proxies: str = ""  # addresses/CIDRs, comma-separated, whose X-Forwarded-For
+    #                            (WebSocket) or PROXY header (telnet) is believed
+    allowed_origins: str = ""  # browser Origins allowed on /ws, comma-separated, besides
+    #                            the server's own host; "*" allows any; none sent: allowed
+    gmcp_supports_max: int = 64  # GMCP packages a connection may declare (Core.Supports)
+    terminal_types_max: int = 8  # distinct telnet terminal types remembered (MTTS cycle)
+    log_lines_per_minute: int = 30  # log lines one connection's input may cause per minute
+    auth_concurrency: int = 4  # argon2 checks running at once, server-wide; others queue
+    auth_queue_max: int = 64  # logins waiting for a check; more are refused at once
+    auth_inflight_per_address: int = 4  # logins/registrations in flight from one address
+    register_per_address: int = 3  # new accounts from one address per register_window
+    register_window: float = 3600.0
+    register_global: int = 30  # new accounts from everyone per register_global_window
+    register_global_window: float = 60.0
+    dirty_save_interval: float = 1.0  # changed characters are written this often (durability)
+
     # Usage accounting (server/usage.py): prices are USD per 1M tokens, by model.
     prices_file: Path | None = None  # JSON {"model": {"prompt", "completion", "cached_prompt"?}}
     prices: str | None = None  # the same JSON inline; overrides the file and the defaults
@@ -107,6 +127,28 @@ _ENV = {
     "fanout_delay": "AEGENT_FANOUT_DELAY",
     "agent_rate": "AEGENT_AGENT_RATE",
     "agent_burst": "AEGENT_AGENT_BURST",
+    "max_message_bytes": "AEGENT_MAX_MESSAGE_BYTES",
+    "max_frame_bytes": "AEGENT_MAX_FRAME_BYTES",
+    "max_fragments": "AEGENT_MAX_FRAGMENTS",
+    "max_connections_per_address": "AEGENT_MAX_CONNECTIONS_PER_ADDRESS",
+    "trusted_proxies": "AEGENT_TRUSTED_PROXIES",
+    "allowed_origins": "AEGENT_ALLOWED_ORIGINS",
+    "gmcp_supports_max": "AEGENT_GMCP_SUPPORTS_MAX",
+    "terminal_types_max": "AEGENT_TERMINAL_TYPES_MAX",
+    "log_lines_per_minute": "AEGENT_LOG_LINES_PER_MINUTE",
+    "login_fail_limit": "AEGENT_LOGIN_FAIL_LIMIT",
+    "login_fail_window": "AEGENT_LOGIN_FAIL_WINDOW",
+    "auth_concurrency": "AEGENT_AUTH_CONCURRENCY",
+    "auth_queue_max": "AEGENT_AUTH_QUEUE_MAX",
+    "auth_inflight_per_address": "AEGENT_AUTH_INFLIGHT_PER_ADDRESS",
+    "register_per_address": "AEGENT_REGISTER_PER_ADDRESS",
+    "register_window": "AEGENT_REGISTER_WINDOW",
+    "register_global": "AEGENT_REGISTER_GLOBAL",
+    "register_global_window": "AEGENT_REGISTER_GLOBAL_WINDOW",
+    "dirty_save_interval": "AEGENT_DIRTY_SAVE_INTERVAL",
+    "rate": "AEGENT_RATE",
+    "burst": "AEGENT_BURST",
+    "queue_max": "AEGENT_QUEUE_MAX",
 }
 
 

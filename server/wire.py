@@ -278,6 +278,50 @@ def parse_message(msg: Any) -> ClientMessage:
 
 # ---- codecs ----------------------------------------------------------------------
 
+MAX_DEPTH = 32
+"""Arrays and objects nest at most this deep in anything a client sends (JSON, msgpack,
+GMCP bodies); deeper input is refused before it is parsed, never a RecursionError."""
+
+
+def too_deep(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON `text` opens more than `limit` arrays or objects at once (brackets in
+    strings are skipped). Cheap for the usual case: only text with more than `limit`
+    opening brackets is scanned."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
+
+
+def loads(text: str | bytes) -> Any:
+    """`json.loads`, refusing input nested deeper than `MAX_DEPTH`.
+
+    Raises:
+        ValueError: not JSON, or nested too deep.
+    """
+    if too_deep(text):
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    return json.loads(text)
+
 
 def decode_json(data: str | bytes) -> Any:
     """Decode one JSON text frame.

@@ -1,0 +1,128 @@
+"""Guards shared by the listeners: trusted proxies, connections per address, log budgets.
+
+Plain objects, no I/O: `ws.py` and `telnet.py` ask them before they believe a
+forwarded address, accept one more connection from an address, or write one more
+log line caused by a client's input. docs/security.md lists every bound.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(spec: str, setting: str = "trusted_proxies") -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR blocks as networks.
+
+    Raises:
+        ValueError: an entry is neither, naming the setting and the entry.
+    """
+    out: list[Network] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{setting}: {part!r} is not an address or a CIDR block") from None
+    return tuple(out)
+
+
+def is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    """Whether `address` (a peer's IP as text) lies in one of `networks`."""
+    if not networks or not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+def valid_address(text: str) -> str | None:
+    """`text` as a normalised IP address, or None when it is not one."""
+    try:
+        ip = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+class AddressCounter:
+    """Open connections per address, with a limit; every `acquire` needs its `release`.
+
+    Args:
+        limit: connections one address may hold open (0 or less: no limit).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def acquire(self, address: str) -> bool:
+        """Count one more connection from `address`; False (and nothing counted) when
+        the address is at its limit."""
+        n = self._open.get(address, 0)
+        if self.limit > 0 and n >= self.limit:
+            return False
+        self._open[address] = n + 1
+        return True
+
+    def release(self, address: str) -> None:
+        """One connection from `address` is gone."""
+        n = self._open.get(address, 0) - 1
+        if n > 0:
+            self._open[address] = n
+        else:
+            self._open.pop(address, None)
+
+    def count(self, address: str) -> int:
+        """Open connections from `address`."""
+        return self._open.get(address, 0)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+class LogBudget:
+    """At most `per_minute` log lines caused by one connection's input in a minute.
+
+    `allow()` says whether one more line may be written; the first refusal in a
+    minute returns True once more from `announce()` so the shell can log a single
+    "log_suppressed" line instead of the flood.
+
+    Args:
+        per_minute: lines allowed per 60 s window.
+        clock: monotonic seconds.
+    """
+
+    __slots__ = ("per_minute", "_clock", "_start", "_used", "_suppressed")
+
+    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._start = clock()
+        self._used = 0
+        self._suppressed = 0
+
+    def allow(self) -> bool:
+        """Whether one more line may be logged now (counts it if so)."""
+        now = self._clock()
+        if now - self._start >= 60.0:
+            self._start, self._used, self._suppressed = now, 0, 0
+        if self._used < self.per_minute:
+            self._used += 1
+            return True
+        self._suppressed += 1
+        return False
+
+    def announce(self) -> bool:
+        """True exactly once per window, on the first suppressed line."""
+        return self._suppressed == 1
