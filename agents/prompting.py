@@ -17,6 +17,12 @@ Nothing that changes from call to call (timestamps, counters, vitals) goes into
 (`data_block`): a JSON list between `<<<DATA name` and `DATA>>>`, with `<` and
 `>` escaped inside the JSON so no quoted text can close the block; `scrub` takes
 other players' words out of every other place (game lines, tool results).
+
+Words and lines are compared as `normal` makes them (the server's cleaning,
+`wire.clean_text`, and runs of white space as one space): the game line shows a say
+as the server cleaned it, the chat data as it was sent, and one control character
+must not make them differ (the say would then stay in the game lines, unquoted).
+Quoted data is cleaned the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from agents.contracts import Memory, Observation
+from server.wire import clean_text
 
 SYSTEM_PROMPT = """\
 You are an adventurer in Aegent Quest, a text MUD (a multi-user dungeon) where people \
@@ -132,18 +139,27 @@ def outside_data(text: str) -> str:
         rest = rest[end + len(DATA_CLOSE):]
 
 
+def normal(text: str) -> str:
+    """`text` as the server shows what someone wrote: no control, bidi or invisible
+    characters (`wire.clean_text`), white space runs as one space."""
+    return " ".join(clean_text(text, newlines=False).split())
+
+
 def scrub(text: str, speech: Iterable[tuple[str, str]]) -> str:
     """`text` with each line that carries another player's words replaced by a pointer.
 
     `speech` holds (speaker, words) pairs heard; a line containing both the speaker's
-    name and the words is that speech as the game printed it. Such words belong in
-    the chat data block only, never in game lines or tool results.
+    name and the words is that speech as the game printed it (both compared as
+    `normal` makes them). Such words belong in the chat data block only, never in game
+    lines or tool results.
     """
-    pairs = [(who, words.strip()) for who, words in speech if words.strip()]
+    pairs = [(normal(who), normal(words)) for who, words in speech]
+    pairs = [(who, words) for who, words in pairs if words]
     if not pairs or not text:
         return text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
+    for i, raw in enumerate(lines):
+        line = normal(raw)
         for who, words in pairs:
             if words in line and (not who or who in line):
                 lines[i] = f"({who or 'someone'} spoke: see the chat data)"
@@ -154,14 +170,14 @@ def scrub(text: str, speech: Iterable[tuple[str, str]]) -> str:
 def chat_items(chat: Iterable[Mapping[str, Any]], limit: int = 10,
                max_chars: int = 300) -> list[dict[str, str]]:
     """The last `limit` chat lines as {from, channel, text} (text cut at `max_chars`)."""
-    items = [{"from": str(c.get("from", "")), "channel": str(c.get("channel", "say")),
-              "text": str(c.get("text", ""))[:max_chars]} for c in chat]
+    items = [{"from": normal(str(c.get("from", ""))), "channel": str(c.get("channel", "say")),
+              "text": clean_text(str(c.get("text", "")))[:max_chars]} for c in chat]
     return items[-limit:]
 
 
 def memory_items(memories: Iterable[Memory], max_chars: int = 300) -> list[dict[str, str]]:
     """Retrieved memories as {kind, text} for the memories data block."""
-    return [{"kind": m.kind, "text": m.text[:max_chars]} for m in memories]
+    return [{"kind": m.kind, "text": clean_text(m.text)[:max_chars]} for m in memories]
 
 
 def note(obs: Observation, turn: int) -> str:

@@ -677,6 +677,14 @@ class ServerProcess:
                 self.proc.wait()
 
 
+PRIVATE_SERVER_ENV = {
+    "AEGENT_REGISTER_PER_ADDRESS": "0", "AEGENT_REGISTER_GLOBAL": "0",
+    "AEGENT_AUTH_INFLIGHT_PER_ADDRESS": "0", "AEGENT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+}
+"""The per-address limits lifted (0: none) on a server of our own, where every agent
+connects, registers and logs in from 127.0.0.1 (`aegent agents eval`)."""
+
+
 def start_server(seed: int, data_dir: Path, extra: Sequence[str] = (),
                  env: dict[str, str] | None = None, timeout: float = 60.0) -> ServerProcess:
     """Start `aegent serve` on free ports with `seed` in `data_dir`, and wait until it
@@ -885,7 +893,7 @@ def eval_command(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="aegent-eval-"))
     factory = make_policy_factory(args.policy, args.model, args.seed)
     log_file = configure_logging(out_dir / "agents.log")
-    server = start_server(args.seed, tmp / "server")
+    server = start_server(args.seed, tmp / "server", env=PRIVATE_SERVER_ENV)
     print(f"aegent: server pid {server.proc.pid} on {server.url} (seed {args.seed}, data "
           f"{tmp})", file=sys.stderr)
     cfg = RunConfig(url=server.url, policy=args.policy, count=args.count, model=args.model,

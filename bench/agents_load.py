@@ -34,7 +34,14 @@ from typing import Any
 import psutil
 
 from agents.client import Credentials, GameClient
-from agents.runner import AgentStats, RunConfig, configure_logging, run_agents, start_server
+from agents.runner import (
+    PRIVATE_SERVER_ENV,
+    AgentStats,
+    RunConfig,
+    configure_logging,
+    run_agents,
+    start_server,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -108,7 +115,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="aegent-agents-load-"))
     server = start_server(args.seed, tmp / "server",
-                          env={"AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "8192"})
+                          env={"AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "8192",
+                               **PRIVATE_SERVER_ENV})
     print(f"server pid {server.proc.pid} on {server.url}", file=sys.stderr)
     server_proc = psutil.Process(server.proc.pid)
     me = psutil.Process()

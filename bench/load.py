@@ -118,6 +118,7 @@ class Gen:
         self.port = url.port or 80
         self.path = url.path or "/"
         self.password = args.password
+        self.spread = args.spread
         self.period = 1.0 / args.rate
         self.timeout = args.timeout
         weights = [float(x) for x in args.mix.split(",")]
@@ -413,10 +414,18 @@ def emit(**fields: Any) -> None:
     sys.stdout.flush()
 
 
-async def _connect(gen: Gen, name: str, loop: asyncio.AbstractEventLoop) -> Client | None:
+def source_address(i: int) -> str:
+    """The i-th player's own loopback address (127.1.0.1, 127.1.0.2, ...): players come
+    from many addresses, as they do from the internet, not all from one."""
+    return f"127.1.{i // 250}.{i % 250 + 1}"
+
+
+async def _connect(gen: Gen, name: str, loop: asyncio.AbstractEventLoop, i: int = 0
+                   ) -> Client | None:
+    local = (source_address(i), 0) if gen.spread else None
     try:
         _, proto = await loop.create_connection(lambda: Client(gen, name, loop), gen.host,
-                                                gen.port)
+                                                gen.port, local_addr=local)
     except OSError as exc:
         gen.error(f"connect_{type(exc).__name__}")
         return None
@@ -445,7 +454,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     t_login = _perf()
     login_failures = 0
     for i in range(0, len(names), args.batch):
-        batch = await asyncio.gather(*(_connect(gen, n, loop) for n in names[i:i + args.batch]))
+        batch = await asyncio.gather(*(_connect(gen, n, loop, i + j)
+                                       for j, n in enumerate(names[i:i + args.batch])))
         for c in batch:
             if c is None:
                 login_failures += 1
@@ -548,6 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "a timeout")
     p.add_argument("--mix", default="1,1,1", help="weights of look,move,say")
     p.add_argument("--seed", type=int, default=None, help="seed the command choices")
+    p.add_argument("--spread", action="store_true", help="each client from its own loopback "
+                   "address (127.1.x.y), as players come from many; the server limits "
+                   "connections per address")
     return p
 
 

@@ -254,7 +254,10 @@ def start_server(data_dir: Path, seed: int, log: Path) -> tuple[subprocess.Popen
     """`aegent serve` on a free port over `data_dir`, answering /health."""
     aegent = Path(sys.executable).parent / "aegent"
     port = free_port()
-    env = {**os.environ, "AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "1024"}
+    env = {**os.environ, "AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "1024",
+           # every bot registers from 127.0.0.1: the per-address limits lifted (0: none)
+           "AEGENT_REGISTER_PER_ADDRESS": "0", "AEGENT_REGISTER_GLOBAL": "0",
+           "AEGENT_AUTH_INFLIGHT_PER_ADDRESS": "0", "AEGENT_MAX_CONNECTIONS_PER_ADDRESS": "0"}
     cmd = [str(aegent) if aegent.exists() else "aegent", "serve", "--port", str(port),
            "--telnet-port", str(free_port()), "--data-dir", str(data_dir),
            "--seed", str(seed)]

@@ -135,8 +135,9 @@ class DataDir:
         self.names_file = root / "names.txt"
         self._hash: str | None = None
 
-    def ensure(self, n: int, seed: int = 1) -> None:
-        """At least `n` accounts exist; every character is put back in a random room."""
+    def ensure(self, n: int, seed: int = 1, crowd: float = 0.0) -> None:
+        """At least `n` accounts exist; every character is put back in a random room
+        (`crowd`: this share of them in the start room instead, a town square at peak)."""
         from server import accounts, content
         from server.storage import SqlRepository
         from world import World
@@ -167,9 +168,10 @@ class DataDir:
             rooms = starter_rooms(world)
             classes = list(world.content.classes)
             batch = []
-            for name in self.names:
+            square = world.content.start_room
+            for i, name in enumerate(self.names):
                 ch = world.enter(name, rng.choice(classes))
-                world.move(ch, rng.choice(rooms))
+                world.move(ch, square if i < crowd * len(self.names) else rng.choice(rooms))
                 batch.append((name, world.leave(ch, "bench")))
                 world.drain()
             repo.save_characters(batch)
@@ -295,7 +297,7 @@ def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
                     "--rate", str(args.rate), "--duration", str(args.duration),
                     "--warmup", str(args.warmup), "--names-file", str(data.names_file),
                     "--password", PASSWORD, "--json-out", str(out_json),
-                    "--batch", str(args.batch), "--mix", args.mix]
+                    "--batch", str(args.batch), "--mix", args.mix, "--spread"]
         gen = subprocess.Popen(load_cmd, stdout=subprocess.PIPE, cwd=ROOT, text=True,
                                preexec_fn=_niceness(args.nice))
         gp = psutil.Process(gen.pid)

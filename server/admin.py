@@ -39,6 +39,7 @@ from server import content, log
 from server.admin_storage import AdminStore, AuditRecord, BanRecord, EditRecord, address_matches
 from server.session import GameRequest, Session
 from world import World, building
+from world.commands.registry import redact_line
 from world.entities import Character, Kind, Role
 from world.errors import Code, Refused
 from world.events import AuditListed, Moderated, RoleChanged
@@ -565,8 +566,9 @@ class Admin:
         if ch.role is Role.ADMIN:
             return Refused(Code.BAD_TARGET, "You can't force another admin.")
         target = server.by_character.get(ch.id)
+        shown = redact_line(line, server.world.registry, ch.aliases)  # no secret in any record
         if target is not None:
-            target.notify([("warning", f"{actor.name} forces you to: {line}")], "warning")
+            target.notify([("warning", f"{actor.name} forces you to: {shown}")], "warning")
             server._mark(target)
         try:
             refusal = server.world.perform_line(ch, line)
@@ -582,8 +584,8 @@ class Admin:
                 target.send({"type": "error", "code": refusal.code, "message": refusal.message})
             server._mark(target)
         outcome = "ok" if refusal is None else f"refused: {refusal.code}"
-        self.record(actor.name, "force", ch.name, detail=f"{line} ({outcome})")
-        self._done(session, "force", ch.name, line=line, ok=refusal is None,
+        self.record(actor.name, "force", ch.name, detail=f"{shown} ({outcome})")
+        self._done(session, "force", ch.name, line=shown, ok=refusal is None,
                    error=None if refusal is None else refusal.code)
         return None
 

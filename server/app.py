@@ -21,12 +21,13 @@ from typing import Any, Protocol, TypeVar
 
 import psutil
 
-from server import accounts, content, log, wire
+from server import accounts, content, datadir, log, netguard, wire
 from server.admin import Admin
 from server.clock import TickLoop
 from server.config import Settings
 from server.identity import Identity
 from server.metrics import Metrics
+from server.netguard import LogBudget
 from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import NameTaken, SqlRepository
 from server.telnet import TelnetConnection
@@ -34,7 +35,7 @@ from server.usage_service import Metering
 from server.wire import ErrorCode
 from server.ws import Connection
 from world import World
-from world.commands.registry import Call, tools_for
+from world.commands.registry import Call, redact_call, redact_line, tools_for
 from world.entities import Character, Kind, Role
 from world.errors import Refused
 from world.events import (
@@ -90,14 +91,29 @@ class Server:
         self.world = World(self.content, seed=seed)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.repo = SqlRepository(settings.resolved_database_url)
+        self.lock: datadir.ServerLock = datadir.NoLock()  # held from start() to shutdown()
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         self.hasher = accounts.Hasher(settings.argon2_time_cost, settings.argon2_memory_kib,
-                                      settings.argon2_parallelism)
-        self.throttle = accounts.Throttle(settings.login_fail_limit, settings.login_fail_window)
+                                      settings.argon2_parallelism,
+                                      workers=max(1, settings.auth_concurrency))
+        self.throttle = accounts.Throttle(settings.login_fail_limit, settings.login_fail_window,
+                                          delay=settings.login_fail_delay,
+                                          delay_max=settings.login_fail_delay_max)
+        self.exempt = netguard.parse_networks(settings.exempt_addresses, "exempt_addresses")
+        self.registrations = accounts.Registrations(
+            settings.register_per_address, settings.register_window,
+            settings.register_global, settings.register_global_window, exempt=self.exempt)
+        self.auth_gate = accounts.AuthGate(settings.auth_concurrency, settings.auth_queue_max,
+                                           settings.auth_inflight_per_address, self.exempt)
+        self._auth_logs: dict[Session, LogBudget] = {}  # auth refusals logged, per session
+        self._fresh: set[Session] = set()  # created a character, no command typed yet
         self.metrics = Metrics()
         self.limits = Limits(settings.rate, settings.burst, settings.queue_max,
                              settings.max_message_bytes)
         self.connections: set[Link] = set()
+        self.trusted_proxies = netguard.parse_networks(settings.trusted_proxies)
+        self.per_address = netguard.AddressCounter(settings.max_connections_per_address,
+                                                   self.exempt)
         self.sessions: dict[Session, Link] = {}
         self.by_character: dict[int, Session] = {}
         self.roles: dict[int, str] = {}
@@ -145,7 +161,20 @@ class Server:
         return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
 
     async def start(self) -> None:
-        """Migrate the database, listen, and start the tick."""
+        """Lock the database, migrate it, listen, and start the tick.
+
+        Raises:
+            datadir.AlreadyRunning: another server runs on this database.
+        """
+        # One server per database (server/datadir.py): before migrating or listening.
+        self.lock = await asyncio.to_thread(datadir.acquire, self.settings)
+        try:
+            await self._start()
+        except BaseException:
+            await asyncio.to_thread(self.lock.release)
+            raise
+
+    async def _start(self) -> None:
         await self.in_db(self.repo.migrate)
         await self.usage.start()
         await self.admin.replay()  # builder edits not yet exported, over the content files
@@ -215,6 +244,7 @@ class Server:
         await self.admin.flush()  # edits and audit entries still pending
         await self.usage.flush()  # model usage not yet written
         await self.in_db(self.repo.close)
+        await asyncio.to_thread(self.lock.release)  # only now may another server start
         self.db.shutdown(wait=True)
         self.hasher.close()
         self.log.info("shutdown_done", saved=len(batch))
@@ -273,6 +303,9 @@ class Server:
         self._holding.discard(session)
         self._dirty.discard(session)
         self._lazy.discard(session)
+        self._auth_logs.pop(session, None)
+        fresh = session in self._fresh
+        self._fresh.discard(session)
         ch = session.character
         was = session.state
         session.close(session.close_reason or "connection lost")
@@ -280,7 +313,14 @@ class Server:
                       character=ch.name if ch else None, reason=session.close_reason)
         if ch is not None and was is State.PLAYING and self.by_character.get(ch.id) is session:
             del self.by_character[ch.id]
-            if ch.name.lower() in self.world.characters:
+            if ch.name.lower() in self.world.characters and fresh:
+                # Made and gone before its first command: nothing to come back to, so it
+                # leaves (saved) at once rather than stand link-dead for linkdead_grace.
+                snap = self.world.leave(ch, "quit")
+                self._route()
+                self.log.info("character_left_unplayed", character=ch.name)
+                self._spawn(self._save([(ch.name, snap)]))
+            elif ch.name.lower() in self.world.characters:
                 self.world.set_linkdead(ch, True)
                 self.linkdead[ch.id] = self.now()
                 self._unsaved.add(ch)
@@ -369,6 +409,7 @@ class Server:
         """Apply one command for the session's character and route what it caused."""
         ch = session.character
         assert ch is not None
+        self._fresh.discard(session)
         if isinstance(msg, wire.Observe):
             self.observe(session, ch, msg.id)
             return
@@ -378,8 +419,7 @@ class Server:
                 self._answer(session, msg.id, forbidden)
                 return
         if session.watchers:
-            session.echo(msg.line if isinstance(msg, wire.Command)
-                         else f"{msg.tool} {json.dumps(msg.args)}", typed=True)
+            session.echo(self._typed(ch, msg), typed=True)
         outer, self._deferred = self._deferred, []
         try:
             if isinstance(msg, wire.Command):
@@ -404,6 +444,13 @@ class Server:
         if refusal is None and outcomes:
             refusal = next(o for o in outcomes if isinstance(o, Refused))
         self._answer(session, msg.id, refusal)
+
+    def _typed(self, ch: Character, msg: wire.Command | wire.CallTool) -> str:
+        """What `ch` typed, for admins snooping: cleaned, and a sensitive command's secrets
+        masked, also behind an alias or inside a line it carries (`alias`, `force`)."""
+        if isinstance(msg, wire.Command):
+            return redact_line(msg.line, self.world.registry, ch.aliases)
+        return redact_call(msg.tool, msg.args, self.world.registry)
 
     def _answer(self, session: Session, id: Any, refusal: Refused | None) -> None:
         """The end of a command: its `result` (or, without an id, an `error` if refused)."""
@@ -569,24 +616,55 @@ class Server:
 
     async def _change_password(self, session: Session, ch: Character, old: str, new: str
                                ) -> None:
-        account = await self.in_db(self.repo.get_account, ch.name)
-        ok = account is not None and await self.hasher.verify(account.password_hash, old)
+        """The `password` command: the same guards as a login (attempts in progress per
+        address and in all, failed checks of this name from this address)."""
+        denied = self.auth_gate.admit(session.address)
+        if denied is None:
+            try:
+                denied = await self._set_password(session, ch, old, new)
+            finally:
+                self.auth_gate.release(session.address)
+        if denied is not None:
+            self._log_refusal(session, denied, "password")
+            session.notify([("error", denied.message)], "warning")
+        self._mark(session)
+
+    async def _set_password(self, session: Session, ch: Character, old: str, new: str
+                            ) -> accounts.Denied | None:
+        attempt = self.throttle.begin(ch.name, session.address)
+        if isinstance(attempt, accounts.Denied):
+            return attempt
+        try:
+            account = await self.in_db(self.repo.get_account, ch.name)
+            ok = account is not None and await self.hasher.verify(account.password_hash, old)
+            self.throttle.finish(attempt, ok)
+        finally:
+            self.throttle.cancel(attempt)  # only if it ended before the check
         if not ok:
+            self.log.info("password_change_failed", session=session.id, character=ch.name,
+                          address=session.address)
             session.notify([("error", "Your current password is not that.")], "warning")
         else:
             new_hash = await self.hasher.hash(new)
             await self.in_db(self.repo.set_password, ch.name, new_hash)
             session.notify([("", "Password changed.")])
             self.log.info("password_changed", session=session.id, character=ch.name)
-        self._mark(session)
+        return None
 
     # ---- logging in ------------------------------------------------------------------
 
     async def _auth(self, session: Session, req: AuthRequest) -> None:
+        admitted = False
         try:
             if req.kind == "exists":
                 await self._name_exists(session, req)
-            elif req.kind == "api_key":
+                return
+            denied = self.auth_gate.admit(session.address)  # in progress: per address, all
+            if denied is not None:
+                self.refuse_auth(session, req.id, denied, req.kind)
+                return
+            admitted = True
+            if req.kind == "api_key":
                 await self.identity.login(session, req)
             elif req.kind == "login":
                 await self._login(session, req)
@@ -596,7 +674,27 @@ class Server:
             self.log.error("auth_crashed", session=session.id, exc_info=exc)
             session.auth_failed(ErrorCode.INTERNAL, "Something went wrong; please try again.",
                                 req.id)
-        self._after(session)
+        finally:
+            if admitted:
+                self.auth_gate.release(session.address)
+            self._after(session)
+
+    def refuse_auth(self, session: Session, id: Any, denied: accounts.Denied, what: str
+                    ) -> None:
+        """Answer a login or registration that a guard stopped (`throttled`, `busy`)."""
+        self.metrics.logins.labels(outcome=denied.code).inc()
+        self.metrics.errors.labels(code=denied.code).inc()
+        self._log_refusal(session, denied, what)
+        session.auth_failed(denied.code, denied.message, id)
+
+    def _log_refusal(self, session: Session, denied: accounts.Denied, what: str) -> None:
+        """Log a guard's refusal: at most one line per session per minute."""
+        budget = self._auth_logs.get(session)
+        if budget is None:
+            budget = self._auth_logs[session] = LogBudget(1, self.now)
+        if budget.allow():
+            self.log.info("auth_refused", session=session.id, address=session.address,
+                          what=what, code=denied.code, why=denied.message)
 
     async def _name_exists(self, session: Session, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
@@ -608,25 +706,26 @@ class Server:
 
     async def _login(self, session: Session, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
-        key_name, key_addr = f"name:{name.lower()}", f"addr:{session.address}"
-        wait = self.throttle.blocked(key_name, key_addr)
-        if wait > 0:
-            self.metrics.logins.labels(outcome="throttled").inc()
-            self.metrics.errors.labels(code=ErrorCode.THROTTLED).inc()
-            session.auth_failed(ErrorCode.THROTTLED, f"Too many failed logins; try again in "
-                                                     f"{int(wait) + 1} seconds.", req.id)
+        # Counted as a failure from here until checked, so parallel attempts can't slip by.
+        attempt = self.throttle.begin(name, session.address)
+        if isinstance(attempt, accounts.Denied):
+            self.refuse_auth(session, req.id, attempt, "login")
             return
-        account = await self.in_db(self.repo.get_account, name)
-        ok = await self.hasher.verify(account.password_hash if account else None, req.password)
-        ok = ok and account is not None and account.kind != "agent"  # agents use API keys
+        try:
+            account = await self.in_db(self.repo.get_account, name)
+            ok = await self.hasher.verify(account.password_hash if account else None,
+                                          req.password)
+            ok = ok and account is not None and account.kind != "agent"  # agents: API keys
+            self.throttle.finish(attempt, ok)
+        finally:
+            self.throttle.cancel(attempt)  # only if it ended before the check
         if not ok or account is None:
-            self.throttle.fail(key_name, key_addr)
             self.metrics.logins.labels(outcome="failed").inc()
             self.metrics.errors.labels(code=ErrorCode.AUTH_FAILED).inc()
-            self.log.info("login_failed", session=session.id, name=name, address=session.address)
+            self.log.info("login_failed", session=session.id, name=name[:accounts.NAME_MAX + 1],
+                          address=session.address)
             session.auth_failed(ErrorCode.AUTH_FAILED, "Wrong name or password.", req.id)
             return
-        self.throttle.clear(key_name)
         banned = await self.admin.ban_message(account.name, session.address, account.role)
         if banned is not None:
             self.metrics.logins.labels(outcome="banned").inc()
@@ -662,27 +761,42 @@ class Server:
             session.auth_failed(ErrorCode.UNKNOWN_CLASS, f"No class '{cls[:20]}'; choose one of "
                                 + ", ".join(self.content.classes), req.id)
             return
+        # New accounts per address and overall; those in flight hold their place.
+        denied = self.registrations.begin(session.address)
+        if denied is not None:
+            self.refuse_auth(session, req.id, denied, "register")
+            return
+        made = False
+        try:
+            made = await self._create(session, req, name, cls)
+        finally:
+            self.registrations.finish(session.address, made)
+
+    async def _create(self, session: Session, req: AuthRequest, name: str, cls: str) -> bool:
+        """Make the account and enter its character; whether the account was made."""
         if await self.in_db(self.repo.get_account, name) is not None:
             session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
-            return
+            return False
         banned = await self.admin.ban_message(None, session.address, None)
         if banned is not None:
             session.auth_failed(ErrorCode.BANNED, banned, req.id)
-            return
+            return False
         password_hash = await self.hasher.hash(req.password)
         try:
             account = await self.in_db(self.repo.create_account, name, password_hash)
         except NameTaken:
             session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
-            return
+            return False
+        self.throttle.remember(name, session.address)  # its maker's address is known to it
         if session.state is State.CLOSED:
-            return
+            return True
         self.log.info("account_created", session=session.id, name=name, cls=cls)
         self.metrics.logins.labels(outcome="registered").inc()
         self._enter(session, name, account.role, {"cls": cls}, None, req.id, True)
         ch = session.character
         if ch is not None:
             self._spawn(self._save([(name, self.world.snapshot(ch))]))
+        return True
 
     def _enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
                online: Character | None, id: Any, created: bool,
@@ -722,6 +836,8 @@ class Server:
             self.by_character[ch.id] = session
         if session.text_mode:
             session.notify([("notice", f"Welcome, {ch.name}! Type 'help' for the commands.")])
+        if created:
+            self._fresh.add(session)
         self.log.info("character_entered", session=session.id, character=ch.name,
                       room=ch.room, created=created)
         self._route()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import serve
+    from server.datadir import AlreadyRunning
     from world.prototypes import ContentError
 
     try:
@@ -40,6 +41,9 @@ def _serve(args: argparse.Namespace) -> int:
         return asyncio.run(serve(settings))  # 75 after `reboot`: start it again
     except ContentError as exc:
         print(f"aegent: content error: {exc}", file=sys.stderr)
+        return 1
+    except AlreadyRunning as exc:  # another server holds this database (server/datadir.py)
+        print(f"aegent: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"aegent: cannot start: {exc}", file=sys.stderr)

@@ -54,8 +54,10 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
-    login_fail_limit: int = 5  # failures per name or address within the window...
-    login_fail_window: float = 300.0  # ...before logins are refused for the window
+    login_fail_limit: int = 5  # failures per (name, address) before waits start...
+    login_fail_window: float = 300.0  # ...forgotten after this long quiet past the wait
+    login_fail_delay: float = 1.0  # the first wait past the limit; doubles per failure...
+    login_fail_delay_max: float = 900.0  # ...up to this (server/accounts.py, Throttle)
 
     # Hardening: every bound on what a client can make the server hold or do.
     # docs/security.md keeps the table (the bound, this setting, what the client gets).
@@ -68,8 +70,12 @@ class Settings:
     gmcp_supports_max: int = 64  # GMCP packages a connection may declare (Core.Supports)
     terminal_types_max: int = 8  # distinct telnet terminal types remembered (MTTS cycle)
     log_lines_per_minute: int = 30  # log lines one connection's input may cause per minute
-    auth_concurrency: int = 4  # argon2 checks running at once, server-wide; others queue
-    auth_queue_max: int = 64  # logins waiting for a check; more are refused at once
+    exempt_addresses: str = "127.0.0.0/8,::1"  # this machine (your agents, tools, bench):
+    #   no per-address limit on connections, registrations or logins in progress (the
+    #   failed-login throttle and the overall limits still apply). Behind a proxy on this
+    #   machine, set trusted_proxies so that players are not all 127.0.0.1; "" for none
+    auth_concurrency: int = 2  # argon2 checks running at once, server-wide; others queue
+    auth_queue_max: int = 256  # logins waiting for a check; more are refused at once (busy)
     auth_inflight_per_address: int = 4  # logins/registrations in flight from one address
     register_per_address: int = 3  # new accounts from one address per register_window
     register_window: float = 3600.0
@@ -138,7 +144,10 @@ _ENV = {
     "log_lines_per_minute": "AEGENT_LOG_LINES_PER_MINUTE",
     "login_fail_limit": "AEGENT_LOGIN_FAIL_LIMIT",
     "login_fail_window": "AEGENT_LOGIN_FAIL_WINDOW",
+    "login_fail_delay": "AEGENT_LOGIN_FAIL_DELAY",
+    "login_fail_delay_max": "AEGENT_LOGIN_FAIL_DELAY_MAX",
     "auth_concurrency": "AEGENT_AUTH_CONCURRENCY",
+    "exempt_addresses": "AEGENT_EXEMPT_ADDRESSES",
     "auth_queue_max": "AEGENT_AUTH_QUEUE_MAX",
     "auth_inflight_per_address": "AEGENT_AUTH_INFLIGHT_PER_ADDRESS",
     "register_per_address": "AEGENT_REGISTER_PER_ADDRESS",

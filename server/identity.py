@@ -356,29 +356,32 @@ class Identity:
         """Log a session in with an API key (`req.password` holds the key's text).
 
         Unknown, malformed and revoked keys get `auth_failed` and count as failed logins
-        of the address (throttled like wrong passwords). On success the agent's
+        of the address (throttled like wrong passwords: an attempt counts as a failure
+        while its key is being looked up, so parallel guesses can't pass the limit; the
+        shell has already admitted it through `Server.auth_gate`). On success the agent's
         character enters as `Kind.AGENT` (created at its first login, of the class in
         its config or the default one), `session.agent` is set and the session gets the
         agent's own rate limits.
         """
         server = self.server
         key = req.password
-        addr_key = f"addr:{session.address}"
-        wait = server.throttle.blocked(addr_key)
-        if wait > 0:
-            server.metrics.logins.labels(outcome="throttled").inc()
-            session.auth_failed(ErrorCode.THROTTLED, f"Too many failed logins; try again in "
-                                                     f"{int(wait) + 1} seconds.", req.id)
+        attempt = server.throttle.begin(None, session.address)
+        if isinstance(attempt, accounts.Denied):
+            server.refuse_auth(session, req.id, attempt, "api_key")
             return
-        key_id = key_id_of(key)
-        found = await server.in_db(self.store.find_key, key_id) if key_id else None
-        valid = found is not None and verify_key(key, found[1])
+        try:
+            key_id = key_id_of(key)
+            found = await server.in_db(self.store.find_key, key_id) if key_id else None
+            valid = found is not None and verify_key(key, found[1])
+            server.throttle.finish(attempt, valid and found is not None and found[2] is None)
+        finally:
+            server.throttle.cancel(attempt)  # only if it ended before the check
         if found is None or not valid:
-            self._failed(session, req, addr_key, key_id, "Unknown API key.")
+            self._failed(session, req, key_id, "Unknown API key.")
             return
         record, _hash, revoked_at = found
         if revoked_at is not None:
-            self._failed(session, req, addr_key, key_id, "This API key has been revoked.")
+            self._failed(session, req, key_id, "This API key has been revoked.")
             return
         for who in (record.name, record.owner):
             banned = await server.admin.ban_message(who, session.address, None)
@@ -418,10 +421,9 @@ class Identity:
             if created:
                 server._spawn(server._save([(record.name, server.world.snapshot(ch))]))
 
-    def _failed(self, session: Session, req: AuthRequest, addr_key: str, key_id: str | None,
-                message: str) -> None:
+    def _failed(self, session: Session, req: AuthRequest, key_id: str | None, message: str
+                ) -> None:
         server = self.server
-        server.throttle.fail(addr_key)
         server.metrics.logins.labels(outcome="failed").inc()
         server.metrics.errors.labels(code=ErrorCode.AUTH_FAILED).inc()
         self.log.info("agent_login_failed", session=session.id, key_id=key_id,

@@ -14,8 +14,9 @@ In json.mudstandards.org envelopes GMCP is proto `gmcp`, the package its id and
 the JSON its data, as a string; envelopes of other protocols are ignored.
 
 Out-of-band messages from the client come out of `decode_oob` as (package, data)
-GMCP pairs whichever of the two framings carried them; anything unreadable is a
-`WireError` whose message is meant for the player.
+GMCP pairs whichever of the two framings carried them; anything unreadable (JSON
+nested deeper than `wire.MAX_DEPTH` included) is a `WireError` whose message is meant
+for the player.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import json
 import re
 from typing import Any
 
-from server.wire import ErrorCode, Subprotocol, WireError
+from server.wire import ErrorCode, Subprotocol, WireError, loads
 
 OOB = frozenset({Subprotocol.MUD_GMCP, Subprotocol.MUD_JSON})  # those with a GMCP channel
 PACKAGE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
@@ -81,7 +82,7 @@ def _payload(body: str, package: str) -> Any:
     if not body:
         return None
     try:
-        return json.loads(body)
+        return loads(body)  # refuses nesting deeper than wire.MAX_DEPTH: no RecursionError
     except ValueError as exc:
         raise WireError(ErrorCode.BAD_JSON,
                         f"The data of GMCP {package} is not valid JSON ({exc}).") from None
@@ -106,7 +107,7 @@ def parse_envelope(text: str) -> tuple[str, str, str]:
             (`missing_field`), a field that is not a string (`bad_field`).
     """
     try:
-        msg = json.loads(text)
+        msg = loads(text)
     except ValueError as exc:
         raise WireError(ErrorCode.BAD_JSON, f"That text frame is not valid JSON ({exc}): "
                         f"send an envelope such as {ENVELOPE}.") from None

@@ -55,22 +55,51 @@ def valid_address(text: str) -> str | None:
     return str(ip)
 
 
+def _without_port(entry: str) -> str:
+    """`1.2.3.4:80` -> `1.2.3.4`, `[2001:db8::1]:80` -> `2001:db8::1`; others unchanged."""
+    if entry.startswith("[") and "]" in entry:
+        return entry[1:entry.index("]")]
+    if entry.count(":") == 1:
+        return entry.split(":", 1)[0]
+    return entry
+
+
+def forwarded_client(values: list[str], networks: tuple[Network, ...]) -> str | None:
+    """The client that trusted proxies forwarded for, from X-Forwarded-For `values`.
+
+    Each proxy appends the address it got the connection from, so only the entries
+    to the right can be believed: the answer is the rightmost entry that is not
+    itself a trusted proxy. None (keep the peer's address) when every entry is a
+    trusted proxy or that entry is not an address: it was not written by a proxy.
+    """
+    entries = [e.strip() for value in values for e in value.split(",")]
+    for entry in reversed(entries):
+        address = valid_address(_without_port(entry))
+        if address is None:
+            return None
+        if not is_trusted(address, networks):
+            return address
+    return None
+
+
 class AddressCounter:
     """Open connections per address, with a limit; every `acquire` needs its `release`.
 
     Args:
         limit: connections one address may hold open (0 or less: no limit).
+        exempt: networks counted but never refused (`exempt_addresses`: this machine).
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, exempt: tuple[Network, ...] = ()) -> None:
         self.limit = limit
+        self.exempt = exempt
         self._open: dict[str, int] = {}
 
     def acquire(self, address: str) -> bool:
         """Count one more connection from `address`; False (and nothing counted) when
         the address is at its limit."""
         n = self._open.get(address, 0)
-        if self.limit > 0 and n >= self.limit:
+        if self.limit > 0 and n >= self.limit and not is_trusted(address, self.exempt):
             return False
         self._open[address] = n + 1
         return True

@@ -17,6 +17,7 @@ from typing import Any
 
 from world import building as bld
 from world import events as ev
+from world.text import clean
 
 Span = tuple[str, str]
 Spans = list[Span]
@@ -58,8 +59,10 @@ def plain(spans: Spans) -> str:
 
 
 def strip_controls(text: str) -> str:
-    """Remove control characters (ESC and friends) that players could inject."""
-    return "".join(c for c in text if c >= " " or c in "\n\t")
+    """Remove the control, bidi-override and other invisible characters that players could
+    inject (world/text.py, the definition the world cleans player text with when it comes
+    in: this is the second guard); newlines stay, a tab becomes a space."""
+    return clean(text)
 
 
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -11,13 +11,23 @@ in, plain lines out, and no telnet bytes from us beyond the first offers.
 Like `ws.Connection`, writes are coalesced: what a connection has to send after
 one pass of the event loop goes out in one `transport.write` (compressed once,
 with one sync flush, under MCCP2).
+
+Hardening (docs/security.md): a connection from a trusted proxy
+(`Settings.trusted_proxies`) must start with a PROXY protocol header, which gives
+the client's address; the offers and the session wait for it, and a missing or
+broken header closes the connection. Each address holds at most
+`max_connections_per_address` connections (`Server.per_address`). Every log line
+a client's input can cause goes through the connection's `LogBudget`, and what a
+connection keeps (terminal types, GMCP packages) is bounded and goes with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
+from server import gmcp, netguard, proxy_protocol
 from server import telnet_protocol as tp
 from server.session import Session
 from server.wire import Subprotocol
@@ -28,16 +38,20 @@ if TYPE_CHECKING:
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 MIN_WIDTH = 20  # narrower NAWS reports are taken as this
 CODEBASE = "Aegent Quest 0.1"
+TOO_MANY = b"Too many connections from your address.\r\n"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
 class TelnetConnection(asyncio.Protocol):
     """One telnet connection and its text session."""
 
     def __init__(self, server: Server) -> None:
+        settings = server.settings
         self.server = server
         self.transport: asyncio.Transport | None = None
-        self.codec = tp.TelnetCodec(max_line=server.settings.max_message_bytes,
-                                    name=server.content.name)
+        self.codec = tp.TelnetCodec(max_line=settings.max_message_bytes,
+                                    name=server.content.name,
+                                    max_terminal_types=settings.terminal_types_max)
         self.session: Session | None = None
         self.address = ""
         self.ping_sent: float | None = None  # telnet keepalives (IAC NOP) need no answer
@@ -45,7 +59,13 @@ class TelnetConnection(asyncio.Protocol):
         self.opened_at = 0.0
         self.client = ""  # from GMCP Core.Hello, or the first TTYPE answer
         self.client_version = ""
-        self.gmcp_supports: list[str] = []
+        self.gmcp_supports = gmcp.Supports(settings.gmcp_supports_max)
+        self.log_budget = netguard.LogBudget(settings.log_lines_per_minute, server.now)
+        self._supports_budget = netguard.LogBudget(1, server.now)  # "list full": once a minute
+        self.proxy: proxy_protocol.ProxyParser | None = None  # waiting for a PROXY header
+        self._proxy_deadline: asyncio.TimerHandle | None = None
+        self._counted = False  # holds a place in server.per_address
+        self._terminal_logged = False
         self._echo = False  # we said WILL ECHO: the client's typing is hidden
 
     # ---- asyncio.Protocol ---------------------------------------------------------
@@ -54,15 +74,71 @@ class TelnetConnection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+        host = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+        self.address = netguard.valid_address(host) or host
         self.opened_at = self.server.now()
         self.server.connections.add(self)
+        if netguard.is_trusted(self.address, self.server.trusted_proxies):
+            # The proxy speaks first: no offers, no session before its header.
+            self.proxy = proxy_protocol.ProxyParser()
+            self._proxy_deadline = asyncio.get_running_loop().call_later(
+                self.server.settings.login_timeout, self._proxy_timeout)
+            return
+        self._begin()
+
+    def _begin(self) -> bool:
+        """The client's address is known: count it, make the offers, open the session.
+
+        False when the address already has its share of connections: it is told so
+        and the connection closes."""
+        assert self.transport is not None
+        if not self.server.per_address.acquire(self.address):
+            self._log("warning", "too_many_connections",
+                      limit=self.server.per_address.limit)
+            self.transport.write(TOO_MANY)
+            self.transport.close()
+            return False
+        self._counted = True
         self.codec.start()
         self.write_pending()
         self.session = self.server.open_session(self, Subprotocol.TEXT)
+        return True
+
+    def _proxy_header(self, data: bytes) -> bytes:
+        """Read the PROXY header a trusted proxy sends first; the bytes after it, once
+        the session is open (nothing before, or when the connection is refused)."""
+        assert self.proxy is not None and self.transport is not None
+        result = self.proxy.feed(data)
+        if isinstance(result, proxy_protocol.Header):
+            self._end_proxy()
+            if result.address is not None:  # LOCAL or UNKNOWN: the proxy's own address
+                self.address = result.address
+            return result.rest if self._begin() else b""
+        if isinstance(result, proxy_protocol.ProxyError):
+            self._end_proxy()
+            self._log("warning", "proxy_header_invalid", reason=result.reason)
+            self.transport.close()
+        return b""
+
+    def _proxy_timeout(self) -> None:
+        self._proxy_deadline = None
+        if self.proxy is not None:
+            self._end_proxy()
+            self._log("warning", "proxy_header_invalid", reason="no header in time")
+            self.abort("no PROXY header")
+
+    def _end_proxy(self) -> None:
+        self.proxy = None
+        if self._proxy_deadline is not None:
+            self._proxy_deadline.cancel()
+            self._proxy_deadline = None
 
     def data_received(self, data: bytes) -> None:
         self.server.metrics.bytes_in.inc(len(data))
+        if self.proxy is not None:
+            data = self._proxy_header(data)
+        if self.session is None or not data:
+            return
         try:
             for event in self.codec.receive(data):
                 self._event(event)
@@ -79,7 +155,11 @@ class TelnetConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._end_proxy()
         self.server.connections.discard(self)
+        if self._counted:
+            self._counted = False
+            self.server.per_address.release(self.address)
         if self.session is not None:
             self.server.session_lost(self.session)
 
@@ -94,6 +174,7 @@ class TelnetConnection(asyncio.Protocol):
                 self.codec.send_text("\n")
             self.server.receive(session, event.text)
         elif isinstance(event, tp.Invalid):
+            self._log("info", "telnet_invalid_input", code=event.code)
             self.server.refuse_input(session, event.code, event.message)
         elif isinstance(event, tp.WindowSize):
             session.width = max(event.width, MIN_WIDTH) if event.width else None
@@ -104,12 +185,20 @@ class TelnetConnection(asyncio.Protocol):
                 self.client = event.name
             if event.name.upper() == "DUMB":
                 session.ansi = False
-            self.server.log.info("telnet_terminal", session=session.id, terminal=event.name)
+            if not self._terminal_logged:  # the first answer names the client: once
+                self._terminal_logged = True
+                self._log("info", "telnet_terminal", terminal=event.name)
         elif isinstance(event, tp.GmcpMessage):
             self._gmcp(session, event)
         elif isinstance(event, tp.Charset):
-            self.server.log.info("telnet_charset", session=session.id, charset=event.name,
-                                 accepted=event.accepted)
+            self._log("info", "telnet_charset", charset=event.name[:64],
+                      accepted=event.accepted)
+        elif isinstance(event, tp.OptionRefused):
+            self._log("debug", "telnet_option_refused", option=tp.option_name(event.option),
+                      local=event.local)
+        elif isinstance(event, tp.Subnegotiation):
+            self._log("debug", "telnet_subnegotiation_ignored",
+                      option=tp.option_name(event.option), size=len(event.payload))
 
     def _option(self, session: Session, event: tp.OptionEnabled | tp.OptionDisabled) -> None:
         on = isinstance(event, tp.OptionEnabled)
@@ -119,23 +208,41 @@ class TelnetConnection(asyncio.Protocol):
             self.codec.send_mssp(self.mssp())
         elif event.option == tp.NAWS and not on:
             session.width = None
-        self.server.log.debug("telnet_option", session=session.id,
-                              option=tp.option_name(event.option), local=event.local, on=on)
+        self._log("debug", "telnet_option", option=tp.option_name(event.option),
+                  local=event.local, on=on)
 
     def _gmcp(self, session: Session, event: tp.GmcpMessage) -> None:
         data = event.data
         package = event.package.lower()
+        if event.error:  # not JSON, or nested too deep: ignored (GMCP has no error reply)
+            self._log("info", "gmcp_bad_body", package=event.package[:64], error=event.error)
+            return
         if package == "core.hello" and isinstance(data, dict):
             self.client = str(data.get("client", ""))[:64]
             self.client_version = str(data.get("version", ""))[:64]
-            self.server.log.info("telnet_client", session=session.id, client=self.client,
-                                 version=self.client_version)
-        elif package in ("core.supports.set", "core.supports.add") and isinstance(data, list):
-            if package == "core.supports.set":
-                self.gmcp_supports = []
-            self.gmcp_supports.extend(str(x)[:64] for x in data[:64])
+            self._log("info", "telnet_client", client=self.client,
+                      version=self.client_version)
+        elif package in gmcp.SUPPORTS:
+            ignored = self.gmcp_supports.update(package, data)
+            if ignored and self._supports_budget.allow():
+                self._log("info", "gmcp_supports_ignored", package=event.package,
+                          ignored=ignored, kept=len(self.gmcp_supports),
+                          limit=self.gmcp_supports.limit)
         elif package == "core.ping":
             self.codec.send_gmcp("Core.Ping")
+
+    def _log(self, level: str, event: str, **fields: Any) -> None:
+        """Log a line caused by the client's input, within the connection's budget; the
+        first line over it in a minute becomes one `log_suppressed` line."""
+        log = self.server.log
+        lvl = _LEVELS[level]
+        if lvl < logging.INFO and not log.is_enabled_for(lvl):
+            return  # filtered out anyway: costs no budget
+        who = {"session": self.session.id if self.session else None, "address": self.address}
+        if self.log_budget.allow():
+            getattr(log, level)(event, **who, **fields)
+        elif self.log_budget.announce():
+            log.warning("log_suppressed", **who, per_minute=self.log_budget.per_minute)
 
     def _sync_echo(self) -> None:
         """Hide the client's typing while the session waits for a password."""

@@ -20,6 +20,12 @@ Invariants:
   gets answers for a while, then silence.
 - Options we only use on request (ECHO, for passwords) are refused when the
   client asks for them unprompted.
+- What a connection holds is bounded whatever the client sends: the line buffer
+  (`max_line`), the subnegotiation buffer (`max_subnegotiation`), the option tables
+  (256 options), the terminal types (`max_terminal_types` distinct names of at most
+  `MAX_TERMINAL_TYPE` characters, only as answers to our own TTYPE SEND: an
+  unsolicited answer is ignored), and GMCP bodies (JSON nested at most
+  `wire.MAX_DEPTH` deep, read by `wire.loads`).
 
 The module-level functions (`command`, `subneg`, `encode_text`, `gmcp`,
 `mssp`) are the pure encoders the codec uses; tests use them to build input.
@@ -31,10 +37,11 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from server import wire
 from server.wire import ErrorCode
 
 # ---- bytes of RFC 854 ---------------------------------------------------------------
@@ -100,7 +107,8 @@ ACCEPT_LOCAL = frozenset({BINARY, SGA, EOR, GMCP, MSSP, MCCP2, CHARSET})
 #: Options the client may do when it offers them (WILL).
 ACCEPT_REMOTE = frozenset({BINARY, SGA, NAWS, TTYPE, CHARSET, GMCP})
 
-MAX_TTYPE_ASKS = 3  # MTTS: client name, terminal type, "MTTS <bits>"
+MAX_TTYPE_ASKS = 3  # MTTS: client name, terminal type, "MTTS <bits>" (the default bound)
+MAX_TERMINAL_TYPE = 64  # a terminal type is cut to this many characters
 MAX_REPLIES = 16  # answers per option before a toggling peer is ignored
 
 _DATA_SPECIAL = re.compile(rb"[\x00\x08\n\r\x7f\xff]")
@@ -179,10 +187,15 @@ class Charset:
 
 @dataclass(frozen=True, slots=True)
 class GmcpMessage:
-    """A GMCP message from the client: `Package.Name` and its JSON data (or None)."""
+    """A GMCP message from the client: `Package.Name` and its JSON data (or None).
+
+    A body that is not JSON (or is nested too deep) comes as its text, with `error`
+    saying why (not compared: events are equal whatever the parser's wording).
+    """
 
     package: str
     data: Any
+    error: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +264,23 @@ def mssp(variables: Mapping[str, object]) -> bytes:
     return subneg(MSSP, bytes(out))
 
 
+def read_gmcp(payload: bytes) -> GmcpMessage:
+    """A GMCP subnegotiation's payload, "Package.Name <json>", as an event; never raises.
+
+    The body is read by `wire.loads` (no nesting deeper than `wire.MAX_DEPTH`); a body
+    it refuses comes as text, with the reason in `error`.
+    """
+    text = payload.decode("utf-8", "replace").strip()
+    package, _, body = text.partition(" ")
+    body = body.strip()
+    if not body:
+        return GmcpMessage(package, None)
+    try:
+        return GmcpMessage(package, wire.loads(body))
+    except (ValueError, RecursionError) as err:  # RecursionError: belt and braces
+        return GmcpMessage(package, body, error=str(err)[:200] or type(err).__name__)
+
+
 # ---- option state ---------------------------------------------------------------------
 
 
@@ -288,13 +318,15 @@ class TelnetCodec:
         max_subnegotiation: the longest subnegotiation payload; longer ones are
             dropped whole.
         name: what to answer to Are-You-There.
+        max_terminal_types: distinct terminal types kept (and TTYPE SENDs asked) at most.
     """
 
     def __init__(self, max_line: int = 8192, max_subnegotiation: int = 8192,
-                 name: str = "Aegent Quest") -> None:
+                 name: str = "Aegent Quest", max_terminal_types: int = MAX_TTYPE_ASKS) -> None:
         self.max_line = max_line
         self.max_subnegotiation = max_subnegotiation
         self.name = name
+        self.max_terminal_types = max_terminal_types
         #: whether the client has sent any telnet command: a client that never does
         #: gets no IAC from us after the first offers (no GA, no ECHO, no NOP)
         self.telnet_seen = False
@@ -312,6 +344,9 @@ class TelnetCodec:
         self._local: dict[int, _Side] = {}
         self._remote: dict[int, _Side] = {}
         self._ttype_asks = 0
+        self._ttype_waiting = False  # a TTYPE SEND is out: the next IS answers it
+        self._ttype_done = False  # the MTTS cycle repeated, or the bound was hit
+        self.ignored_terminal_types = 0  # answers nobody asked for
         self._charset_asked = False
         self._plain = bytearray()  # output not yet through the compressor
         self._out = bytearray()  # output ready for the wire
@@ -412,7 +447,7 @@ class TelnetCodec:
     def _on_enabled(self, option: int, local: bool, events: list[TelnetEvent]) -> None:
         if local and option == MCCP2:
             self._start_compression()
-        elif not local and option == TTYPE:
+        elif not local and option == TTYPE and not self._ttype_waiting:
             self._ask_ttype()
         elif option == CHARSET and not self._charset_asked:
             self._charset_asked = True
@@ -420,8 +455,19 @@ class TelnetCodec:
         events.append(OptionEnabled(option, local))
 
     def _ask_ttype(self) -> None:
+        if self._ttype_done or self._ttype_asks >= self.max_terminal_types:
+            self._ttype_done = True
+            return
         self._ttype_asks += 1
+        self._ttype_waiting = True
         self._emit(subneg(TTYPE, bytes([TTYPE_SEND])))
+
+    def footprint(self) -> dict[str, int]:
+        """What this connection's input makes the codec hold, for bounds checks and tests."""
+        return {"line": len(self._line), "subnegotiation": len(self._sb),
+                "options": len(self._local) + len(self._remote),
+                "terminal_types": len(self.terminal_types),
+                "terminal_type_chars": max(map(len, self.terminal_types), default=0)}
 
     @property
     def gmcp(self) -> bool:
@@ -590,27 +636,31 @@ class TelnetCodec:
         if option == NAWS and len(payload) == 4:
             events.append(WindowSize(payload[0] << 8 | payload[1], payload[2] << 8 | payload[3]))
         elif option == TTYPE and payload[:1] == bytes([TTYPE_IS]):
-            name = payload[1:].decode("ascii", "replace")
-            repeated = bool(self.terminal_types) and self.terminal_types[-1] == name
-            if not repeated:
-                self.terminal_types.append(name)
-                events.append(TerminalType(name))
-                if self._ttype_asks < MAX_TTYPE_ASKS:
-                    self._ask_ttype()
+            self._terminal_type(payload[1:], events)
         elif option == CHARSET and payload:
             self._charset(payload, events)
         elif option == GMCP:
-            text = payload.decode("utf-8", "replace").strip()
-            package, _, body = text.partition(" ")
-            data: Any = None
-            if body.strip():
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    data = body.strip()
-            events.append(GmcpMessage(package, data))
+            events.append(read_gmcp(payload))
         else:
             events.append(Subnegotiation(option, payload))
+
+    def _terminal_type(self, raw: bytes, events: list[TelnetEvent]) -> None:
+        """MTTS: ask again after each new name, until a name repeats or the bound is hit."""
+        if not self._ttype_waiting:
+            self.ignored_terminal_types += 1  # unsolicited: nothing kept, nothing said
+            return
+        self._ttype_waiting = False
+        name = "".join(c if " " <= c <= "~" else "?"
+                       for c in raw[:MAX_TERMINAL_TYPE].decode("ascii", "replace"))
+        if name in self.terminal_types:
+            self._ttype_done = True  # the cycle came round: we know them all
+            return
+        self.terminal_types.append(name)
+        events.append(TerminalType(name))
+        if len(self.terminal_types) < self.max_terminal_types:
+            self._ask_ttype()
+        else:
+            self._ttype_done = True
 
     def _charset(self, payload: bytes, events: list[TelnetEvent]) -> None:
         kind, rest = payload[0], payload[1:]

@@ -7,7 +7,7 @@ maps with a `type` key; unknown keys are ignored so that both sides can grow.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -170,15 +170,32 @@ class Usage:
 ClientMessage = Register | Login | Command | CallTool | Tools | Ping | Observe | Usage
 
 
+MIN_ID_INT, MAX_ID_INT = -(2**63), 2**63 - 1
+"""Integer ids are signed 64-bit, so that both codecs (and every client's) can send them
+back; JavaScript clients should keep to ±2**53 or use strings."""
+
+
 def _id(msg: dict[str, Any]) -> Any:
+    """The message's `id`, checked before anything is done with the message: it is echoed
+    in every reply, so a value the codecs cannot encode back (a huge integer, a float, a
+    map, a long string) is refused here, not after the command ran. Booleans are not ids.
+    """
     value = msg.get("id")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise WireError(ErrorCode.BAD_FIELD, "'id' must be a string or an integer")
-    if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
-        raise WireError(ErrorCode.BAD_FIELD, f"'id' is longer than {MAX_ID_LENGTH}")
-    return value
+    if isinstance(value, str):
+        if len(value) > MAX_ID_LENGTH:
+            raise WireError(ErrorCode.BAD_FIELD, f"'id' is longer than {MAX_ID_LENGTH}")
+        if not value.isascii():  # lone surrogates: the decoders refuse them already
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise WireError(ErrorCode.BAD_FIELD, "'id' is not valid Unicode") from None
+        return value
+    if type(value) is int and MIN_ID_INT <= value <= MAX_ID_INT:
+        return value
+    raise WireError(ErrorCode.BAD_FIELD, f"'id' must be a string of at most {MAX_ID_LENGTH} "
+                    "characters or an integer from -2**63 to 2**63-1")
 
 
 def _str(msg: dict[str, Any], key: str, mid: Any, *, required: bool = True) -> str | None:
@@ -212,6 +229,8 @@ def _usage(msg: dict[str, Any], mid: Any) -> Usage:
     model = _str(msg, "model", mid, required=op != "settle")
     if model is not None and not (0 < len(model) <= 200):
         raise WireError(ErrorCode.BAD_FIELD, "'model' must be 1 to 200 characters", mid)
+    if model is not None and clean_text(model, newlines=False) != model:  # stored, then shown
+        raise WireError(ErrorCode.BAD_FIELD, "'model' must have no control characters", mid)
     if op == "reserve":
         return Usage(op, model, max_tokens=_tokens(msg, "max_tokens", mid), id=mid)
     reservation = _str(msg, "reservation", mid, required=op == "settle")
@@ -273,7 +292,8 @@ def parse_message(msg: Any) -> ClientMessage:
             cls=_str(msg, "class", mid, required=False),
             id=mid,
         )
-    raise WireError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {str(kind)[:40]!r}", mid)
+    shown = repr(kind[:40]) if isinstance(kind, str) else f"({type(kind).__name__})"
+    raise WireError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {shown}", mid)
 
 
 # ---- codecs ----------------------------------------------------------------------
@@ -313,14 +333,19 @@ def too_deep(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
 
 
 def loads(text: str | bytes) -> Any:
-    """`json.loads`, refusing input nested deeper than `MAX_DEPTH`.
+    """Strict JSON (RFC 8259), refusing input nested deeper than `MAX_DEPTH`.
+
+    orjson rather than `json.loads`: it refuses what the encoders cannot send back, so
+    nothing read here can break a reply later: lone UTF-16 surrogates (`"\\ud800"`,
+    which no UTF-8 encoder takes), `NaN` and `Infinity`, numbers that overflow a double.
+    Integers beyond 64 bits come back as floats (`id` refuses those).
 
     Raises:
         ValueError: not JSON, or nested too deep.
     """
     if too_deep(text):
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    return json.loads(text)
+    return orjson.loads(text)
 
 
 def decode_json(data: str | bytes) -> Any:
@@ -332,13 +357,19 @@ def decode_json(data: str | bytes) -> Any:
     if isinstance(data, bytes | bytearray):
         raise WireError(ErrorCode.BAD_FRAME, "aegent.json takes text frames")
     try:
-        return json.loads(data)
+        return loads(data)
     except ValueError as exc:
         raise WireError(ErrorCode.BAD_JSON, f"invalid JSON: {exc}") from None
 
 
 def decode_msgpack(data: str | bytes) -> Any:
-    """Decode one msgpack binary frame.
+    """Decode one msgpack binary frame into the JSON data model.
+
+    msgpack itself bounds every declared length by the frame's size (a header claiming
+    2**32 entries or a 4 GB string in a small frame is refused before anything is
+    allocated) and nesting at 1024; on top of that, nesting deeper than `MAX_DEPTH`,
+    map keys that are not strings, `bin` and `ext` values (timestamps included) are
+    refused, so a message means the same in both codecs and can be encoded back.
 
     Raises:
         WireError: `bad_msgpack` (or `bad_frame` for a text frame).
@@ -346,9 +377,39 @@ def decode_msgpack(data: str | bytes) -> Any:
     if isinstance(data, str):
         raise WireError(ErrorCode.BAD_FRAME, "aegent.msgpack takes binary frames")
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
         raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {type(exc).__name__}") from None
+    problem = _not_plain(value, 0)
+    if problem is not None:
+        raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {problem}")
+    return value
+
+
+def _not_plain(value: Any, depth: int) -> str | None:
+    """What makes decoded msgpack `value` more than JSON's data model, or None. Recursion
+    stops at `MAX_DEPTH`, so this is cheap and bounded."""
+    if isinstance(value, dict):
+        depth += 1
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return "map keys must be strings"
+            problem = _not_plain(item, depth)
+            if problem is not None:
+                return problem
+    elif isinstance(value, list):
+        depth += 1
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        for item in value:
+            problem = _not_plain(item, depth)
+            if problem is not None:
+                return problem
+    elif value is not None and not isinstance(value, str | int | float):  # bool is an int
+        return f"{type(value).__name__} values are not part of the protocol"
+    return None
 
 
 _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
@@ -420,6 +481,28 @@ def _pack_int(n: int) -> bytes:
         return b"\xce" + n.to_bytes(4, "big")
     out: bytes = msgpack.packb(n)
     return out
+
+
+# ---- text that people write -------------------------------------------------------
+
+UNSAFE_TEXT = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+    r"\u2066-\u2069\ud800-\udfff\U000e0000-\U000e007f]")
+"""What never reaches another person from text someone wrote: C0 controls (but tab and
+newline), DEL, C1 controls, bidirectional marks, embeddings, overrides and isolates
+(U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069), the line and paragraph separators,
+lone surrogates (no codec can send them) and the invisible tag characters
+(U+E0000-U+E007F, which LLMs read as ASCII). world/text.py mirrors this definition
+(world/ imports nothing from server/); a test checks that both agree on every code point."""
+
+
+def clean_text(text: str, newlines: bool = True) -> str:
+    """`text` without the characters of `UNSAFE_TEXT`; a tab becomes a space, and so does a
+    newline unless `newlines` (multi-line text such as descriptions)."""
+    if text.isprintable():  # the usual case: nothing to take out
+        return text
+    text = UNSAFE_TEXT.sub("", text).replace("\t", " ")
+    return text if newlines else text.replace("\n", " ")
 
 
 # ---- server -> client builders (plain maps, so clients need no classes) -----------

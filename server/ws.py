@@ -11,27 +11,52 @@ text frames for gmcp/json.mudstandards.org (see `server/mudstandards.py`).
 Writes are coalesced: whatever a connection has to send after one pass of the
 event loop goes out in one `transport.write`, which keeps fan-out (a `say` heard
 by a crowded room) cheap.
+
+Hardening (docs/security.md): every bound answers the client and logs at most
+`log_lines_per_minute` lines per connection (`netguard.LogBudget`).
+- HTTP: the request head is read here, up to `MAX_HEAD` bytes (more: 431), and only
+  then given to the protocol, so bytes after it (a body, a pipelined second request)
+  are never mistaken for frames: the first request is answered and the connection
+  closes (our responses say `Connection: close`). GET and HEAD only (else 405);
+  what the protocol cannot parse gets a 400.
+- `/ws`: a browser's `Origin` must be this server's own (its `Host`) or one of
+  `allowed_origins` (403 otherwise); no `Origin` (not a browser) is fine.
+- Addresses: `X-Forwarded-For` is believed only from `trusted_proxies`; each
+  address holds at most `max_connections_per_address` connections
+  (`Server.per_address`; more get 429).
+- Frames: a fragmented message holds at most `max_fragments` frames and
+  `max_frame_bytes` bytes (more: close 1009), counted as they come.
+- GMCP (mudstandards.org): declared packages are de-duplicated and bounded
+  (`gmcp.Supports`, `gmcp_supports_max`); JSON nested too deep gets a refusal line.
+- When we have said our last (an HTTP response, a close), we half-close and read
+  until the client closes, at most `LINGER` seconds: closing with its input unread
+  would reset the connection, and the client could lose our answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import http
+import logging
 import mimetypes
+import re
 import struct
 from collections.abc import Sequence
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from websockets.datastructures import Headers
-from websockets.exceptions import NegotiationError
+from websockets.exceptions import InvalidMessage, NegotiationError
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State as WsState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol as WsSubprotocol
 
-from server import mudstandards
+from server import gmcp, mudstandards, netguard
 from server.session import Session
 from server.wire import ErrorCode, Subprotocol, WireError
 
@@ -43,6 +68,13 @@ SUBPROTOCOLS = [WsSubprotocol(s.value) for s in Subprotocol]
 OURS = [s for s in SUBPROTOCOLS if not Subprotocol(s).mudstandards]
 MUDSTANDARDS = [s for s in SUBPROTOCOLS if Subprotocol(s).mudstandards]
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
+MAX_HEAD = 16 << 10  # an HTTP request line and headers, in bytes; more: 431
+LINGER = 2.0  # seconds a client has to close after our last byte before it is dropped
+METHODS = ("GET", "HEAD")
+TEXT_PLAIN = "text/plain; charset=utf-8"
+TOO_MANY = b"Too many connections from your address.\n"
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
 def _select(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]) -> WsSubprotocol | None:
@@ -82,29 +114,105 @@ def http_response(status: int, reason: str, body: bytes, content_type: str,
     return Response(status, reason, headers, body)
 
 
+def plain(status: int, text: str, extra: dict[str, str] | None = None) -> Response:
+    """A short text/plain response with `status` (and its standard reason phrase)."""
+    return http_response(status, http.HTTPStatus(status).phrase, text.encode("utf-8"),
+                         TEXT_PLAIN, extra)
+
+
+def not_allowed() -> Response:
+    """405 for any method but GET and HEAD."""
+    return plain(405, "Only GET and HEAD are allowed here.\n", {"Allow": ", ".join(METHODS)})
+
+
+def head_end(buf: bytes | bytearray, start: int = 0) -> int | None:
+    """Where the HTTP request head in `buf` ends (after its blank line), looking from
+    `start`; None while it has not. A bare LF blank line ends it too (to be refused)."""
+    ends = [i + n for i, n in ((buf.find(b"\r\n\r\n", start), 4), (buf.find(b"\n\n", start), 2))
+            if i >= 0]
+    return min(ends) if ends else None
+
+
+def request_method(head: bytes) -> str | None:
+    """The method of a request head whose request line has HTTP's shape, else None."""
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    parts = line.split(b" ")
+    if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+        return None
+    return parts[0].decode("ascii") if _TOKEN.fullmatch(parts[0]) else None
+
+
+@functools.lru_cache(maxsize=16)
+def _origins(spec: str) -> frozenset[str]:
+    return frozenset(o.strip().rstrip("/").lower() for o in spec.split(",") if o.strip())
+
+
+def _host_port(netloc: str, scheme: str) -> str:
+    """`netloc` without the scheme's default port."""
+    default = {"http": ":80", "ws": ":80", "https": ":443", "wss": ":443"}.get(scheme)
+    return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
+
+
+def origin_refusal(headers: Headers, allowed: str) -> str | None:
+    """Why a WebSocket handshake with these headers is refused for its `Origin`; None
+    when it is allowed: no Origin (not a browser), this server's own (the Origin's
+    host:port is the request's Host), one of `allowed` (comma-separated), or `*`."""
+    sent = headers.get_all("Origin")
+    if not sent:
+        return None
+    if len(sent) > 1:
+        return "more than one Origin header"
+    origin = sent[0].strip()
+    accepted = _origins(allowed)
+    wanted = origin.rstrip("/").lower()
+    if "*" in accepted or wanted in accepted:
+        return None
+    hosts = headers.get_all("Host")
+    if len(hosts) == 1:
+        try:
+            parts = urlsplit(wanted)
+        except ValueError:
+            parts = None
+        if (parts is not None and parts.scheme in ("http", "https") and parts.netloc
+                and _host_port(parts.netloc, parts.scheme)
+                == _host_port(hosts[0].strip().lower(), parts.scheme)):
+            return None
+    return f"the Origin {origin[:100]!r} may not open a WebSocket on this server"
+
+
 class Connection(asyncio.Protocol):
     """One TCP connection: HTTP, then perhaps a WebSocket with a session."""
 
     def __init__(self, server: Server) -> None:
+        settings = server.settings
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.proto = ServerProtocol(
             subprotocols=SUBPROTOCOLS,
             select_subprotocol=_select,
-            max_size=server.settings.max_frame_bytes,
+            max_size=settings.max_frame_bytes,
         )
         self.session: Session | None = None
         self._pending: list[bytes] = []  # framed messages waiting for write_pending
         self.kind: Subprotocol | None = None  # once upgraded
-        self.address = ""
+        self.peer = ""  # the TCP peer (a proxy's address, when it is a trusted one)
+        self.address = ""  # the client's: the peer, or whom a trusted proxy forwarded for
         self.client = ""  # mudstandards.org GMCP: from Core.Hello
         self.client_version = ""
-        self.gmcp_supports: list[str] = []
+        self.gmcp_supports = gmcp.Supports(settings.gmcp_supports_max)
+        self.log_budget = netguard.LogBudget(settings.log_lines_per_minute, server.now)
+        self._supports_budget = netguard.LogBudget(1, server.now)  # "list full": once a minute
         self.fragments: list[bytes] = []
+        self.fragment_bytes = 0  # the sum of len(fragments), kept as they come
         self.fragment_opcode: Opcode | None = None
         self.ping_sent: float | None = None
         self.closed = False
         self.opened_at = 0.0
+        self._head: bytearray | None = bytearray()  # the HTTP request head, until whole
+        self._counted: str | None = None  # the address holding a place in per_address
+        self._failed = False  # we failed the WebSocket: frames still queued are dropped
+        self._eof_sent = False
+        self._linger: asyncio.TimerHandle | None = None
 
     # ---- asyncio.Protocol ---------------------------------------------------------
 
@@ -112,59 +220,172 @@ class Connection(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         peer = transport.get_extra_info("peername")
-        self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+        host = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+        self.peer = self.address = netguard.valid_address(host) or host
         self.opened_at = self.server.now()
         self.server.connections.add(self)
+        if netguard.is_trusted(self.peer, self.server.trusted_proxies):
+            return  # counted once its request says whose connection it is
+        if not self._count(self.peer):
+            self._head = None  # what the client sends now is read and dropped
+            self._too_many()
+            self.write_pending()
 
     def data_received(self, data: bytes) -> None:
         self.server.metrics.bytes_in.inc(len(data))
         try:
-            self.proto.receive_data(data)
-            self._events()
+            if self._head is not None:
+                self._read_head(data)
+            else:
+                self.proto.receive_data(data)
+                self._events()
         except Exception as exc:  # a bug here must cost one connection, not the server
-            self.server.log.error("connection_crashed", address=self.address,
-                                  session=self.session.id if self.session else None,
-                                  exc_info=exc)
-            self.abort("internal error")
+            self._crashed(exc)
 
     def eof_received(self) -> bool | None:
-        self.proto.receive_eof()
-        self._events()
+        self._head = None
+        try:
+            self.proto.receive_eof()
+            self._events()
+        except Exception as exc:
+            self._crashed(exc)
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         self.server.connections.discard(self)
+        if self._counted is not None:
+            self.server.per_address.release(self._counted)
+            self._counted = None
         if self.session is not None:
             self.server.session_lost(self.session)
 
-    # ---- incoming ---------------------------------------------------------------
+    def _crashed(self, exc: Exception) -> None:
+        self.server.log.error("connection_crashed", address=self.address,
+                              session=self.session.id if self.session else None,
+                              exc_info=exc)
+        self.abort("internal error")
 
-    def _events(self) -> None:
-        for event in self.proto.events_received():
-            if isinstance(event, Request):
-                self._request(event)
-            elif isinstance(event, Frame):
-                self._frame(event)
-        self.write_pending()
-        if self.proto.state is WsState.CLOSED and self.transport is not None:
-            self.transport.close()
+    # ---- HTTP -----------------------------------------------------------------------
+
+    def _read_head(self, data: bytes) -> None:
+        """Collect the request head; once whole, let the protocol parse it and answer.
+
+        Bytes after the head go to the protocol only if the WebSocket opened (frames
+        sent without waiting for our 101); otherwise they are a body or another
+        request, and are dropped: the response closes the connection."""
+        head = self._head
+        assert head is not None
+        start = max(0, len(head) - 3)
+        head += data
+        end = head_end(head, start)
+        if end is None or end > MAX_HEAD:
+            if end is not None or len(head) > MAX_HEAD:
+                self._head = None
+                self._refuse(plain(431, f"The request's headers are over the limit of "
+                                        f"{MAX_HEAD} bytes.\n"), "head_too_large")
+                self.write_pending()
+            return
+        self._head = None
+        self.proto.receive_data(bytes(head[:end]))
+        events = self.proto.events_received()
+        if events and isinstance(events[0], Request):
+            self._request(events[0])
+        else:
+            self._unreadable(bytes(head[:end]))
+        rest = bytes(head[end:])
+        if rest and self.proto.state is WsState.OPEN:
+            self.proto.receive_data(rest)
+        self._events()
+
+    def _unreadable(self, head: bytes) -> None:
+        """The protocol could not parse the head: a 405 or a 400 goes before its EOF."""
+        exc = self.proto.handshake_exc
+        if not isinstance(exc, InvalidMessage):
+            return  # it answered itself (414, 431)
+        method = request_method(head)
+        if method is not None and method not in METHODS:
+            response = not_allowed()
+        else:
+            why = str(exc.__cause__ or exc)[:200]
+            response = plain(400, f"Bad request: {why}.\n")
+        self._log("info", "http_refused", status=response.status_code, method=method)
+        self._pending.append(response.serialize())
 
     def _request(self, request: Request) -> None:
-        path = request.path.split("?", 1)[0]
-        if path == "/ws":
-            response = self.proto.accept(request)
-            if response.status_code == 101:
-                self.proto.send_response(response)
-                sub = self.proto.subprotocol
-                kind = Subprotocol(sub) if sub else Subprotocol.TEXT
-                self.kind = kind
-                self.session = self.server.open_session(self, kind)
-                self.session.gmcp_enabled = kind in mudstandards.OOB
-            else:
-                self.proto.send_response(response)
+        if request.method not in METHODS:
+            self._refuse(not_allowed(), "http_refused", method=request.method[:16])
             return
-        self.proto.send_response(self._http(path, request))
+        if not self._settle_address(request):
+            return
+        path = request.path.split("?", 1)[0]
+        head_only = request.method == "HEAD"
+        if path == "/ws":
+            self._upgrade(request, head_only)
+        else:
+            self._respond(self._http(path, request), head_only)
+
+    def _upgrade(self, request: Request, head_only: bool) -> None:
+        why = origin_refusal(request.headers, self.server.settings.allowed_origins)
+        if why is not None:
+            self._refuse(plain(403, f"Forbidden: {why}. (Origin is checked so that other "
+                                    f"web sites cannot play as their visitors.)\n"),
+                         "ws_origin_refused", reason=why, head_only=head_only)
+            return
+        response = self.proto.accept(request)
+        if response.status_code != 101:
+            self._respond(response, head_only)
+            return
+        self.proto.send_response(response)
+        sub = self.proto.subprotocol
+        kind = Subprotocol(sub) if sub else Subprotocol.TEXT
+        self.kind = kind
+        self.session = self.server.open_session(self, kind)
+        self.session.gmcp_enabled = kind in mudstandards.OOB
+
+    def _settle_address(self, request: Request) -> bool:
+        """Who the client is (a trusted proxy's X-Forwarded-For, else the peer), counted
+        in `per_address` in place of the peer; False (429 sent) when it is full."""
+        networks = self.server.trusted_proxies
+        address = self.peer
+        if netguard.is_trusted(self.peer, networks):
+            forwarded = request.headers.get_all("X-Forwarded-For")
+            address = netguard.forwarded_client(forwarded, networks) or self.peer
+        self.address = address
+        if self._counted == address:
+            return True
+        if self._counted is not None:
+            self.server.per_address.release(self._counted)
+            self._counted = None
+        if self._count(address):
+            return True
+        self._too_many()
+        return False
+
+    def _count(self, address: str) -> bool:
+        if not self.server.per_address.acquire(address):
+            return False
+        self._counted = address
+        return True
+
+    def _too_many(self) -> None:
+        self._refuse(plain(429, TOO_MANY.decode()), "too_many_connections",
+                     limit=self.server.per_address.limit)
+
+    def _refuse(self, response: Response, event: str, head_only: bool = False,
+                **fields: Any) -> None:
+        self._log("info", event, status=response.status_code, **fields)
+        self._respond(response, head_only)
+
+    def _respond(self, response: Response, head_only: bool = False) -> None:
+        """Send an HTTP response (for HEAD: its headers only); the connection closes."""
+        if head_only:
+            response = Response(response.status_code, response.reason_phrase,
+                                response.headers, b"")
+        self.proto.send_response(response)
 
     def _http(self, path: str, request: Request) -> Response:
         if path == "/metrics":
@@ -182,45 +403,78 @@ class Connection(asyncio.Protocol):
             if ctype.startswith("text/") or ctype == "application/javascript":
                 ctype += "; charset=utf-8"
             return http_response(200, "OK", target.read_bytes(), ctype)
-        return http_response(404, "Not Found", b"Not found.\n", "text/plain; charset=utf-8")
+        return http_response(404, "Not Found", b"Not found.\n", TEXT_PLAIN)
+
+    # ---- WebSocket frames -----------------------------------------------------------
+
+    def _events(self) -> None:
+        for event in self.proto.events_received():
+            if isinstance(event, Frame):
+                self._frame(event)
+        self.write_pending()
+        if self.proto.state is WsState.CLOSED and self.transport is not None:
+            self.transport.close()
 
     def _frame(self, frame: Frame) -> None:
         op = frame.opcode
         if op is Opcode.PONG:
             self.ping_sent = None
             return
-        if op in (Opcode.PING, Opcode.CLOSE):
+        if op in (Opcode.PING, Opcode.CLOSE) or self._failed:
             return  # the protocol answers these itself
-        if op is Opcode.CONT:
-            self.fragments.append(bytes(frame.data))
-            if sum(len(f) for f in self.fragments) > self.server.settings.max_frame_bytes:
-                self.proto.fail(1009, "message too big")
-                return
-            if not frame.fin:
-                return
-            data = b"".join(self.fragments)
-            op = self.fragment_opcode or Opcode.TEXT
-            self.fragments, self.fragment_opcode = [], None
-        else:
-            if not frame.fin:
-                self.fragments, self.fragment_opcode = [bytes(frame.data)], op
-                return
-            data = bytes(frame.data)
-        if self.session is None:
+        message = self._message(frame)
+        if message is None or self.session is None:
             return
+        op, data = message
         payload: str | bytes
         if op is Opcode.TEXT:
             try:
                 payload = data.decode("utf-8")
             except UnicodeDecodeError:
-                self.proto.fail(1007, "invalid UTF-8 in a text frame")
+                self._fail(1007, "invalid UTF-8 in a text frame")
                 return
         else:
-            payload = bytes(data)
+            payload = data
         if isinstance(payload, str) and self.kind in mudstandards.OOB:
             self._oob(self.session, payload)
             return
         self.server.receive(self.session, payload)
+
+    def _message(self, frame: Frame) -> tuple[Opcode, bytes] | None:
+        """A whole message once its last frame is in; None before (or on failure).
+
+        A fragmented message is bounded as it comes: in bytes (`max_frame_bytes`, a
+        running total) and in frames (`max_fragments`: empty ones count too)."""
+        if frame.opcode is not Opcode.CONT:
+            if frame.fin:
+                return frame.opcode, bytes(frame.data)
+            self.fragments, self.fragment_opcode = [bytes(frame.data)], frame.opcode
+            self.fragment_bytes = len(frame.data)
+            return None
+        if self.fragment_opcode is None:
+            self._fail(1002, "continuation frame without a message to continue")
+            return None
+        settings = self.server.settings
+        self.fragments.append(bytes(frame.data))
+        self.fragment_bytes += len(frame.data)
+        if self.fragment_bytes > settings.max_frame_bytes:
+            self._fail(1009, f"message too big: over {settings.max_frame_bytes} bytes")
+            return None
+        if len(self.fragments) > settings.max_fragments:
+            self._fail(1009, f"message too big: over {settings.max_fragments} fragments")
+            return None
+        if not frame.fin:
+            return None
+        message = self.fragment_opcode, b"".join(self.fragments)
+        self.fragments, self.fragment_bytes, self.fragment_opcode = [], 0, None
+        return message
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Close the WebSocket for a protocol breach; frames after it are dropped."""
+        self._failed = True
+        self.fragments, self.fragment_bytes, self.fragment_opcode = [], 0, None
+        self._log("info", "ws_failed", code=code, reason=reason)
+        self.proto.fail(code, reason)
 
     def _oob(self, session: Session, text: str) -> None:
         """A TEXT frame on gmcp/json.mudstandards.org: GMCP in; unreadable ones get a line."""
@@ -242,15 +496,29 @@ class Connection(asyncio.Protocol):
         if name == "core.hello" and isinstance(data, dict):
             self.client = str(data.get("client", data.get("Client", "")))[:64]
             self.client_version = str(data.get("version", data.get("Version", "")))[:64]
-            self.server.log.info("ws_client", session=session.id, client=self.client,
-                                 version=self.client_version, subprotocol=str(self.kind))
-        elif name in ("core.supports.set", "core.supports.add") and isinstance(data, list):
-            if name == "core.supports.set":
-                self.gmcp_supports = []
-            self.gmcp_supports.extend(str(x)[:64] for x in data[:64])
+            self._log("info", "ws_client", client=self.client, version=self.client_version,
+                      subprotocol=str(self.kind))
+        elif name in gmcp.SUPPORTS:
+            ignored = self.gmcp_supports.update(package, data)
+            if ignored and self._supports_budget.allow():
+                self._log("info", "gmcp_supports_ignored", package=package, ignored=ignored,
+                          kept=len(self.gmcp_supports), limit=self.gmcp_supports.limit)
         elif name == "core.ping":
             self._send_gmcp("Core.Ping")
         # anything else is a package we do not take: ignored, as GMCP wants
+
+    def _log(self, level: str, event: str, **fields: Any) -> None:
+        """Log a line caused by the client, within the connection's budget; the first
+        line over it in a minute becomes one `log_suppressed` line."""
+        log = self.server.log
+        lvl = _LEVELS[level]
+        if lvl < logging.INFO and not log.is_enabled_for(lvl):
+            return  # filtered out anyway: costs no budget
+        who = {"session": self.session.id if self.session else None, "address": self.address}
+        if self.log_budget.allow():
+            getattr(log, level)(event, **who, **fields)
+        elif self.log_budget.announce():
+            log.warning("log_suppressed", **who, per_minute=self.log_budget.per_minute)
 
     # ---- outgoing ---------------------------------------------------------------
 
@@ -305,7 +573,7 @@ class Connection(asyncio.Protocol):
         if self._pending:
             chunks = self._pending + chunks
             self._pending = []
-        if not chunks or self.transport is None or self.transport.is_closing():
+        if not chunks or self.transport is None or self.transport.is_closing() or self._eof_sent:
             return
         eof = False
         if chunks[-1] == b"":
@@ -319,7 +587,19 @@ class Connection(asyncio.Protocol):
                 self.abort("too slow: output is not being read")
                 return
         if eof:
+            self._finish()
+
+    def _finish(self) -> None:
+        """We have said our last: half-close, then read (and drop) what the client still
+        sends until it closes, or `LINGER` seconds; a close with unread input would
+        reset the connection and could lose what we just wrote."""
+        assert self.transport is not None
+        self._eof_sent = True
+        if not self.transport.can_write_eof():
             self.transport.close()
+            return
+        self.transport.write_eof()
+        self._linger = asyncio.get_running_loop().call_later(LINGER, self.abort, "linger")
 
     def ping(self, now: float) -> None:
         """Send a keepalive ping (a missed pong closes the connection next time)."""

@@ -20,12 +20,19 @@ from server.config import Settings
 __all__ = ["postgres_url"]
 
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
+# Tests register many characters from 127.0.0.1; tests/e2e/test_auth_attacks.py sets
+# these quotas low to test them.
+MANY_REGISTRATIONS = {"register_per_address": 10_000, "register_global": 10_000}
+# Loopback is exempt from per-address limits by default (a server's own machine); tests
+# come from loopback and test those limits, so nothing is exempt here.
+NO_EXEMPTION = {"exempt_addresses": ""}
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a test server: ports 0, data in tmp_path, cheap hashing, fixed seed."""
-    return Settings(port=0, telnet_port=0, data_dir=tmp_path / "data", seed=7, **FAST_HASH)  # type: ignore[arg-type]
+    return Settings(port=0, telnet_port=0, data_dir=tmp_path / "data", seed=7,
+                    **FAST_HASH, **MANY_REGISTRATIONS, **NO_EXEMPTION)  # type: ignore[arg-type]
 
 
 StartServer = Callable[..., Awaitable[Server]]

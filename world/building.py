@@ -68,6 +68,7 @@ from world.prototypes import (
 from world.prototypes import room_proto as resolve_room
 from world.systems.combat import stop_fighting, withdraw
 from world.systems.resets import TICKS_PER_MINUTE
+from world.text import clean_value
 
 if TYPE_CHECKING:
     from world.world import World
@@ -275,8 +276,10 @@ def room_proto(rid: str, doc: Any) -> RoomProto:
 
 
 def _validated(model: type[Any], doc: Any, what: str) -> Any:
+    """`doc` as `model`, its strings cleaned (world/text.py): every builder edit, live or
+    replayed from the database (edits stored before cleaning came in too), passes here."""
     try:
-        return model.model_validate(doc)
+        return model.model_validate(clean_value(doc))
     except ValidationError as exc:
         raise EditError(f"{what}: {describe_error(exc)}") from None
 

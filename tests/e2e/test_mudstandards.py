@@ -182,7 +182,7 @@ async def test_gmcp_in_text_frames(start_server: StartServer) -> None:
     assert room["name"] == "Town Square" and isinstance(room["exits"], dict)
     conn = connection_of(server, "Ann")
     assert (conn.client, conn.client_version) == ("PyMud", "1.2")
-    assert conn.gmcp_supports == ["Char 1", "Room 1"]
+    assert list(conn.gmcp_supports) == ["Char 1", "Room 1"]
     # moving: Room.Info and Char.Vitals (moves spent) as text frames, the room as binary
     await c.line("north")
     await c.oob_until(gmcp_frame, "Room.Info", lambda d: d["id"] == room["exits"]["north"])

@@ -16,7 +16,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from world.commands.registry import Text, Word, command
+from world.commands.registry import Line, Text, Word, command
 from world.context import Ctx
 from world.entities import Character, Role
 from world.errors import Code, Refused
@@ -254,7 +254,7 @@ def snoop(ctx: Ctx, name: Annotated[Word | None, "whose connection to watch; non
 @command("force", category="admin", role=Role.ADMIN, sleeping_ok=True,
          examples=("force bob look", "force bob drop cursed ring"))
 def force(ctx: Ctx, name: Annotated[Word, "who must do it (playing now; not an admin)"],
-          line: Annotated[Text, "the command line they run"]) -> None:
+          line: Annotated[Line, "the command line they run"]) -> None:
     """Make a character run a command line, as if they had typed it (they are told)."""
     ch = _online(ctx, name, "force")
     if not line.strip():

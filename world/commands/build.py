@@ -40,6 +40,7 @@ from world.events import ServerRequest
 from world.inventory import select
 from world.prototypes import ItemModel, MobModel, ZoneInfo, qualify
 from world.systems.resets import reset_zone
+from world.text import clean_value
 
 DEFAULT_DESCRIPTION = "An unfinished room. (A builder can describe it with `rdesc`.)"
 ONEWAY = frozenset({"oneway", "one-way", "one_way"})
@@ -435,8 +436,8 @@ def parse_value(ann: Any, text: str) -> Any:
     if optional and text.lower() in ("none", "null", "-"):
         return None
     if text[:1] in "[{":
-        try:
-            return json.loads(text)
+        try:  # JSON escapes can spell what no line carries: its strings are cleaned too
+            return clean_value(json.loads(text))
         except ValueError:
             return text
     origin = typing.get_origin(inner[0]) if len(inner) == 1 else None

@@ -10,6 +10,7 @@ below, never a raw argument string.
 from __future__ import annotations
 
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Annotated, Any
 from world.directions import Direction, parse_direction
 from world.entities import Role
 from world.errors import Code, Refused
+from world.text import clean
 
 
 class Word(str):
@@ -32,6 +34,11 @@ class Target(str):
 
 class Text(str):
     """Free text: the rest of the line."""
+
+
+class Line(Text):
+    """Free text that is itself a command line (an alias's expansion, a forced line): what
+    hides a sensitive command's arguments hides them in it too (`redact_line`)."""
 
 
 class ParamKind(StrEnum):
@@ -48,6 +55,7 @@ _KIND_OF: dict[object, ParamKind] = {
     Word: ParamKind.WORD,
     Target: ParamKind.TARGET,
     Text: ParamKind.TEXT,
+    Line: ParamKind.TEXT,
     Direction: ParamKind.DIRECTION,
     int: ParamKind.NUMBER,
 }
@@ -69,6 +77,7 @@ class ParamSpec:
     kind: ParamKind
     description: str
     required: bool
+    line: bool = False  # a command line (`Line`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +161,7 @@ def _param_specs(func: Callable[..., None]) -> tuple[ParamSpec, ...]:
         kind = _KIND_OF.get(hint)
         if kind is None:
             raise TypeError(f"{func.__name__}: parameter {pname} has no command type: {hint!r}")
-        out.append(ParamSpec(pname, kind, description or pname, required))
+        out.append(ParamSpec(pname, kind, description or pname, required, hint is Line))
     kinds = [p.kind for p in out]
     if ParamKind.TEXT in kinds[:-1]:
         raise TypeError(f"{func.__name__}: a Text parameter must come last")
@@ -181,7 +190,8 @@ def command(
         category: groups commands in `help` and the tool list.
         role: the least role that may use it.
         sleeping_ok: usable while asleep.
-        sensitive: its arguments are secrets: never logged.
+        sensitive: its arguments are secrets: never logged, never shown to snooping admins
+            (`redact_line`, `redact_call`), never cleaned (they are compared, not shown).
         examples: lines people might type.
         registry: where to register (the global one by default).
     """
@@ -246,7 +256,8 @@ def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
         verb = verb.lower()
     hit = registry.lookup(verb) if verb else None
     if hit is None:
-        raise Refused(Code.UNKNOWN_COMMAND, f"Unknown command '{verb[:40]}'. Type 'help'.")
+        raise Refused(Code.UNKNOWN_COMMAND,
+                      f"Unknown command '{clean(verb, False)[:40]}'. Type 'help'.")
     spec, preset = hit
     return spec, _read_args(spec, preset, rest)
 
@@ -269,6 +280,85 @@ def _read_args(spec: CommandSpec, preset: Mapping[str, Any], rest: str) -> dict[
     return _coerce(spec, args)
 
 
+def expand_alias(aliases: Mapping[str, str], line: str) -> str:
+    """The line with its first word expanded if it is one of `aliases` (one level only)."""
+    if not aliases:
+        return line
+    stripped = line.strip()
+    word, _, rest = stripped.partition(" ")
+    expansion = aliases.get(word.lower())
+    if expansion is None:
+        return line
+    rest = rest.strip()
+    if "$*" in expansion:
+        return expansion.replace("$*", rest)
+    return f"{expansion} {rest}".strip()
+
+
+# ---- secrets: what may be shown of a command ---------------------------------
+
+SECRET = "********"
+"""What a snooping admin, a log or an audit row gets in place of a sensitive command's
+arguments."""
+
+_LINE_DEPTH = 3  # alias -> force -> password at most; deeper is hidden to be safe
+
+
+def is_sensitive(line: str, registry: Registry = REGISTRY,
+                 aliases: Mapping[str, str] | None = None) -> bool:
+    """Whether `line` runs a sensitive command: itself (after `aliases`, expanded as
+    `perform_line` does) or in a command line it carries (an alias's expansion, a forced
+    line: `Line` parameters)."""
+    return _sensitive(line, registry, aliases, _LINE_DEPTH)
+
+
+def _sensitive(line: str, registry: Registry, aliases: Mapping[str, str] | None,
+               depth: int) -> bool:
+    text = expand_alias(aliases, line).strip() if aliases else line.strip()
+    if not text or text[0] in _SPECIAL_PREFIX:
+        return False
+    verb, rest = split_words(text)
+    hit = registry.lookup(verb) if verb else None
+    if hit is None:
+        return False
+    spec, preset = hit
+    if spec.sensitive:
+        return True
+    carried = [p.name for p in spec.params if p.line]
+    if not carried:
+        return False
+    if depth <= 1:
+        return True
+    try:
+        args = _read_args(spec, preset, rest)
+    except Refused:
+        return False
+    return any(_sensitive(str(args[n]), registry, None, depth - 1) for n in carried if n in args)
+
+
+def redact_line(line: str, registry: Registry = REGISTRY,
+                aliases: Mapping[str, str] | None = None) -> str:
+    """`line` as it may be shown to a snooping admin or written down: cleaned, and if it runs
+    a sensitive command (`is_sensitive`), only its first word and `SECRET`."""
+    if is_sensitive(line, registry, aliases):
+        return f"{clean(line.split(None, 1)[0], False)} {SECRET}"
+    return clean(line, False)
+
+
+def redact_call(tool: Any, args: Any, registry: Registry = REGISTRY) -> str:
+    """A structured call as it may be shown or written down: `tool {json args}`, or `tool` and
+    `SECRET` for a sensitive command (or one whose command line argument runs one)."""
+    name = clean(str(tool), False)
+    spec = registry.specs.get(str(tool))
+    if spec is not None:
+        hidden = spec.sensitive or (isinstance(args, Mapping) and any(
+            p.line and isinstance(args.get(p.name), str)
+            and _sensitive(args[p.name], registry, None, _LINE_DEPTH - 1) for p in spec.params))
+        if hidden:
+            return f"{name} {SECRET}"
+    return f"{name} {json.dumps(args, default=str, skipkeys=True)}"
+
+
 # ---- the structured face -----------------------------------------------------
 
 
@@ -280,11 +370,12 @@ def bind_call(call: Call, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
     """
     spec = registry.specs.get(call.tool)
     if spec is None:
-        raise Refused(Code.UNKNOWN_COMMAND, f"Unknown tool '{str(call.tool)[:40]}'.")
+        raise Refused(Code.UNKNOWN_COMMAND,
+                      f"Unknown tool '{clean(str(call.tool), False)[:40]}'.")
     if not isinstance(call.args, Mapping):
         raise Refused(Code.BAD_ARGS, "args must be an object")
     known = {p.name for p in spec.params}
-    extra = sorted(str(k) for k in call.args if k not in known)
+    extra = sorted(clean(str(k), False)[:40] for k in call.args if k not in known)
     if extra:
         raise Refused(Code.BAD_ARGS, f"{spec.name}: unknown argument(s) {', '.join(extra)}")
     args: dict[str, Any] = {}
@@ -304,11 +395,21 @@ def bind_call(call: Call, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
 
 
 def _coerce(spec: CommandSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """Typed arguments. This is where player text enters the world: every string is cleaned
+    here (world/text.py; text keeps its newlines, a word loses them), so every event made
+    from it is clean for every viewer and codec. A sensitive command's arguments are
+    secrets, compared and never shown: they stay as typed."""
     out: dict[str, Any] = {}
     for p in spec.params:
         if p.name not in args:
             continue
         value = args[p.name]
+        if isinstance(value, str) and not spec.sensitive:
+            value = clean(value, p.kind is ParamKind.TEXT)
+            if not value:  # nothing but controls: as if not given
+                if p.required:
+                    raise Refused(Code.BAD_ARGS, f"Usage: {spec.usage}")
+                continue
         if p.kind is ParamKind.DIRECTION:
             direction = parse_direction(str(value))
             if direction is None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from world.commands.registry import Text, Word, command
+from world.commands.registry import Line, Text, Word, command, is_sensitive
+from world.commands.registry import expand_alias as expand_alias  # moved there; kept importable
 from world.context import Ctx
 from world.errors import Code, Refused
 from world.events import SettingChanged
@@ -90,7 +91,7 @@ def prompt(ctx: Ctx, format: Annotated[Text | None, "the prompt; `default` reset
 @command("alias", category="settings", sleeping_ok=True,
          examples=("alias", "alias k kill", "alias gg say good game, $*"))
 def alias(ctx: Ctx, name: Annotated[Word | None, "the shortcut word"] = None,
-          expansion: Annotated[Text | None, "what it stands for; $* is the rest of the line"]
+          expansion: Annotated[Line | None, "what it stands for; $* is the rest of the line"]
           = None) -> None:
     """Make a word stand for a command: `alias gn go north` makes `gn` walk north.
 
@@ -114,6 +115,9 @@ def alias(ctx: Ctx, name: Annotated[Word | None, "the shortcut word"] = None,
         raise Refused(Code.BAD_ARGS, f"An alias stands for at most {MAX_EXPANSION} characters.")
     if key not in aliases and len(aliases) >= MAX_ALIASES:
         raise Refused(Code.BAD_ARGS, f"You have {MAX_ALIASES} aliases already.")
+    if is_sensitive(str(expansion), ctx.world.registry):  # it would be saved in clear
+        raise Refused(Code.BAD_ARGS, "An alias can't stand for a command that takes a secret "
+                                     "(such as password).")
     aliases[key] = str(expansion)
     ctx.tell(SettingChanged("aliases", {key: aliases[key]}))
 
@@ -124,21 +128,6 @@ def unalias(ctx: Ctx, name: Annotated[Word, "the alias to remove"]) -> None:
     if ctx.actor.aliases.pop(name.lower(), None) is None:
         raise Refused(Code.NOT_HERE, f"You have no alias '{name[:20]}'.")
     ctx.tell(SettingChanged("aliases", dict(ctx.actor.aliases)))
-
-
-def expand_alias(aliases: dict[str, str], line: str) -> str:
-    """The line with its first word expanded if it is one of `aliases` (one level only)."""
-    if not aliases:
-        return line
-    stripped = line.strip()
-    word, _, rest = stripped.partition(" ")
-    expansion = aliases.get(word.lower())
-    if expansion is None:
-        return line
-    rest = rest.strip()
-    if "$*" in expansion:
-        return expansion.replace("$*", rest)
-    return f"{expansion} {rest}".strip()
 
 
 def render_prompt(fmt: str, values: dict[str, int]) -> str:

@@ -8,12 +8,15 @@ from world.commands.registry import Text, Word, command
 from world.context import Ctx
 from world.errors import Code, Refused
 from world.events import Emoted, Said, Shouted, Told
+from world.text import clean
 
 MAX_SAY = 500
 
 
 def _clean(text: str) -> str:
-    text = " ".join(text.split())
+    """One line of speech: no control or bidi characters (world/text.py), runs of spaces and
+    line breaks as one space, at most `MAX_SAY` characters."""
+    text = " ".join(clean(text, newlines=False).split())
     if not text:
         raise Refused(Code.BAD_ARGS, "Say what?")
     return text[:MAX_SAY]
