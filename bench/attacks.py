@@ -116,7 +116,7 @@ async def fragments(ctx: Ctx, source: str) -> None:
                 w.write(empty)
                 await w.drain()
                 ctx.counts["fragments_sent"] += 2000
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)
                 if r._buffer:  # noqa: SLF001 - a close frame came back: the server gave up
                     break
         except (ConnectionError, OSError):
@@ -148,7 +148,7 @@ async def gmcp_supports(ctx: Ctx, source: str) -> None:
                 w.write(chunk)
                 await w.drain()
                 ctx.counts["gmcp_packages_sent"] += 2000
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)
                 while len(r._buffer):  # noqa: SLF001 - discard what the server says
                     r._buffer.clear()  # noqa: SLF001
         except (ConnectionError, OSError):
@@ -170,7 +170,7 @@ async def terminal_types(ctx: Ctx, source: str) -> None:
                 w.write(chunk)
                 await w.drain()
                 ctx.counts["ttype_sent"] += 500
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.05)
                 r._buffer.clear()  # noqa: SLF001
         except (ConnectionError, OSError):
             ctx.counts["ttype_closed"] += 1
@@ -197,9 +197,11 @@ async def _json_request(ctx: Ctx, source: str, msg: str, want: bytes = b'"type":
 
 def _outcome(reply: bytes) -> str:
     for code in (b"throttled", b"busy", b"auth_failed", b"name_taken", b"bad_json",
-                 b"too_large", b"bad_request", b'"ok":true', b"<closed>"):
+                 b"too_large", b"bad_request", b"<closed>"):
         if code in reply:
-            return code.decode().strip('"')
+            return code.decode()
+    if b'"ok":true' in reply:
+        return "ok"
     return "other"
 
 
@@ -364,7 +366,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tasks = [asyncio.create_task(_guard(name, ATTACKS[name], ctx, f"127.2.0.{i + 1}"))
              for i, name in enumerate(chosen)]
     await asyncio.gather(*tasks)
-    return {"attacks": chosen, "counts": dict(sorted(ctx.counts.items()))}
+    return {"attacks": chosen, "counts": dict(sorted(ctx.counts.items())),
+            "attacker_cpu_s": round(time.process_time(), 1)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -412,14 +412,15 @@ def _niceness(nice: int) -> Any:
     return apply
 
 
-def start_server(data: DataDir, work: Path, label: str, nice: int = 0, tries: int = 3
+def start_server(data: DataDir, work: Path, label: str, nice: int = 0, tries: int = 3,
+                 extra_env: dict[str, str] | None = None
                  ) -> tuple[subprocess.Popen[bytes], int, Path]:
     """`aegent serve` on a free port, answering /health (another port if one was taken)."""
     env = {**os.environ, **FAST_HASH_ENV,
            "AEGENT_SEED": "1",
            "AEGENT_IDLE_TIMEOUT": "36000",
            "AEGENT_LOG_LEVEL": "warning",
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     aegent = Path(sys.executable).parent / "aegent"
     for attempt in range(1, tries + 1):
         port = free_port()

@@ -69,7 +69,10 @@ class RssSampler(threading.Thread):
 
 def one_run(args: argparse.Namespace, data: DataDir, work: Path, label: str) -> dict[str, Any]:
     attacker_account = data.names[-1]  # the last account is the hostile talker's
-    server, port, server_log = start_server(data, work, label)
+    # Nothing exempt: the attackers come from loopback addresses too (127.2.0.N), and
+    # the players each from their own (127.1.x.y), as from the internet.
+    server, port, server_log = start_server(data, work, label,
+                                            extra_env={"AEGENT_EXEMPT_ADDRESSES": ""})
     sp = psutil.Process(server.pid)
     telnet_port = _telnet_port(server_log, sp)
     sampler = RssSampler(sp)

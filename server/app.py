@@ -114,6 +114,8 @@ class Server:
         self.trusted_proxies = netguard.parse_networks(settings.trusted_proxies)
         self.per_address = netguard.AddressCounter(settings.max_connections_per_address,
                                                    self.exempt)
+        # Connections refused for their address are logged within one server-wide budget.
+        self.refusals_logged = LogBudget(settings.log_lines_per_minute, time.monotonic)
         self.sessions: dict[Session, Link] = {}
         self.by_character: dict[int, Session] = {}
         self.roles: dict[int, str] = {}

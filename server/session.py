@@ -62,7 +62,7 @@ class AuthRequest:
 
     kind: str  # "login" | "register" | "exists" | "api_key" (the key is in `password`)
     name: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback
     cls: str | None
     id: Any
 

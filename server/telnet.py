@@ -93,8 +93,9 @@ class TelnetConnection(asyncio.Protocol):
         and the connection closes."""
         assert self.transport is not None
         if not self.server.per_address.acquire(self.address):
-            self._log("warning", "too_many_connections",
-                      limit=self.server.per_address.limit)
+            if self.server.refusals_logged.allow():  # server-wide: a flood is few lines
+                self._log("warning", "too_many_connections",
+                          limit=self.server.per_address.limit)
             self.transport.write(TOO_MANY)
             self.transport.close()
             return False

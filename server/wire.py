@@ -89,7 +89,7 @@ class Register:
     """Create an account and its character, and log in."""
 
     name: str
-    password: str
+    password: str = field(repr=False)
     cls: str | None = None
     id: Any = None
 
@@ -99,8 +99,8 @@ class Login:
     """Log in with name and password, or with an agent's API key."""
 
     name: str | None = None
-    password: str | None = None
-    api_key: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
     id: Any = None
 
 

@@ -372,8 +372,12 @@ class Connection(asyncio.Protocol):
         return True
 
     def _too_many(self) -> None:
-        self._refuse(plain(429, TOO_MANY.decode()), "too_many_connections",
-                     limit=self.server.per_address.limit)
+        response = plain(429, TOO_MANY.decode())
+        if self.server.refusals_logged.allow():  # a connect flood is one line a minute,
+            self._refuse(response, "too_many_connections",  # not one per connection
+                         limit=self.server.per_address.limit)
+        else:
+            self._respond(response)
 
     def _refuse(self, response: Response, event: str, head_only: bool = False,
                 **fields: Any) -> None:

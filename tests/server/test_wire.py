@@ -92,3 +92,16 @@ def test_error_and_result_builders() -> None:
     assert wire.result(1, True) == {"type": "result", "id": 1, "ok": True}
     assert wire.result(2, False, "no_exit", "No.") == {
         "type": "result", "id": 2, "ok": False, "error": {"code": "no_exit", "message": "No."}}
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    """A message or request printed in a log line or a traceback shows no password or key."""
+    from server.session import AuthRequest
+
+    shown = " ".join(repr(x) for x in (
+        wire.Login(name="Ann", password="hunter2!!"),
+        wire.Login(api_key="aq_id_hunter2!!"),
+        wire.Register(name="Ann", password="hunter2!!"),
+        AuthRequest("login", "Ann", "hunter2!!", None, 1),
+    ))
+    assert "hunter2" not in shown and "Ann" in shown
