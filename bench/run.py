@@ -281,10 +281,11 @@ def wait_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0
 def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
               label: str) -> dict[str, Any]:
     """One measured run: fresh server, one load generator process, the numbers."""
-    data.ensure(clients)
+    data.ensure(clients, crowd=args.crowd)
     if args.quiet_wait > 0:
         wait_quiet(args.quiet_limit, args.quiet_wait)
-    server, port, server_log = start_server(data, work, label, args.nice)
+    server, port, server_log = start_server(data, work, label, args.nice,
+                                            extra_env=dict(kv.split("=", 1) for kv in args.env))
     sp = psutil.Process(server.pid)
     result: dict[str, Any] = {"clients": clients, "rate": args.rate}
     gen: subprocess.Popen[str] | None = None
@@ -840,6 +841,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="a run in which the server or the generator waited for a CPU more "
                         "than this %% of the window is measured again...")
     p.add_argument("--noisy-retries", type=int, default=4, help="...at most this many times")
+    p.add_argument("--crowd", type=float, default=0.0, help="share of the players put in "
+                   "the town square (0.15 of 1,000: a crowd of 150 at peak); the rest spread")
+    p.add_argument("--env", action="append", default=[], metavar="AEGENT_X=V",
+                   help="a setting for the server (repeatable), e.g. "
+                   "AEGENT_DIRTY_SAVE_INTERVAL=3600 to measure durability's cost")
     p.add_argument("--nice", type=int, default=0,
                    help="run the server and the generator at this nice value (negative: "
                         "ahead of other work on a shared machine; needs privileges)")
