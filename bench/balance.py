@@ -345,6 +345,38 @@ def hms(ticks: int | None) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+@dataclass(slots=True)
+class Medians:
+    """One class's careers over several seeds: the median of each figure, and the runs."""
+
+    level_ticks: dict[int, int | None]  # level -> median tick reached (None: not by all)
+    kills: float
+    deaths: float
+    flees: float
+    wall: float
+    runs: list[tuple[int | None, Stats, float]]  # (tick reached, stats, wall seconds) a seed
+
+
+def medians(content: Content, cls: str, level: int, seeds: list[int], max_ticks: int
+            ) -> Medians:
+    """Play `cls` from level 1 to `level` once per seed; the medians (content/README.md's
+    table is `python -m bench.balance --level 10 --seeds 1,2,3`, and
+    tests/world/test_balance.py checks it against this)."""
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        reached, stats, _ = simulate(content, cls, level, max_ticks, seed)
+        runs.append((reached, stats, time.perf_counter() - t0))
+    per_level: dict[int, int | None] = {}
+    for n in range(2, level + 1):
+        got = [s.level_ticks[n] for _, s, _ in runs if n in s.level_ticks]
+        per_level[n] = int(statistics.median(got)) if len(got) == len(runs) else None
+    return Medians(per_level, statistics.median(s.kills for _, s, _ in runs),
+                   statistics.median(s.deaths for _, s, _ in runs),
+                   statistics.median(s.flees for _, s, _ in runs),
+                   statistics.median(w for _, _, w in runs), runs)
+
+
 def main() -> None:
     """Run the simulation per class and seed; print a table of game times to each level."""
     from server import content as content_loader
@@ -367,28 +399,16 @@ def main() -> None:
     print(f"{'class':8}" + "".join(f"{'L' + str(n):>9}" for n in levels)
           + "   kills deaths flees  wall s")
     for cls in args.classes.split(","):
-        runs = []
-        for seed in seeds:
-            t0 = time.perf_counter()
-            reached, stats, _ = simulate(content, cls, args.level, max_ticks, seed)
-            runs.append((reached, stats, time.perf_counter() - t0))
-        per_level = {}
-        for n in levels:
-            got = [s.level_ticks[n] for _, s, _ in runs if n in s.level_ticks]
-            per_level[n] = int(statistics.median(got)) if len(got) == len(runs) else None
-        kills = statistics.median(s.kills for _, s, _ in runs)
-        deaths = statistics.median(s.deaths for _, s, _ in runs)
-        flees = statistics.median(s.flees for _, s, _ in runs)
-        wall = statistics.median(w for _, _, w in runs)
-        print(f"{cls:8}" + "".join(f"{hms(per_level[n]):>9}" for n in levels)
-              + f"   {kills:5.0f} {deaths:6.0f} {flees:5.0f} {wall:7.1f}")
+        m = medians(content, cls, args.level, seeds, max_ticks)
+        print(f"{cls:8}" + "".join(f"{hms(m.level_ticks[n]):>9}" for n in levels)
+              + f"   {m.kills:5.0f} {m.deaths:6.0f} {m.flees:5.0f} {m.wall:7.1f}")
         out["classes"][cls] = {
             "seconds_to_level": {str(n): None if t is None else t / TICKS_PER_SECOND
-                                 for n, t in per_level.items()},
+                                 for n, t in m.level_ticks.items()},
             "runs": [{"seed": seed, "reached_tick": r, "kills": s.kills, "deaths": s.deaths,
                       "flees": s.flees, "rests": s.rests, "commands": s.commands,
                       "level_ticks": s.level_ticks, "wall_s": round(w, 2)}
-                     for seed, (r, s, w) in zip(seeds, runs, strict=True)],
+                     for seed, (r, s, w) in zip(seeds, m.runs, strict=True)],
         }
     if args.json_out is not None:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)

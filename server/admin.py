@@ -26,6 +26,7 @@ marks the end of the command's output.
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import os
 from collections.abc import Awaitable
@@ -34,6 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.main import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from server import content, log
 from server.admin_storage import AdminStore, AuditRecord, BanRecord, EditRecord, address_matches
@@ -613,16 +618,15 @@ class Admin:
 
     def _zone_export(self, session: Session, actor: Character, zone: str,
                      doc: dict[str, Any]) -> Outcome:
-        text = dump_zone(zone, doc)
         counts = building.zone_counts(doc)
         self._write_now()  # the zone's edits so far go to the database first, in order
-        return self._finish_export(session, actor, zone, text, counts)
+        return self._finish_export(session, actor, zone, doc, counts)
 
-    async def _finish_export(self, session: Session, actor: Character, zone: str, text: str,
-                             counts: dict[str, int]) -> Refused | None:
+    async def _finish_export(self, session: Session, actor: Character, zone: str,
+                             doc: dict[str, Any], counts: dict[str, int]) -> Refused | None:
         zones_dir = self.server.settings.content_dir / "zones"
         try:
-            path, marked = await self.server.in_db(self._write_zone, zones_dir, zone, text)
+            path, marked = await self.server.in_db(self._write_zone, zones_dir, zone, doc)
         except OSError as exc:
             return Refused(Code.CONFLICT, f"Can't write the zone file: {exc}")
         self.record(actor.name, "zone.export", zone, None,
@@ -663,9 +667,12 @@ class Admin:
         self._done(session, "reload", "content", **counts)
         return None
 
-    def _write_zone(self, zones_dir: Path, zone: str, text: str) -> tuple[Path, int]:
-        """On the database thread: write the file (atomically), then stamp the edits."""
+    def _write_zone(self, zones_dir: Path, zone: str, doc: dict[str, Any]) -> tuple[Path, int]:
+        """On the database thread: write the file (atomically, over the old one's text so
+        that its comments stay), then stamp the edits."""
         path = zone_file(zones_dir, zone)
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        text = dump_zone(zone, doc, old)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".yaml.tmp")
         tmp.write_text(text, encoding="utf-8")
@@ -686,29 +693,90 @@ def zone_file(zones_dir: Path, zone: str) -> Path:
     return zones_dir / f"{zone}.yaml"
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, multi-line strings as `|` blocks, lists indented under their key."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+def _yaml() -> YAML:
+    """ruamel.yaml in round-trip mode, laid out as content/ is: block style, lists indented
+    under their key, long lines left long (a wrap would re-flow every description)."""
+    rt = YAML(typ="rt")
+    rt.width = 4096
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.preserve_quotes = True
+    return rt
 
 
-_Dumper.add_representer(str, _str)
+def _fresh(value: Any) -> Any:
+    """A new value as ruamel writes it: multi-line strings as `|` blocks."""
+    if isinstance(value, dict):
+        return CommentedMap((k, _fresh(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_fresh(v) for v in value)
+    if isinstance(value, str) and "\n" in value:
+        return LiteralScalarString(value)
+    return value
 
 
-def dump_zone(zone: str, doc: dict[str, Any]) -> str:
-    """A zone document as the YAML the loader reads: the keys in the document's order,
-    block style, with a short header."""
+def _delete(node: CommentedMap, key: Any) -> None:
+    """Delete `key`, handing the comment after its value (ruamel keeps the comment lines
+    that open the next key there) to the key before it."""
+    keys = list(node)
+    at = keys.index(key)
+    note = node.ca.items.pop(key, None)
+    del node[key]
+    if note is None or at == 0 or len(note) < 3 or note[2] is None:
+        return
+    prev = keys[at - 1]
+    mine = node.ca.items.setdefault(prev, [None, None, None, None])
+    if mine[2] is None:
+        mine[2] = note[2]
+    else:
+        mine[2].value += note[2].value
+
+
+def _merge(old: Any, new: Any) -> Any:
+    """`new` laid over `old` (a round-trip node) in place: keys and items that stay keep
+    their comments and styles; equal scalars keep their quoting and `>-` folding."""
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key in reversed([k for k in old if k not in new]):
+            _delete(old, key)
+        for key, value in new.items():
+            old[key] = _merge(old[key], value) if key in old else _fresh(value)
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        merged = [_merge(old[i], v) if i < len(old) else _fresh(v) for i, v in enumerate(new)]
+        del old[len(new):]
+        for i, value in enumerate(merged):
+            if i < len(old):
+                old[i] = value
+            else:
+                old.append(value)
+        return old
+    if type(old) is not bool and type(new) is not bool and old == new \
+            and not isinstance(old, dict | list):
+        return old
+    return _fresh(new)
+
+
+def dump_zone(zone: str, doc: dict[str, Any], old: str | None = None) -> str:
+    """A zone document as the YAML the loader reads, the keys in the document's order.
+
+    With `old` (the zone file's text), the document is laid over it: its comments, its
+    tutorial header and the layout of what did not change are kept (ruamel.yaml round
+    trip). Without it (a new zone), a short header comes first.
+    """
+    rt = _yaml()
+    out = io.StringIO()
+    tree = None
+    if old is not None:
+        try:
+            tree = rt.load(old)
+        except YAMLError:
+            tree = None  # unreadable: written anew
+    if isinstance(tree, CommentedMap):
+        rt.dump(_merge(tree, doc), out)
+        return out.getvalue()
     header = (f"# Zone {zone}: written by `zone export` (see docs/building.md); the format is\n"
               "# described in content/README.md. Edit it here or in game; the loader checks it.\n")
-    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=100)
-    return header + body
+    rt.dump(_fresh(doc), out)
+    return header + out.getvalue()
 
 
 

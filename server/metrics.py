@@ -1,12 +1,24 @@
-"""Prometheus metrics of one server: tick time, sessions, commands, errors, traffic.
+"""Prometheus metrics of one server: tick time, sessions, commands, errors, traffic, and
+the process's own (CPU seconds, resident memory, open files: `process_*`, from
+prometheus_client's `ProcessCollector`).
 
 Each server has its own `CollectorRegistry`, so tests can run several in one
-process. `GET /metrics` serves `render()` in the Prometheus text format.
+process. `GET /metrics` serves `render()` in the Prometheus text format; with the
+`metrics_token` setting, only to a request bearing it (`authorized`).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import hmac
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -17,6 +29,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, ..._memory_bytes
         self.tick_seconds = Histogram(
             "aegent_tick_duration_seconds", "Time spent in one world tick.",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
@@ -44,3 +57,13 @@ class Metrics:
     def render(self) -> bytes:
         """All metrics in the Prometheus text format."""
         return generate_latest(self.registry)
+
+
+def authorized(token: str, header: str | None) -> bool:
+    """Whether a request with this `Authorization` header may read the metrics: always when
+    no token is set, else only with `Bearer <token>` (compared in constant time)."""
+    if not token:
+        return True
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())

@@ -1,10 +1,12 @@
 """`aegent play [URL]`: a terminal client for people.
 
-It speaks `aegent.json`, runs the login dialogue itself (the password is read
-without echo), colours output by event (or not, with --no-color or NO_COLOR),
-and reads commands with line editing and history (GNU readline where the
-terminal has it; the history is kept in ~/.aegent_history). With a pipe on
-stdin it reads lines as they come, so it can be scripted.
+It speaks `aegent.json` and runs the login dialogue of telnet itself: the name,
+then (the server's `exists` answer tells which) the password of an existing
+character, or the questions of a new one; passwords are read without echo. It
+colours output by event (or not, with --no-color or NO_COLOR), and reads commands
+with line editing and history (GNU readline where the terminal has it; the history
+is kept in ~/.aegent_history). With a pipe on stdin it reads lines as they come,
+so it can be scripted.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import contextlib
 import getpass
 import json
 import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -58,8 +62,24 @@ class Terminal:
                     readline.read_history_file(HISTORY)
                 readline.set_history_length(1000)
 
+    def wrap(self, text: str) -> str:
+        """`text` word-wrapped to the terminal's width as it is now (80 columns, or
+        $COLUMNS, where there is no terminal): the server sends paragraphs unwrapped.
+        Line breaks stay; the lines a long line is broken into keep its indent."""
+        width = max(20, shutil.get_terminal_size((80, 24)).columns)
+        out = []
+        for line in text.split("\n"):
+            if len(line) <= width:
+                out.append(line)
+                continue
+            indent = line[:len(line) - len(line.lstrip(" "))]
+            out.append(textwrap.fill(line, width, subsequent_indent=indent[:width // 2],
+                                     break_on_hyphens=False))
+        return "\n".join(out)
+
     def show(self, text: str, style: str = "") -> None:
-        """Print text (keeping what the player is typing on its own line)."""
+        """Print text, wrapped (keeping what the player is typing on its own line)."""
+        text = self.wrap(text)
         code = _STYLE.get(style, "") if self.color else ""
         body = f"{code}{text}{RESET}" if code else text
         if self.interactive and self._readline is not None:
@@ -106,8 +126,22 @@ async def _recv(ws: ClientConnection) -> dict[str, Any]:
     return msg
 
 
+MIN_PASSWORD = 8  # as the server's own dialogue (server/session.py) asks
+
+
+async def _answer(ws: ClientConnection, term: Terminal, *types: str) -> dict[str, Any]:
+    """The next message of one of `types` (or an error); anything else is shown."""
+    while True:
+        reply = await _recv(ws)
+        if reply.get("type") in (*types, "error"):
+            return reply
+        show_message(term, reply)
+
+
 async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]) -> bool:
-    """The dialogue: name, password; for a new character, the password again and a class."""
+    """The dialogue of telnet: the name; then its password if the character exists, else
+    the questions of a new one (is the name right, a password twice, a class). The server
+    says which (`exists`); passwords are read without echo."""
     classes: dict[str, str] = hello.get("classes", {})
     while True:
         name = await term.line("By what name are you known? ")
@@ -116,37 +150,68 @@ async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]) -> 
         name = name.strip()
         if not name:
             continue
-        answer = await term.line(f"Is {name.capitalize()} a new character (y/n)? ")
-        if answer is None:
-            return False
-        new = answer.strip().lower().startswith("y")
-        password = await term.secret("Password: ")
-        if password is None:
-            return False
-        msg: dict[str, Any] = {"type": "login", "name": name, "password": password}
-        if new:
-            again = await term.secret("Again, to be sure: ")
-            if again != password:
-                term.show("The passwords don't match.", "error")
-                continue
-            options = ", ".join(f"{cid} ({label})" for cid, label in classes.items())
-            choice = await term.line(f"Choose a class: {options}: ")
-            if choice is None:
+        await ws.send(json.dumps({"type": "exists", "name": name}))
+        known = await _answer(ws, term, "exists")
+        problem = known.get("problem") or known.get("message")
+        if known.get("type") == "error" or problem:
+            term.show(str(problem or "That name cannot be used."), "error")
+            continue
+        if known.get("exists"):
+            password = await term.secret("Password: ")
+            if password is None:
                 return False
-            cls = next((c for c in classes if c.startswith(choice.strip().lower())), None)
-            if cls is None:
-                term.show("That is not a class here.", "error")
+            msg: dict[str, Any] = {"type": "login", "name": name, "password": password}
+        else:
+            new = await _new_character(term, name.capitalize(), classes)
+            if new is None:
+                return False
+            if new is False:
                 continue
+            password, cls = new
             msg = {"type": "register", "name": name, "password": password, "class": cls}
         await ws.send(json.dumps(msg))
-        while True:
-            reply = await _recv(ws)
-            if reply.get("type") == "auth":
-                break
-            show_message(term, reply)
+        reply = await _answer(ws, term, "auth")
         if reply.get("ok"):
             return True
-        term.show(reply.get("error", {}).get("message", "Login failed."), "error")
+        error = reply.get("error", {}) if reply.get("type") == "auth" else reply
+        term.show(str(error.get("message", "Login failed.")), "error")
+
+
+async def _new_character(term: Terminal, name: str, classes: dict[str, str]
+                         ) -> tuple[str, str] | Literal[False] | None:
+    """The questions of a new character: (password, class); False to start over (the name
+    was not right); None at the end of input."""
+    answer = await term.line(f"Did I get that right, {name} (y/n)? ")
+    if answer is None:
+        return None
+    if not answer.strip().lower().startswith("y"):
+        return False
+    prompt = f"Give me a password for {name}: "
+    while True:
+        password = await term.secret(prompt)
+        if password is None:
+            return None
+        if len(password) < MIN_PASSWORD:
+            term.show(f"A password needs at least {MIN_PASSWORD} characters.", "error")
+            continue
+        again = await term.secret("Please retype the password: ")
+        if again is None:
+            return None
+        if again == password:
+            break
+        term.show("The passwords don't match.", "error")
+        prompt = "Give me a password: "
+    options = ", ".join(f"[{label[:1].upper()}]{label[1:]}" for label in classes.values())
+    while True:
+        choice = await term.line(f"Choose a class: {options}: ")
+        if choice is None:
+            return None
+        word = choice.strip().lower()
+        cls = next((cid for cid, label in classes.items()
+                    if word and (cid.startswith(word) or label.lower().startswith(word))), None)
+        if cls is not None:
+            return password, cls
+        term.show("That is not a class here.", "error")
 
 
 def show_message(term: Terminal, msg: dict[str, Any]) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from server import helptext
 from world import building as bld
 from world import events as ev
 from world.text import clean
@@ -68,19 +68,25 @@ def strip_controls(text: str) -> str:
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+DEFAULT_WIDTH = 80  # text-mode columns when the client says none and `width` is not set
+
+
 def wrap(text: str, width: int) -> str:
     """Word-wrap every line of `text` to `width` columns; ANSI codes take no room.
 
-    Breaks at spaces (the space is dropped, its colour codes kept); a word longer
-    than the width is cut. Existing line breaks stay.
+    Text is wrapped here once, per client, to its width: events carry unwrapped
+    paragraphs, one line each. Breaks at spaces (the spaces are dropped, their colour
+    codes kept); a word longer than the width is cut. Existing line breaks stay, and
+    the lines a long line is broken into keep its indent (lists, usage tables).
     """
     width = max(width, 10)
-    return "\n".join(_wrap_line(line, width) for line in text.split("\n"))
+    return "\n".join(line if len(line) <= width else _wrap_line(line, width)
+                     for line in text.split("\n"))
 
 
+@functools.lru_cache(maxsize=4096)
 def _wrap_line(line: str, width: int) -> str:
-    if len(line) <= width:
-        return line
+    """One line wrapped (memoized: descriptions come again and again, at few widths)."""
     # One atom per visible character, carrying the escape codes just before it.
     atoms: list[tuple[str, str]] = []
     codes = ""
@@ -96,17 +102,33 @@ def _wrap_line(line: str, width: int) -> str:
         codes = ""
     if len(atoms) <= width:
         return line
+    lead = 0
+    while lead < len(atoms) and atoms[lead][1] == " ":
+        lead += 1
+    indent = " " * lead if lead <= width // 2 else ""
     out: list[str] = []
-    start = 0
-    while len(atoms) - start > width:
-        cut = next((i for i in range(start + width, start, -1) if atoms[i][1] == " "), -1)
+    start, floor, room, prefix = 0, lead, width, ""
+    while len(atoms) - start > room:
+        cut = next((i for i in range(start + room, floor, -1) if atoms[i][1] == " "), -1)
         if cut < 0:
-            out.append("".join(a for a, _ in atoms[start:start + width]))
-            start += width
-        else:
-            out.append("".join(a for a, _ in atoms[start:cut]) + atoms[cut][0][:-1])
-            start = cut + 1
-    out.append("".join(a for a, _ in atoms[start:]) + codes)
+            out.append(prefix + "".join(a for a, _ in atoms[start:start + room]))
+            start += room
+            prefix = indent
+        else:  # the whole run of spaces goes; its colour codes end the line
+            first = cut
+            while first - 1 > floor and atoms[first - 1][1] == " ":
+                first -= 1
+            end = cut
+            while end < len(atoms) and atoms[end][1] == " ":
+                end += 1
+            out.append(prefix + "".join(a for a, _ in atoms[start:first])
+                       + "".join(a[:-1] for a, _ in atoms[first:end]))
+            start, prefix = end, indent
+        floor, room = start, width - len(indent)
+    if start < len(atoms):
+        out.append(prefix + "".join(a for a, _ in atoms[start:]) + codes)
+    else:  # it ended in spaces: the codes after them end the last line
+        out[-1] += codes
     return "\n".join(out)
 
 
@@ -129,16 +151,9 @@ _STATE = {"standing": "is here", "resting": "is resting here",
           "sleeping": "is sleeping here", "fighting": "is here, fighting"}
 
 
-@functools.lru_cache(maxsize=4096)
-def fill78(text: str) -> str:
-    """A description wrapped to 78 columns (descriptions repeat: rooms are looked at
-    again and again, so each is wrapped once)."""
-    return textwrap.fill(text, 78)
-
-
 def _room(e: ev.RoomShown, viewer: str) -> Spans:
     spans: Spans = [("room_name", e.title), ("", "\n")]
-    spans.append(("", fill78(e.description) + "\n"))
+    spans.append(("", e.description + "\n"))
     exits = []
     for direction in e.exits:
         door = e.doors.get(direction)
@@ -233,14 +248,17 @@ def _emoted(e: ev.Emoted, viewer: str) -> Spans:
 
 
 def _looked(e: ev.LookedAt, viewer: str) -> Spans:
-    spans: Spans = [("", fill78(e.description))]
+    spans: Spans = [("", e.description)]
     d = e.details
     if e.target_kind in ("player", "agent", "mob"):
         title = f" {d['title']}" if d.get("title") else ""
         spans.append(("", "\n"))
         spans.extend(_who(e.target, e.target_kind))
-        spans.append(("", f"{title}, a level {d.get('level')} {d.get('class')}, "
-                          f"is in {d.get('condition')} condition."))
+        what = (f", a level {d.get('level')} {d['class']}," if d.get("class")
+                else f" (level {d.get('level')})")
+        condition = str(d.get("condition"))
+        state = _CONDITION_TEXT.get(condition, f"is in {condition} condition")
+        spans.append(("", f"{title}{what} {state}."))
     return spans
 
 
@@ -278,8 +296,14 @@ def _score(e: ev.ScoreShown, viewer: str) -> Spans:
 
 
 def _help(e: ev.HelpShown, viewer: str) -> Spans:
+    if e.topic and e.format == "markdown":  # a page of content/help, made plain
+        page = helptext.markdown_spans(e.body)
+        if page and page[0][0] == "heading":
+            return page
+        return [("heading", f"Help: {e.topic}"), ("", "\n"), *page]
     if e.topic:
-        return [("heading", f"Help: {e.topic}"), ("", "\n" + e.body)]
+        body = "\n".join(helptext.inline(line) for line in e.body.split("\n"))
+        return [("heading", f"Help: {e.topic}"), ("", "\n" + body)]
     by_cat: dict[str, list[str]] = {}
     for c in e.commands:
         by_cat.setdefault(c["category"], []).append(c["name"])
@@ -287,7 +311,8 @@ def _help(e: ev.HelpShown, viewer: str) -> Spans:
     for cat, names in by_cat.items():
         spans.append(("dim", f"{cat:<14}"))
         spans.append(("", " ".join(names) + "\n"))
-    spans.append(("", "Type 'help <command>' for details, 'help newbie' to get started."))
+    spans.append(("", "Type 'help <group>' for a group's commands (help combat), "
+                      "'help <command>' for details, 'help newbie' to get started."))
     return spans
 
 
@@ -348,6 +373,9 @@ def _setting(e: ev.SettingChanged, viewer: str) -> Spans:
     if e.key == "prompt":
         return [("", f"Your prompt: {e.value!r}" if e.value else "Your prompt is off.")]
     if e.key == "width":
+        if e.value is None:
+            return [("", f"Text wraps to your client's window, or at {DEFAULT_WIDTH} columns "
+                         "when it does not say its size.")]
         return [("", f"Text wraps at {e.value} columns." if e.value else "Text is not wrapped.")]
     if e.key == "aliases":
         if not e.value:
@@ -480,7 +508,22 @@ def _hit(e: ev.HitLanded, viewer: str) -> Spans:
     verb = "hit" if e.actor == viewer else "hits"
     crit = " A critical hit!" if e.critical else ""
     style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "")
-    return [(style, f"{who} {verb} {whom} for {e.damage} damage.{crit}")]
+    return [(style, f"{who} {verb} {whom} for {e.damage} damage.{crit}"
+                    f"{_condition_after(e.target, e.condition, viewer)}")]
+
+
+_CONDITION_TEXT = {"excellent": "is in excellent condition", "a few scratches":
+                   "has a few scratches", "wounded": "is wounded", "badly wounded":
+                   "is badly wounded", "awful": "is in awful condition"}
+
+
+def _condition_after(target: str, condition: str | None, viewer: str) -> str:
+    """" The rat is badly wounded." after a blow, telling how hurt its target is now (not
+    for the viewer's own hurts: the prompt and the vitals tell those; nothing for a
+    killing blow: `died` follows)."""
+    if target == viewer or condition not in _CONDITION_TEXT:
+        return ""
+    return f" {_name(target, viewer, True)} {_CONDITION_TEXT[condition]}."
 
 
 @renders(ev.Died)
@@ -489,6 +532,11 @@ def _died(e: ev.Died, viewer: str) -> Spans:
         return [("warning", "You are DEAD! You wake, weak, at your recall point.")]
     by = f", slain by {_name(e.killer, viewer, False)}" if e.killer else ""
     return [*_who(e.actor, e.kind), ("warning", f" is dead{by}!")]
+
+
+@renders(ev.Decayed)
+def _decayed(e: ev.Decayed, viewer: str) -> Spans:
+    return [("dim", f"{_name(e.item, viewer, True)} crumbles into dust.")]
 
 
 # ---- items, equipment and shops ----------------------------------------------------
@@ -511,7 +559,7 @@ def _limit_reached(e: ev.LimitReached, viewer: str) -> Spans:
 @renders(ev.ItemExamined)
 def _item_examined(e: ev.ItemExamined, viewer: str) -> Spans:
     d = e.details
-    spans: Spans = [("item", _cap(e.item)), ("", "\n" + fill78(e.description))]
+    spans: Spans = [("item", _cap(e.item)), ("", "\n" + e.description)]
     facts = [f"{d.get('type', 'item')}, weight {d.get('weight', 0)}"]
     if d.get("slot"):
         facts.append(f"worn: {d['slot']}")
@@ -525,6 +573,8 @@ def _item_examined(e: ev.ItemExamined, viewer: str) -> Spans:
         facts.append("for " + ", ".join(d["classes"]))
     if "capacity" in d:
         facts.append(f"holds {d.get('holding', 0)}/{d['capacity']}")
+    if "max_portions" in d:
+        facts.append(_nourish_fact(d))
     spans.append(("dim", "\n" + "; ".join(facts)))
     if e.contents or e.gold:
         spans.append(("", "\nInside:"))
@@ -535,6 +585,19 @@ def _item_examined(e: ev.ItemExamined, viewer: str) -> Spans:
     elif "capacity" in d or d.get("type") == "corpse":
         spans.append(("", "\nIt is empty."))
     return spans
+
+
+def _nourish_fact(d: dict[str, Any]) -> str:
+    """"each drink: +15 moves, 3 of 5 left, refill at water" for a food or drink."""
+    eat = d.get("type") == "food"
+    gains = ", ".join(f"+{v} {k}" for k, v in (d.get("nourish") or {}).items()) or "nothing"
+    fact = f"{'eat' if eat else 'drink'}: {gains}"
+    total = d.get("max_portions", 1)
+    if total > 1 or d.get("refill"):
+        fact = f"each {'bite' if eat else 'drink'}: {gains}, {d.get('portions', 0)} of {total} left"
+    if d.get("refill"):
+        fact += ", refill at water (fill)"
+    return fact
 
 
 _WORN_AT = {
@@ -654,7 +717,8 @@ def _spell_failed(e: ev.SpellFailed, viewer: str) -> Spans:
 def _spell_hit(e: ev.SpellHit, viewer: str) -> Spans:
     style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "magic")
     return [(style, f"{_whose(e.actor, viewer, True)} {_spell(e.spell)} hits "
-                    f"{_name(e.target, viewer, False)} for {e.damage} damage.")]
+                    f"{_name(e.target, viewer, False)} for {e.damage} damage."
+                    f"{_condition_after(e.target, e.condition, viewer)}")]
 
 
 @renders(ev.Healed)
@@ -711,7 +775,8 @@ def _skill_used(e: ev.SkillUsed, viewer: str) -> Spans:
     if not e.success:
         return [("dim", f"{whose} {_spell(e.skill)} misses {whom}.")]
     style = "notice" if e.actor == viewer else ("warning" if e.target == viewer else "")
-    return [(style, f"{whose} {_spell(e.skill)} hits {whom} for {e.damage} damage!")]
+    return [(style, f"{whose} {_spell(e.skill)} hits {whom} for {e.damage} damage!"
+                    f"{_condition_after(e.target, e.condition, viewer)}")]
 
 
 @renders(ev.Rescued)
@@ -780,9 +845,35 @@ def _item_used(e: ev.ItemUsed, viewer: str) -> Spans:
     return [("character", e.actor), ("", f" {they} "), ("item", e.item), ("", ".")]
 
 
+@renders(ev.ItemConsumed)
+def _item_consumed(e: ev.ItemConsumed, viewer: str) -> Spans:
+    eat = e.action == "ate"
+    part = "" if e.gone else (" some of" if eat else " from")
+    if e.actor != viewer:
+        return [("character", e.actor), ("", f" {'eats' if eat else 'drinks'}{part} "),
+                ("item", e.item), ("", ".")]
+    gains = [f"+{n} {what}" for n, what in ((e.hp, "hp"), (e.mana, "mana"), (e.moves, "moves"))
+             if n]
+    tail = f" ({', '.join(gains)})" if gains else ""
+    if not e.gone:
+        unit = ("bite" if eat else "drink") + ("" if e.left == 1 else "s")
+        tail += f" {e.left} {unit} left." if e.left else " It is empty now."
+    return [("", f"You {'eat' if eat else 'drink'}{part} "), ("item", e.item),
+            ("", f".{tail}")]
+
+
+@renders(ev.ItemFilled)
+def _item_filled(e: ev.ItemFilled, viewer: str) -> Spans:
+    if e.actor == viewer:
+        return [("", "You fill "), ("item", e.item),
+                ("", f" with fresh water ({e.portions} drinks).")]
+    return [("character", e.actor), ("", " fills "), ("item", e.item),
+            ("", " with water.")]
+
+
 _PERSONAL.update({ev.SpellCast, ev.SpellFailed, ev.SpellHit, ev.Healed, ev.EffectStarted,
                   ev.EffectEnded, ev.EffectTicked, ev.SkillUsed, ev.Rescued, ev.Dodged,
-                  ev.ItemUsed})
+                  ev.ItemUsed, ev.ItemConsumed, ev.ItemFilled})
 
 
 # ---- quests and trainers -------------------------------------------------------------
@@ -824,7 +915,7 @@ def _quest_listed(e: ev.QuestListed, viewer: str) -> Spans:
 @renders(ev.QuestAccepted)
 def _quest_accepted(e: ev.QuestAccepted, viewer: str) -> Spans:
     spans: Spans = [("notice", f"You accept the quest '{e.title}'."),
-                    ("", "\n" + fill78(e.description))]
+                    ("", "\n" + e.description)]
     if e.given:
         spans.append(("", f"\n{_cap(e.giver)} hands you "))
         spans.extend([("item", e.given), ("", ".")])
@@ -848,6 +939,9 @@ def _quest_abandoned(e: ev.QuestAbandoned, viewer: str) -> Spans:
     return [("", f"You abandon the quest '{e.title}'.")]
 
 
+_QUEST_DONE = {"kill": "killed", "collect": "carried"}
+
+
 @renders(ev.QuestStatusShown)
 def _quest_status(e: ev.QuestStatusShown, viewer: str) -> Spans:
     if not e.quests and not e.done:
@@ -859,9 +953,20 @@ def _quest_status(e: ev.QuestStatusShown, viewer: str) -> Spans:
         spans.append(("", f"\n  {n}. "))
         spans.append(("notice", row["title"]))
         goal = _quest_goal(row["kind"], row["target"], 1, row["turn_in"])
-        spans.append(("", f": {goal}, {row['count']}/{row['needed']}"))
-        if row["ready"]:
-            spans.append(("notice", f" - ready, see {row['turn_in']}"))
+        spans.append(("", f": {goal}."))
+        done = _QUEST_DONE.get(row["kind"], "done")
+        if row["kind"] == "deliver":
+            if row["count"] >= row["needed"]:
+                spans.append(("notice", f" Delivered: ready to hand in to {row['turn_in']}."))
+            elif row["ready"]:
+                spans.append(("notice", f" You carry it: give it to {row['turn_in']}."))
+            else:
+                spans.append(("", f" Not yet: you no longer carry {row['target']}."))
+        elif row["ready"]:
+            spans.append(("notice", f" {row['count']} of {row['needed']} {done}: ready to "
+                                    f"hand in to {row['turn_in']}."))
+        else:
+            spans.append(("", f" Not yet: {row['count']} of {row['needed']} {done}."))
     if e.done:
         spans.append(("dim", f"\nDone: {', '.join(e.done)}."))
     return spans
@@ -924,6 +1029,10 @@ def _considered(e: ev.Considered, viewer: str) -> Spans:
             if len(e.joined_by) > 1 else e.joined_by[0]
         joined = f"\n{_cap(them)} would fight you too."
     they = "they do" if e.joined_by else "it does"
+    if e.brief:  # one of `consider all`: a short line
+        also = f", with {len(e.joined_by)} more" if e.joined_by else ""
+        return [*_who(e.target, e.target_kind), ("", f" ({level}{xp}): "),
+                (style, f"{e.verdict}{also}.")]
     spans: Spans = [*_who(e.target, e.target_kind), ("", f" ({level}{xp}): "),
                     (style, say.get(e.verdict, e.verdict))]
     if joined:
@@ -952,7 +1061,10 @@ def _wimpy(e: ev.WimpySet, viewer: str) -> Spans:
 
 @renders(ev.XpGained)
 def _xp_gained(e: ev.XpGained, viewer: str) -> Spans:
-    why = f" for {e.source}" if e.source else ""
+    if e.reason == "quest":
+        why = f" for the quest '{e.title}'" if e.title else " for a quest"
+    else:
+        why = f" for {e.title or e.source}" if e.title or e.source else ""
     return [("notice", f"You gain {e.amount} experience{why}."),
             ("dim", f" ({e.xp}/{e.xp_next})")]
 

@@ -125,8 +125,12 @@ class Session:
     last_input: float = 0.0
     seq: int = 0
     width: int | None = None  # text mode: wrap output to this many columns (telnet NAWS)
+    held: bool = False  # text mode: keep output until the shell lets it go (telnet: NAWS)
     gmcp_enabled: bool = False  # also queue GMCP messages in gmcp_out (telnet)
-    gmcp_out: list[gmcp.Message] = field(default_factory=list)
+    gmcp_out: list[gmcp.Message] = field(default_factory=list)  # sent before the text
+    gmcp_feed: gmcp.Feed = field(default_factory=gmcp.Feed)  # the shell gives it the world
+    gmcp_inline: list[tuple[int, gmcp.Message]] = field(default_factory=list)  # see outbox
+    _inline: list[tuple[int, gmcp.Message]] = field(default_factory=list)  # (line index, msg)
     _out: list[str | bytes] = field(default_factory=list)
     _lines: list[str] = field(default_factory=list)
     _tokens: float = 0.0
@@ -210,8 +214,9 @@ class Session:
 
     def hello(self, server_name: str, motd: str) -> None:
         """Greet a new connection (text mode starts the login dialogue)."""
-        if self.text_mode:
-            self.say([("heading", f"Welcome to {server_name}!")])
+        if self.text_mode:  # one greeting: the game's name, unless the motd says it already
+            if server_name not in motd:
+                self.say([("heading", f"Welcome to {server_name}!")])
             if motd:
                 self.say([("", motd)])
             self._ask_name()
@@ -243,7 +248,7 @@ class Session:
         if self.watchers and not isinstance(event, Vitals | Snooped):
             self.echo(render.plain(render.render(event, viewer)))
         if self.gmcp_enabled:
-            self.gmcp_out.extend(gmcp.messages(event))
+            self._gmcp_event(event, character)
         if self._text:
             if isinstance(event, Vitals):
                 self._prompt_vitals = (event.hp, event.mana, event.moves)
@@ -271,6 +276,47 @@ class Session:
         # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
         self._out.append(wire.with_seq(frame, self.seq))
 
+    # ---- GMCP (text sessions of MUD clients: server/gmcp.py) ---------------------------
+
+    def _gmcp_event(self, event: Event, character: Character | None) -> None:
+        feed = self.gmcp_feed
+        self.gmcp_out.extend(feed.event(event, character, self.colour))
+        if self._text and not isinstance(event, Vitals):  # this event's line comes next
+            bracket = feed.bracket(event, character.name if character is not None else "")
+            if bracket is not None:
+                at = len(self._lines)
+                self._inline += [(at, bracket[0]), (at + 1, bracket[1])]
+
+    def take_gmcp(self) -> list[gmcp.Message]:
+        """The GMCP messages to send before the next text: those of the events so far, then
+        the item and player lists brought up to date (empty unless GMCP is on)."""
+        out, self.gmcp_out = self.gmcp_out, []
+        if self.gmcp_enabled and self.state is State.PLAYING:
+            out += self.gmcp_feed.sync(self.character)
+        return out
+
+    def gmcp_request(self, package: str, data: Any) -> None:
+        """A GMCP message from the client that asks for something (`Char.Items.Inv`...):
+        the answer is queued in `gmcp_out`; anything else is ignored, as GMCP wants."""
+        if self.gmcp_enabled and self.state is State.PLAYING:
+            self.gmcp_out.extend(self.gmcp_feed.request(package, data, self.character))
+
+    def _place_inline(self, lines: list[str], text: str, width: int | None) -> None:
+        """Turn the line indexes of `_inline` into offsets in `text` (`gmcp_inline`), the
+        frame made of `lines`: a shell splits the frame there to send each message
+        between the lines it goes between. Should the text not be the lines wrapped one
+        by one, they all go before it, in order."""
+        marks, self._inline = self._inline, []
+        offsets, pos = [0], 0
+        for line in lines:
+            piece = render.wrap(line, width) if width else line
+            if not text.startswith(piece, pos):
+                self.gmcp_out.extend(msg for _, msg in marks)
+                return
+            pos += len(piece) + 1
+            offsets.append(min(pos, len(text)))
+        self.gmcp_inline = [(offsets[min(at, len(lines))], msg) for at, msg in marks]
+
     def _event_message(self, event: Event, viewer: str, seq: int | None) -> dict[str, Any]:
         spans = render.render(event, viewer)
         msg: dict[str, Any] = {
@@ -297,22 +343,34 @@ class Session:
         self.deliver(Message(render.plain(spans), level))
 
     def outbox(self) -> list[str | bytes]:
-        """Take the frames to send now. Text mode sends one frame, ending in a prompt."""
+        """Take the frames to send now. Text mode sends one frame, ending in a prompt (with
+        GMCP, `gmcp_inline` then says where in it `Comm.Channel.Start`/`End` go)."""
         if self.text_mode:
-            if not self._lines:
+            if not self._lines or self.held:
                 return []
+            lines = list(self._lines) if self._inline else []
             text = "\n".join(self._lines)
             self._lines.clear()
-            width = self.width  # the client's own (telnet NAWS) wins over the setting
-            if not width and self.character is not None:
-                chosen = self.character.settings.get("width")
-                width = chosen if type(chosen) is int else None
+            width = self.wrap_width
             if width:
                 text = render.wrap(text, width)
             text += "\n" + self._prompt()
+            if self._inline:
+                self._place_inline(lines, text, width)
             return [text]
         out, self._out = self._out, []
         return out
+
+    @property
+    def wrap_width(self) -> int | None:
+        """The columns text mode wraps to (None: not wrapped): the client's own (telnet
+        NAWS), else the character's `width` setting (0: off), else the default."""
+        if self.width:
+            return self.width
+        chosen = self.character.settings.get("width") if self.character is not None else None
+        if type(chosen) is int:
+            return chosen or None
+        return render.DEFAULT_WIDTH
 
     def _prompt(self) -> str:
         if self.state is State.PLAYING and self.character is not None:
@@ -374,6 +432,8 @@ class Session:
             self.send(reply)
         elif isinstance(msg, wire.Login | wire.Register):
             self._auth_message(msg)
+        elif isinstance(msg, wire.Exists):
+            self._exists(msg)
         elif isinstance(msg, wire.Usage):  # the shell answers (server/usage_service.py)
             if self.state is not State.PLAYING:
                 self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
@@ -401,6 +461,25 @@ class Session:
             self.state = State.AUTHENTICATING
             self.requests.append(AuthRequest("register", msg.name, msg.password, msg.cls,
                                              msg.id))
+
+    def _exists(self, msg: wire.Exists) -> None:
+        """Structured `exists`: the shell looks the name up and answers (`name_checked`).
+        One at a time, and each costs a token of the bucket, as a command does."""
+        if self.state is State.PLAYING:
+            self._error(ErrorCode.ALREADY_AUTHENTICATED, "You are already playing.", msg.id)
+            return
+        if self.state is State.AUTHENTICATING:
+            self._error(ErrorCode.BUSY, "A login is already under way.", msg.id)
+            return
+        self._refill()
+        if self._tokens < 1.0:
+            self._error(ErrorCode.RATE_LIMITED, "Slow down: too many questions at once.",
+                        msg.id)
+            return
+        self._tokens -= 1.0
+        self._login_name = msg.name
+        self.state = State.AUTHENTICATING
+        self.requests.append(AuthRequest("exists", msg.name, "", None, msg.id))
 
     def _command(self, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
         if self.state is not State.PLAYING:
@@ -441,7 +520,7 @@ class Session:
         self.state = State.PLAYING
         self._login_password = ""
         if self.gmcp_enabled:
-            self.gmcp_out.append(gmcp.status(character))
+            self.gmcp_out.extend(self.gmcp_feed.login(character))
         if self.text_mode:
             return
         msg: dict[str, Any] = {
@@ -474,8 +553,20 @@ class Session:
             msg["id"] = id
         self.send(msg)
 
-    def name_checked(self, exists: bool, problem: str | None) -> None:
-        """Text mode: the shell says whether the typed name exists (or what is wrong)."""
+    def name_checked(self, exists: bool, problem: str | None, id: Any = None) -> None:
+        """The shell says whether the name exists (or what is wrong with it): text mode
+        goes on with the dialogue; a structured session gets an `exists` answer."""
+        if not self.text_mode:
+            if self.state is State.AUTHENTICATING:
+                self.state = State.CONNECTED
+            reply: dict[str, Any] = {"type": "exists", "name": self._login_name,
+                                     "exists": exists}
+            if problem is not None:
+                reply["problem"] = problem
+            if id is not None:
+                reply["id"] = id
+            self.send(reply)
+            return
         if problem is not None:
             self.say(render.error_spans(problem))
             self._ask_name()

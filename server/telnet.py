@@ -31,12 +31,20 @@ from server import gmcp, netguard, proxy_protocol
 from server import telnet_protocol as tp
 from server.session import Session
 from server.wire import Subprotocol
+from world.commands.registry import REGISTRY
+from world.entities import Role
+from world.rules import LEVEL_CAP
 
 if TYPE_CHECKING:
     from server.app import Server
+    from world.world import World
 
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 MIN_WIDTH = 20  # narrower NAWS reports are taken as this
+# The greeting waits this long at most for the client's window size (NAWS), so that it
+# is wrapped to the window like everything after it; a line typed, or NAWS refused,
+# sends it at once.
+GREETING_WAIT = 0.5
 CODEBASE = "Aegent Quest 0.1"
 TOO_MANY = b"Too many connections from your address.\r\n"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -67,6 +75,7 @@ class TelnetConnection(asyncio.Protocol):
         self._counted = False  # holds a place in server.per_address
         self._terminal_logged = False
         self._echo = False  # we said WILL ECHO: the client's typing is hidden
+        self._greeting: asyncio.TimerHandle | None = None  # the greeting waits for NAWS
 
     # ---- asyncio.Protocol ---------------------------------------------------------
 
@@ -103,7 +112,24 @@ class TelnetConnection(asyncio.Protocol):
         self.codec.start()
         self.write_pending()
         self.session = self.server.open_session(self, Subprotocol.TEXT)
+        self.session.gmcp_feed = gmcp.Feed(self.server.world, self.gmcp_supports)
+        self.session.held = True  # written by _greet, once the window size is known
+        self._greeting = asyncio.get_running_loop().call_later(GREETING_WAIT, self._greet)
         return True
+
+    def _greet(self) -> None:
+        """Send what the session holds (its greeting): NAWS answered, or not in time."""
+        if self._greeting is not None:
+            self._greeting.cancel()
+            self._greeting = None
+        session = self.session
+        if session is None or not session.held or self.closed:
+            return
+        session.held = False
+        frames = session.outbox()
+        if frames:
+            self.send_frames(frames)
+        self.write_pending()
 
     def _proxy_header(self, data: bytes) -> bytes:
         """Read the PROXY header a trusted proxy sends first; the bytes after it, once
@@ -157,6 +183,9 @@ class TelnetConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._end_proxy()
+        if self._greeting is not None:
+            self._greeting.cancel()
+            self._greeting = None
         self.server.connections.discard(self)
         if self._counted:
             self._counted = False
@@ -170,6 +199,10 @@ class TelnetConnection(asyncio.Protocol):
         session = self.session
         if session is None:
             return
+        if session.held and (isinstance(event, tp.Line | tp.Invalid) or (
+                isinstance(event, tp.OptionRefused | tp.OptionDisabled)
+                and event.option == tp.NAWS)):
+            self._greet()  # no window size coming, or no more waiting: greet first
         if isinstance(event, tp.Line):
             if self._echo:  # the client shows nothing while we echo: give it the line end
                 self.codec.send_text("\n")
@@ -179,6 +212,8 @@ class TelnetConnection(asyncio.Protocol):
             self.server.refuse_input(session, event.code, event.message)
         elif isinstance(event, tp.WindowSize):
             session.width = max(event.width, MIN_WIDTH) if event.width else None
+            if session.held:
+                self._greet()
         elif isinstance(event, tp.OptionEnabled | tp.OptionDisabled):
             self._option(session, event)
         elif isinstance(event, tp.TerminalType):
@@ -231,6 +266,8 @@ class TelnetConnection(asyncio.Protocol):
                           limit=self.gmcp_supports.limit)
         elif package == "core.ping":
             self.codec.send_gmcp("Core.Ping")
+        else:  # a request (Char.Items.Inv...) is answered; anything else is ignored
+            session.gmcp_request(event.package, data)
 
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client's input, within the connection's budget; the
@@ -255,7 +292,7 @@ class TelnetConnection(asyncio.Protocol):
             self.codec.disable(tp.ECHO)
 
     def mssp(self) -> dict[str, object]:
-        """The MSSP table for MUD listing crawlers."""
+        """The MSSP table for MUD listing crawlers (the world's counts: `mssp_content`)."""
         server, settings = self.server, self.server.settings
         variables: dict[str, object] = {
             "NAME": server.content.name,
@@ -267,7 +304,9 @@ class TelnetConnection(asyncio.Protocol):
             "LANGUAGE": "English",
             "FAMILY": "Custom",
             "GENRE": "Fantasy",
+            "GAMESYSTEM": "Custom",
             "STATUS": "Alpha",
+            **mssp_content(server.world),
             "ANSI": True,
             "UTF-8": True,
             "GMCP": True,
@@ -288,19 +327,31 @@ class TelnetConnection(asyncio.Protocol):
     # ---- outgoing -----------------------------------------------------------------
 
     def send_frames(self, frames: list[str | bytes]) -> None:
-        """Queue text from the session: each frame ends with a prompt (GA or EOR after it)."""
+        """Queue text from the session: each frame ends with a prompt (GA or EOR after it).
+
+        GMCP goes first; `Comm.Channel.Start`/`End` go inside the text, around the line
+        they mark (`Session.gmcp_inline`: offsets in the frame)."""
         self._send_gmcp()
         self._sync_echo()
+        inline: list[tuple[int, gmcp.Message]] = []
+        if self.session is not None:
+            inline, self.session.gmcp_inline = self.session.gmcp_inline, []
         for frame in frames:
             text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-            self.codec.send_text(text, prompt=True)
+            pos = 0
+            for offset, (package, data) in inline:
+                if offset > pos:
+                    self.codec.send_text(text[pos:offset])
+                    pos = offset
+                self.codec.send_gmcp(package, data)
+            inline = []
+            self.codec.send_text(text[pos:], prompt=True)
 
     def _send_gmcp(self) -> None:
         session = self.session
-        if session is None or not session.gmcp_out:
+        if session is None:
             return
-        out, session.gmcp_out = session.gmcp_out, []
-        for package, data in out:
+        for package, data in session.take_gmcp():
             self.codec.send_gmcp(package, data)
 
     def write_pending(self) -> None:
@@ -338,3 +389,25 @@ class TelnetConnection(asyncio.Protocol):
     def info(self) -> dict[str, Any]:
         """For logs."""
         return {"address": self.address, "client": self.client}
+
+
+def mssp_content(world: World) -> dict[str, object]:
+    """The MSSP variables that describe the world, counted from its content as it is now
+    (builders' rooms and zones included): AREAS, ROOMS, MOBILES (kinds of creature),
+    OBJECTS (kinds of item), HELPFILES (help pages and the commands' own), CLASSES,
+    LEVELS (the cap), SKILLS (spells and skills), QUEST SYSTEM, EQUIPMENT SYSTEM."""
+    content = world.content
+    commands = sum(1 for spec in REGISTRY.specs.values() if spec.role is Role.PLAYER)
+    return {
+        "AREAS": len(content.zones),
+        "ROOMS": len(world.rooms),
+        "MOBILES": len(content.mobs),
+        "OBJECTS": len(content.items),
+        "HELPFILES": len(content.help) + commands,
+        "CLASSES": len(content.classes),
+        "LEVELS": LEVEL_CAP,
+        "SKILLS": len(content.spells),
+        "QUEST SYSTEM": "Automated" if content.quests else "None",
+        "EQUIPMENT SYSTEM": "Level" if any(i.level > 1 for i in content.items.values())
+                            else "None",
+    }

@@ -47,7 +47,8 @@ def usage_command(args: argparse.Namespace) -> int:
     from server.usage_storage import UsageStore
 
     data_dir = getattr(args, "budget_data_dir", None) or args.data_dir
-    settings = config.from_env(data_dir=Path(data_dir) if data_dir else None)
+    settings = config.from_env(config_file=getattr(args, "config", None),
+                               data_dir=Path(data_dir) if data_dir else None)
     with storage.opened(settings) as repo:
         store = UsageStore(repo.engine)
         if args.usage_what == "budget":

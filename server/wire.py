@@ -105,6 +105,16 @@ class Login:
 
 
 @dataclass(frozen=True, slots=True)
+class Exists:
+    """Ask whether a character of this name exists, before asking for its password (a
+    login dialogue as telnet's: a password for an existing one, else the questions of a
+    new one). Answered with `{"type": "exists", "name", "exists", "problem"?}`."""
+
+    name: str
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A line, as a person types it."""
 
@@ -167,7 +177,7 @@ class Usage:
     id: Any = None
 
 
-ClientMessage = Register | Login | Command | CallTool | Tools | Ping | Observe | Usage
+ClientMessage = Register | Login | Exists | Command | CallTool | Tools | Ping | Observe | Usage
 
 
 MIN_ID_INT, MAX_ID_INT = -(2**63), 2**63 - 1
@@ -285,6 +295,8 @@ def parse_message(msg: Any) -> ClientMessage:
         return Login(name=_str(msg, "name", mid), password=_str(msg, "password", mid), id=mid)
     if kind == "usage":
         return _usage(msg, mid)
+    if kind == "exists":
+        return Exists(name=_str(msg, "name", mid) or "", id=mid)
     if kind == "register":
         return Register(
             name=_str(msg, "name", mid) or "",

@@ -345,6 +345,8 @@ class Connection(asyncio.Protocol):
         self.kind = kind
         self.session = self.server.open_session(self, kind)
         self.session.gmcp_enabled = kind in mudstandards.OOB
+        if self.session.gmcp_enabled:
+            self.session.gmcp_feed = gmcp.Feed(self.server.world, self.gmcp_supports)
 
     def _settle_address(self, request: Request) -> bool:
         """Who the client is (a trusted proxy's X-Forwarded-For, else the peer), counted
@@ -393,8 +395,12 @@ class Connection(asyncio.Protocol):
 
     def _http(self, path: str, request: Request) -> Response:
         if path == "/metrics":
-            from server.metrics import CONTENT_TYPE
+            from server.metrics import CONTENT_TYPE, authorized
 
+            if not authorized(self.server.settings.metrics_token,
+                              request.headers.get("Authorization")):  # metrics_token set
+                return http_response(401, "Unauthorized", b"A bearer token is needed.\n",
+                                     TEXT_PLAIN, {"WWW-Authenticate": 'Bearer realm="metrics"'})
             return http_response(200, "OK", self.server.metrics.render(), CONTENT_TYPE)
         if path == "/health":
             body = self.server.health_json().encode()
@@ -509,7 +515,8 @@ class Connection(asyncio.Protocol):
                           kept=len(self.gmcp_supports), limit=self.gmcp_supports.limit)
         elif name == "core.ping":
             self._send_gmcp("Core.Ping")
-        # anything else is a package we do not take: ignored, as GMCP wants
+        else:  # a request (Char.Items.Inv...) is answered; anything else is ignored
+            session.gmcp_request(package, data)
 
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client, within the connection's budget; the first
@@ -533,10 +540,20 @@ class Connection(asyncio.Protocol):
         stream = self.kind is not None and self.kind.mudstandards
         if stream:
             self._drain_gmcp()  # as on telnet: GMCP first, then the text it goes with
-        if stream:
+            inline: list[tuple[int, gmcp.Message]] = []
+            if self.session is not None:  # Comm.Channel.Start/End: around their line
+                inline, self.session.gmcp_inline = self.session.gmcp_inline, []
             for f in frames:
                 if isinstance(f, str):  # mudstandards.org: the ANSI text is in binary frames
-                    self.proto.send_binary(mudstandards.terminal_bytes(f))
+                    pos = 0
+                    for offset, (package, data) in inline:
+                        if offset > pos:
+                            self.proto.send_binary(mudstandards.terminal_bytes(f[pos:offset]))
+                            pos = offset
+                        self._send_gmcp(package, data)
+                    inline = []
+                    if pos == 0 or pos < len(f):
+                        self.proto.send_binary(mudstandards.terminal_bytes(f[pos:]))
                 else:
                     self.proto.send_binary(f)
             return
@@ -556,10 +573,9 @@ class Connection(asyncio.Protocol):
 
     def _drain_gmcp(self) -> None:
         session = self.session
-        if session is None or not session.gmcp_out:
+        if session is None:
             return
-        out, session.gmcp_out = session.gmcp_out, []
-        for package, data in out:
+        for package, data in session.take_gmcp():
             self._send_gmcp(package, data)
 
     def _send_gmcp(self, package: str, data: Any = None) -> None:

@@ -2,7 +2,8 @@
 
 `start_postgres()` runs Debian's `initdb` and `pg_ctl` in a fresh folder under /tmp
 and returns a running `PostgresServer`, or None when the server binaries are not
-installed (the tests then skip; `make postgres` installs them). PostgreSQL refuses to
+installed (`make postgres` installs them; the tests then skip, or fail under CI:
+tests/needs.py). PostgreSQL refuses to
 run as root, so as root the binaries run as the `postgres` system user through
 `runuser`. The server listens on 127.0.0.1 on a free port with trust
 authentication and `fsync=off`; it is fast and disposable, never a place for data.
@@ -29,14 +30,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from needs import require
 from psycopg import sql
 
 USER = "aegent"
 DATABASE = "aegent_test"
-SKIP_REASON = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found on PATH or in "
-    "/usr/lib/postgresql/*/bin; install Debian's postgresql package (`make postgres`)"
-)
+HOW = ("initdb and pg_ctl were found neither on PATH nor in /usr/lib/postgresql/*/bin: "
+       "run `make postgres` (Debian's postgresql package)")
 
 
 def find_bindir() -> Path | None:
@@ -196,12 +196,13 @@ def scratch_database(url: str) -> Iterator[str]:
 def postgres_url() -> Iterator[str]:
     """URL of database `aegent_test` on a PostgreSQL server private to this test run.
 
-    Skips when the PostgreSQL binaries are not installed; fails when they are but
-    the server cannot start.
+    When the PostgreSQL binaries are not installed it skips, saying how to install
+    them, or under CI fails (tests/needs.py); it fails when they are installed but the
+    server cannot start.
     """
     server = start_postgres()
     if server is None:
-        pytest.skip(SKIP_REASON)
+        require("postgresql", available=False, how=HOW)
     try:
         yield server.url
     finally:

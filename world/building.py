@@ -85,7 +85,8 @@ LIVE_KINDS = frozenset({
 UNDO_PREFIX = "undo."
 UNDO_DEPTH = 100  # edits kept per builder for `undo`
 # Room flags the game knows (world/systems/combat.py and behaviours.py read them).
-ROOM_FLAGS = ("safe", "pvp", "recall", "no_mob", "dark", "indoors", "no_recall", "no_magic")
+ROOM_FLAGS = ("safe", "pvp", "recall", "no_mob", "dark", "indoors", "water", "no_recall",
+              "no_magic")
 STATE_KEYS = ("zones", "rooms", "items", "mobs", "resets")
 LOCAL_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -685,7 +686,7 @@ def move_character(world: World, ch: Character, dest: str) -> None:
     world.emit_room(old, Departed(ch.name, str(ch.kind), None), exclude=ch)
     world.move(ch, dest)
     new = world.rooms[dest]
-    world.emit_room(new, Arrived(ch.name, str(ch.kind), None), exclude=ch)
+    world.emit_room(new, Arrived(ch.name, str(ch.kind), None, ch.level), exclude=ch)
     world.emit_to(ch, world.room_view(new, ch))
 
 

@@ -192,6 +192,7 @@ class Item:
     owner: str | None = None  # corpses: whose
     flags: frozenset[str] = frozenset()
     effects: tuple[str, ...] = ()  # potions and scrolls: spell ids
+    portions: int = 0  # food and drink: bites or drinks left (a vessel at 0 is empty)
 
     @property
     def keyword(self) -> str:

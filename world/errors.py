@@ -58,6 +58,7 @@ class Code(StrEnum):
     NOT_SOLD = "not_sold"
     WONT_BUY = "wont_buy"
     BAD_SHOP = "bad_shop"
+    EMPTY = "empty"
     # quests and trainers
     NO_QUEST_GIVER = "no_quest_giver"
     NO_QUEST = "no_quest"

@@ -103,12 +103,14 @@ class Vitals(Event):
 
 @dataclass(frozen=True, slots=True)
 class Arrived(Event):
-    """Someone came into the room (`direction` is where they came from, or null)."""
+    """Someone came into the room (`direction` is where they came from, or null) at
+    `level`."""
 
     name: ClassVar[str] = "arrived"
     actor: str
     kind: str
     direction: str | None
+    level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +125,13 @@ class Departed(Event):
 
 @dataclass(frozen=True, slots=True)
 class Entered(Event):
-    """A character entered the game (`reconnected` after a link loss)."""
+    """A character (at `level`) entered the game (`reconnected` after a link loss)."""
 
     name: ClassVar[str] = "entered_game"
     actor: str
     kind: str
     reconnected: bool
+    level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +239,14 @@ class ScoreShown(Event):
 
 @dataclass(frozen=True, slots=True)
 class HelpShown(Event):
-    """A help page (`topic` empty for the index)."""
+    """A help page (`topic` empty for the index). `format`: "markdown" for the pages of
+    content/help (people read them made plain), "text" for the rest."""
 
     name: ClassVar[str] = "help_shown"
     topic: str
     body: str
     commands: list[dict[str, Any]]
+    format: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +375,8 @@ class FightStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class HitLanded(Event):
-    """One attack in a combat round: `damage` 0 and `weapon` "miss" for a miss."""
+    """One attack in a combat round: `damage` 0 and `weapon` "miss" for a miss;
+    `condition` is how hurt `target` is after it (`rules.CONDITIONS`)."""
 
     name: ClassVar[str] = "hit_landed"
     actor: str
@@ -378,17 +384,29 @@ class HitLanded(Event):
     damage: int
     weapon: str
     critical: bool
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Died(Event):
-    """`actor` died (`killer` may be null: poison, a fall...)."""
+    """`actor` died (`killer` may be null: poison, a fall...), leaving `corpse` (its
+    name, as the room's items list it) on the floor."""
 
     name: ClassVar[str] = "died"
     actor: str
     kind: str
     killer: str | None
     room: str
+    corpse: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decayed(Event):
+    """`item` (a corpse) lying in the room crumbled away, with what was left in it."""
+
+    name: ClassVar[str] = "decayed"
+    item: str
+    keyword: str
 
 
 # ---- magic: spells, skills and effects ---------------------------------------
@@ -419,13 +437,15 @@ class SpellFailed(Event):
 
 @dataclass(frozen=True, slots=True)
 class SpellHit(Event):
-    """A damage spell struck `target` for `damage` hit points."""
+    """A damage spell struck `target` for `damage` hit points, leaving it in
+    `condition` (`rules.CONDITIONS`)."""
 
     name: ClassVar[str] = "spell_hit"
     actor: str
     spell: str
     target: str
     damage: int
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,7 +495,7 @@ class EffectTicked(Event):
 @dataclass(frozen=True, slots=True)
 class SkillUsed(Event):
     """`actor` used a combat skill (bash, kick, backstab) on `target`: `success` and
-    the `damage` done (0 on a miss)."""
+    the `damage` done (0 on a miss); `condition` is how hurt `target` is after it."""
 
     name: ClassVar[str] = "skill_used"
     actor: str
@@ -483,6 +503,7 @@ class SkillUsed(Event):
     target: str
     success: bool
     damage: int
+    condition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +555,36 @@ class ItemUsed(Event):
     actor: str
     item: str
     action: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemConsumed(Event):
+    """`actor` ate or drank (`action`: ate, drank) from `item` (a carried food or drink, or
+    "water" from the room's fountain, well or stream: `keyword` is then ""), and got back
+    `hp`, `mana` and `moves`. `left`: bites or drinks still in it; `gone`: it is used up
+    and out of the inventory (a vessel stays, empty, with `left` 0)."""
+
+    name: ClassVar[str] = "item_consumed"
+    actor: str
+    item: str
+    keyword: str
+    action: str
+    hp: int
+    mana: int
+    moves: int
+    left: int
+    gone: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilled(Event):
+    """`actor` filled `item` (a vessel) at the room's water: it holds `portions` drinks."""
+
+    name: ClassVar[str] = "item_filled"
+    actor: str
+    item: str
+    keyword: str
+    portions: int
 
 
 # ---- items, equipment and shops ----------------------------------------------
@@ -764,7 +815,8 @@ class Considered(Event):
     the rounds fields how many rounds each side would need to win; `xp` what the
     kill would be worth to you (0 for players); `joined_by` who would fight you
     alongside the target (its pack, the aggressive, whoever fights you already),
-    counted in the rounds, the damage taken and the verdict.
+    counted in the rounds, the damage taken and the verdict. `brief`: one of several
+    (`consider all`), to be shown in one short line.
     """
 
     name: ClassVar[str] = "considered"
@@ -782,6 +834,7 @@ class Considered(Event):
     rounds_to_lose: int
     xp: int
     joined_by: tuple[str, ...] = ()
+    brief: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -806,8 +859,9 @@ class WimpySet(Event):
 
 @dataclass(frozen=True, slots=True)
 class XpGained(Event):
-    """You gained `amount` XP (`reason`: kill, quest...; `source`: what for); `xp` is
-    the new total and `xp_next` the total the next level needs."""
+    """You gained `amount` XP (`reason`: kill, quest...; `source`: what for, an id for a
+    quest; `title`: the same as a person reads it); `xp` is the new total and `xp_next`
+    the total the next level needs."""
 
     name: ClassVar[str] = "xp_gained"
     amount: int
@@ -815,6 +869,7 @@ class XpGained(Event):
     source: str
     xp: int
     xp_next: int
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)

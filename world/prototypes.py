@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from world.directions import Direction, parse_direction
 
@@ -25,6 +32,7 @@ MOD_KEYS = frozenset({*ATTRIBUTES, "hit", "damage", "armor", "max_hp", "max_mana
                       "hp_regen", "mana_regen"})
 ITEM_TYPES = ("misc", "weapon", "armor", "container", "food", "drink", "potion", "scroll", "key",
               "light", "treasure", "money")
+FOOD_TYPES = ("food", "drink")  # what `eat` and `drink` take; see `ItemModel.nourish`
 WEAR_SLOTS = ("light", "head", "neck", "body", "arms", "hands", "wrist", "waist", "legs", "feet",
               "wield", "offhand", "shield", "hold", "finger")
 BEHAVIOURS = ("wander", "aggressive", "sentinel", "wimpy", "assist", "shopkeeper", "trainer",
@@ -78,6 +86,18 @@ def _check_mods(value: dict[str, int]) -> dict[str, int]:
     return value
 
 
+class NourishModel(_Strict):
+    """What eating or drinking an item does (`type: food` or `drink`): gauges given back at
+    once, how many bites or drinks it holds, and whether it is a vessel (`refill`): a
+    drink that stays when empty and is filled again at water (a room flagged `water`)."""
+
+    hp: int = Field(default=0, ge=0, le=1000)
+    mana: int = Field(default=0, ge=0, le=1000)
+    moves: int = Field(default=0, ge=0, le=1000)
+    portions: int = Field(default=1, ge=1, le=20)
+    refill: bool = False
+
+
 class ItemModel(_Strict):
     """An item prototype. `extends: other_item` copies another prototype's fields."""
 
@@ -100,6 +120,7 @@ class ItemModel(_Strict):
     gold: int = Field(default=0, ge=0)
     flags: list[str] = Field(default_factory=list)
     effects: list[str] = Field(default_factory=list)
+    nourish: NourishModel | None = None  # food and drink: what `eat` or `drink` gives
 
     @field_validator("type")
     @classmethod
@@ -119,6 +140,15 @@ class ItemModel(_Strict):
     @classmethod
     def _mods(cls, value: dict[str, int]) -> dict[str, int]:
         return _check_mods(value)
+
+    @model_validator(mode="after")
+    def _nourish(self) -> ItemModel:
+        if self.nourish is not None and self.extends is None:  # else once resolved
+            if self.type not in FOOD_TYPES:
+                raise ValueError("only food and drink have `nourish` (type: food or drink)")
+            if self.nourish.refill and self.type != "drink":
+                raise ValueError("only a drink can be refilled (`refill` needs type: drink)")
+        return self
 
 
 class LootModel(_Strict):

@@ -93,6 +93,27 @@ def has_flag(ch: Character, flag: str) -> bool:
     return any(flag in effect.flags for effect in ch.effects)
 
 
+CONDITIONS = ("excellent", "a few scratches", "wounded", "badly wounded", "awful", "dead")
+"""How hurt a character is, in words, from unhurt to dead (`condition`)."""
+
+
+def condition(hp: int, max_hp: int) -> str:
+    """How hurt someone with `hp` of `max_hp` hit points looks: one of `CONDITIONS`
+    (what `look` tells and what each hit reports of its target)."""
+    if hp <= 0:
+        return "dead"
+    ratio = hp / max_hp if max_hp > 0 else 0
+    if ratio >= 1:
+        return "excellent"
+    if ratio >= 0.75:
+        return "a few scratches"
+    if ratio >= 0.5:
+        return "wounded"
+    if ratio >= 0.25:
+        return "badly wounded"
+    return "awful"
+
+
 def dodge_chance(ch: Character) -> int:
     """Percent chance that `ch` (with the passive `dodge` skill) avoids a melee hit."""
     skill = ch.skills.get("dodge", 0)

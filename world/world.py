@@ -45,7 +45,7 @@ from world.errors import Code, Refused
 from world.events import Arrived, Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
 from world.prototypes import Content
 from world.systems import LISTENERS, SYSTEMS
-from world.systems.behaviours import NpcIndex, on_remove, on_spawn
+from world.systems.behaviours import NpcIndex, on_remove, on_spawn, room_line
 from world.systems.combat import withdraw
 from world.systems.progression import learn_due
 from world.systems.resets import reset_zone
@@ -153,6 +153,7 @@ class World:
             gold=proto.gold,
             flags=frozenset(proto.flags),
             effects=tuple(proto.effects),
+            portions=proto.nourish.portions if proto.nourish is not None else 0,
         )
 
     def spawn_mob(self, proto_id: str, room_id: str, reset_key: tuple[str, int] | None = None
@@ -198,7 +199,8 @@ class World:
         self.mobs[mob.id] = mob
         room = self.rooms[room_id]
         room.characters.append(mob)
-        self.emit_room(room, Arrived(mob.name, str(mob.kind), None), exclude=mob)
+        self.emit_room(room, Arrived(mob.name, str(mob.kind), None, mob.level),
+                       exclude=mob)
         on_spawn(self, mob)
         return mob
 
@@ -296,7 +298,7 @@ class World:
                     "level": ch.level,
                     "position": str(ch.position),
                     "linkdead": ch.linkdead,
-                    "short": ch.short,
+                    "short": room_line(self, ch, room),
                     "fighting": ch.fighting.name if ch.fighting is not None else None,
                 }
                 for ch in room.characters
@@ -367,7 +369,8 @@ class World:
         self.characters[name.lower()] = ch
         room = self.rooms[ch.room]
         room.characters.append(ch)
-        self.emit_room(room, Entered(ch.name, str(ch.kind), False), exclude=ch)
+        self.emit_room(room, Entered(ch.name, str(ch.kind), False, ch.level),
+                       exclude=ch)
         self.emit_to(ch, self.room_view(room, ch))
         self.emit_to(ch, self.vitals(ch))
         self.touch(ch)
@@ -398,7 +401,8 @@ class World:
             self.emit_room(room, LinkLost(ch.name), exclude=ch)
         else:
             ch.linkdead = False
-            self.emit_room(room, Entered(ch.name, str(ch.kind), True), exclude=ch)
+            self.emit_room(room, Entered(ch.name, str(ch.kind), True, ch.level),
+                           exclude=ch)
             self.emit_to(ch, self.room_view(room, ch))
             self.emit_to(ch, self.vitals(ch))
 
@@ -447,6 +451,10 @@ class World:
             data["contents"] = [self.snapshot_item(it) for it in item.contents]
         if item.gold:
             data["gold"] = item.gold
+        nourish = self.content.items[item.proto].nourish if item.proto in self.content.items \
+            else None
+        if nourish is not None and item.portions != nourish.portions:
+            data["portions"] = item.portions
         return data
 
     def restore_item(self, data: Any) -> Item | None:
@@ -458,6 +466,9 @@ class World:
         gold = data.get("gold")
         if type(gold) is int and gold >= 0:
             item.gold = gold
+        portions = data.get("portions")
+        if type(portions) is int and 0 <= portions < item.portions:
+            item.portions = portions
         for sub in data.get("contents", []) or []:
             inner = self.restore_item(sub)
             if inner is not None:
@@ -540,7 +551,7 @@ class World:
             verb = split_words(line.strip())[0]
             hit = self.registry.lookup(verb) if verb and line.strip()[0] not in "'\":" else None
             self._gate(actor, hit[0] if hit else None)
-            spec, args = parse_line(line, self.registry)
+            spec, args = parse_line(line, self.registry, actor.role)
             self._run(spec, actor, args)
         except Refused as refused:
             return refused

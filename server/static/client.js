@@ -33,7 +33,7 @@
     loginPassword: $("login-password"), loginClass: $("login-class"),
     classField: $("class-field"), loginError: $("login-error"), loginSubmit: $("login-submit"),
     cmd: $("cmd"), line: $("line"), roomName: $("room-name"), roomExits: $("room-exits"),
-    roomHere: $("room-here"), vitalsExtra: $("vitals-extra"), map: $("map"),
+    roomHere: $("room-here"), vitalsExtra: $("vitals-extra"), foe: $("foe"), map: $("map"),
     mapSummary: $("map-summary"), mapList: $("map-list"),
   };
 
@@ -56,6 +56,10 @@
     draft: "",
     stick: true,
     map: { rooms: new Map(), current: null },
+    here: { characters: [], items: [] },   // the "Here" list (followRoom keeps it current)
+    exits: { id: null, exits: {}, doors: {} },   // the exit buttons (followDoor too)
+    fighting: null,         // the name of your foe, from vitals
+    foeCondition: null,     // how hurt it is, from the last blow that struck it
   };
 
   // ---- output ------------------------------------------------------------------
@@ -131,9 +135,24 @@
   let autoScrolled = false;
   el.log.addEventListener("scroll", () => {
     if (autoScrolled) { autoScrolled = false; if (state.stick) return; }
+    if (logSize() !== lastLogSize) { keepPlace(); return; }  // the layout moved, not the reader
     state.stick = atBottom();
-    if (state.stick) el.jump.hidden = true;
+    el.jump.hidden = state.stick;   // away from the end, the way back is in view
   });
+
+  // A resize (a window made narrower, a phone turned, the keyboard opening) changes the
+  // log's size and reflows its text: a log that was at the end stays at the end, and one
+  // that was not keeps the "jump to the latest" button in view.
+  let lastLogSize = "";
+  function logSize() { return `${el.log.clientWidth}x${el.log.clientHeight}`; }
+  function keepPlace() {
+    lastLogSize = logSize();
+    if (!state.stick && atBottom()) state.stick = true;
+    if (state.stick) { scrollToEnd(); el.jump.hidden = true; }
+    else el.jump.hidden = false;
+  }
+  if (window.ResizeObserver) new ResizeObserver(keepPlace).observe(el.log);
+  window.addEventListener("resize", keepPlace);
   el.jump.addEventListener("click", () => {
     el.log.scrollTop = el.log.scrollHeight;
     state.stick = true;
@@ -250,6 +269,10 @@
     if (deliberate) {
       const why = e.reason ? ` (${e.reason})` : "";
       if (e.reason === "quit") { state.creds = null; }   // next time: the login form
+      // The character has left: no command line to type into, no bars of someone gone.
+      el.cmd.hidden = true;
+      clearCharacter();
+      setMode("closed");
       setStatus(`Disconnected${why}.`, "down");
       print(`Disconnected${why}.`, "sys");
       el.reconnectNow.textContent = "Connect again";
@@ -331,6 +354,7 @@
       setStatus(`Playing as ${ch.name}.`, "up");
       el.login.hidden = true;
       el.cmd.hidden = false;
+      setMode("play");
       delete el.cmd.dataset.offline;
       el.loginPassword.value = "";
       if (auto) {
@@ -380,12 +404,71 @@
         mapVisit(data);
         if (msg.text) printRoom(reflow(msg.text, data.description));
         return;
-      default:
-        if (msg.text) {
-          const level = msg.name === "message" && data.level ? ` level-${data.level}` : "";
-          print(reflow(msg.text, data.description), `ev-${String(msg.name).replace(/[^a-z0-9_-]/gi, "")}${level}`);
-        }
+      default: {
+        if (followRoom(msg.name, data)) renderHere();
+        if (msg.name === "door_changed") followDoor(data);
+        followFoe(msg.name, data);
+        if (!msg.text) return;
+        const level = msg.name === "message" && data.level ? ` level-${data.level}` : "";
+        const cls = `ev-${String(msg.name).replace(/[^a-z0-9_-]/gi, "")}${level}`;
+        const blow = blowKind(msg.name, data);
+        if (!blow) { print(reflow(msg.text, data.description), cls); return; }
+        printBlow(msg.text, `${cls} blow blow-${blow}`, blow);
+      }
     }
+  }
+
+  // ---- combat ---------------------------------------------------------------------
+
+  // A blow as you see it: one you dealt, one you took, a miss (either way), or one
+  // between others. Null for what is not a blow.
+  function blowKind(name, d) {
+    const me = state.character ? state.character.name : null;
+    let actor, target, missed;
+    if (name === "hit_landed") { actor = d.actor; target = d.target; missed = !d.damage; }
+    else if (name === "spell_hit") { actor = d.actor; target = d.target; missed = !d.damage; }
+    else if (name === "skill_used") { actor = d.actor; target = d.target; missed = !d.success; }
+    else if (name === "dodged") { actor = d.attacker; target = d.actor; missed = true; }
+    else return null;
+    if (actor !== me && target !== me) return "other";
+    if (missed) return "miss";
+    return actor === me ? "dealt" : "taken";
+  }
+
+  // The cue before a blow needs no colour: a shape for the eye (the sentence itself says
+  // "You hit", "hits you" or "miss", so screen readers skip the shape and read the words).
+  const BLOW_CUE = { dealt: "\u25b6", taken: "\u25c0", miss: "\u25cb", other: "\u00b7" };
+  const BLOW_LABEL = { dealt: "You hit", taken: "You are hit", miss: "A miss", other: "Others fight" };
+
+  function printBlow(text, cls, blow) {
+    const div = document.createElement("div");
+    div.className = "entry " + cls;
+    const cue = document.createElement("span");
+    cue.className = "cue";
+    cue.setAttribute("aria-hidden", "true");
+    cue.title = BLOW_LABEL[blow];
+    cue.textContent = BLOW_CUE[blow] + " ";
+    div.appendChild(cue);
+    div.appendChild(ansiFragment(String(text)));
+    append(div);
+  }
+
+  // The foe line under the bars: whom you fight and how hurt it is, from the blows.
+  function followFoe(name, d) {
+    if (!["hit_landed", "spell_hit", "skill_used"].includes(name)) return;
+    const me = state.character ? state.character.name : null;
+    if (!d.condition || d.actor !== me || d.target !== state.fighting) return;
+    state.foeCondition = d.condition;
+    showFoe();
+  }
+
+  function showFoe() {
+    const foe = state.fighting;
+    el.foe.hidden = !foe;
+    if (!foe) { el.foe.textContent = ""; delete el.foe.dataset.condition; return; }
+    const how = state.foeCondition && state.foeCondition !== "dead" ? ` (${state.foeCondition})` : "";
+    el.foe.textContent = `Foe: ${foe}${how}`;
+    el.foe.dataset.condition = state.foeCondition || "";
   }
 
   // ---- login form -------------------------------------------------------------------
@@ -416,9 +499,41 @@
   function showLogin(error) {
     el.cmd.hidden = true;
     el.login.hidden = false;
+    setMode("login");
     el.loginError.textContent = error || "";
     syncMode();
-    (el.loginName.value ? el.loginPassword : el.loginName).focus();
+    // The whole form in view (on a phone the page scrolls), then the caret in it.
+    el.login.scrollIntoView({ block: "nearest" });
+    (el.loginName.value ? el.loginPassword : el.loginName).focus({ preventScroll: true });
+  }
+
+  // What the page is for now: "login" (the form), "play", or "closed" (after a goodbye).
+  // The stylesheet lays the page out by it (on a phone the form gets the room it needs).
+  function setMode(mode) {
+    document.body.dataset.mode = mode;
+  }
+
+  // Forget what the panels show of a character who has left the game.
+  function clearCharacter() {
+    for (const kind of ["hp", "mana", "moves", "xp"]) {
+      setBar(kind, 0, 0, "none");
+      $(`${kind}-value`).textContent = "–";
+    }
+    el.vitalsExtra.textContent = "";
+    el.vitalsExtra.dataset.fighting = "false";
+    state.fighting = null;
+    state.foeCondition = null;
+    showFoe();
+    el.roomName.textContent = "Nowhere yet";
+    state.exits = { id: null, exits: {}, doors: {} };
+    el.roomExits.replaceChildren();
+    state.here = { characters: [], items: [] };
+    el.roomHere.replaceChildren();
+    resetMap();
+    drawMap();
+    el.mapSummary.textContent = "No rooms explored yet.";
+    el.mapList.replaceChildren();
+    el.line.value = "";
   }
 
   el.login.addEventListener("change", (e) => { if (e.target.name === "mode") syncMode(); });
@@ -543,14 +658,42 @@
     parts.push(v.fighting ? `fighting ${v.fighting}` : v.position);
     el.vitalsExtra.textContent = parts.filter(Boolean).join(" · ");
     el.vitalsExtra.dataset.fighting = v.fighting ? "true" : "false";
+    const foe = v.fighting || null;
+    if (foe !== state.fighting) { state.fighting = foe; state.foeCondition = null; }
+    showFoe();
   }
 
   // ---- room panel --------------------------------------------------------------------
 
   function updateRoom(room) {
     el.roomName.textContent = room.name || room.id;
-    const exits = room.exits || {};
-    const doors = room.doors || {};
+    state.exits = { id: room.id, exits: { ...(room.exits || {}) }, doors: {} };
+    for (const [dir, door] of Object.entries(room.doors || {})) state.exits.doors[dir] = { ...door };
+    renderExits();
+    state.here = {
+      characters: (room.characters || []).map((ch) => ({ ...ch })),
+      items: (room.items || []).map((it) => ({ ...it })),
+    };
+    renderHere();
+  }
+
+  // A door opened, closed, locked or unlocked (by you, or by someone on either side):
+  // the exit buttons and the map say so at once.
+  function followDoor(d) {
+    const door = state.exits.doors[d.direction];
+    if (!door) return;
+    if (d.action === "opened") door.closed = false;
+    else if (d.action === "closed") door.closed = true;
+    else if (d.action === "locked") { door.closed = true; door.locked = true; }
+    else if (d.action === "unlocked") door.locked = false;
+    else return;
+    renderExits();
+    const mapped = state.map.rooms.get(state.exits.id);
+    if (mapped) { mapped.doors = { ...state.exits.doors }; drawMap(); }
+  }
+
+  function renderExits() {
+    const { exits, doors } = state.exits;
     el.roomExits.replaceChildren();
     for (const dir of Object.keys(exits)) {
       const li = document.createElement("li");
@@ -573,8 +716,13 @@
       li.textContent = "none";
       el.roomExits.appendChild(li);
     }
+  }
+
+  // The "Here" list: the room event's characters and items, kept current by the room's
+  // events (docs/protocol.md, "Following the room"), matched by name.
+  function renderHere() {
     el.roomHere.replaceChildren();
-    for (const ch of room.characters || []) {
+    for (const ch of state.here.characters) {
       const li = document.createElement("li");
       li.className = `who kind-${ch.kind}`;
       const name = document.createElement("span");
@@ -582,13 +730,13 @@
       name.textContent = ch.kind === "agent" ? `[AI] ${ch.name}` : ch.name;
       li.appendChild(name);
       const bits = [ch.kind === "mob" ? "creature" : ch.kind === "agent" ? "AI agent" : "player"];
-      if (ch.level !== undefined) bits.push(`level ${ch.level}`);
+      if (ch.level !== undefined && ch.level !== null) bits.push(`level ${ch.level}`);
       if (ch.position && ch.position !== "standing") bits.push(ch.position);
       if (ch.linkdead) bits.push("link-dead");
       li.appendChild(document.createTextNode(` (${bits.join(", ")})`));
       el.roomHere.appendChild(li);
     }
-    for (const item of room.items || []) {
+    for (const item of state.here.items) {
       const li = document.createElement("li");
       li.className = "item";
       li.textContent = item.name;
@@ -598,6 +746,68 @@
       const li = document.createElement("li");
       li.textContent = "nobody and nothing";
       el.roomHere.appendChild(li);
+    }
+  }
+
+  function findHere(list, name) {
+    return list.findIndex((x) => x.name === name);
+  }
+
+  function dropHere(list, name) {
+    const i = findHere(list, name);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    return true;
+  }
+
+  // Apply one event of the room to the "Here" list; true if the list changed.
+  function followRoom(name, d) {
+    const me = state.character ? state.character.name : null;
+    const { characters, items } = state.here;
+    if (d.actor === me && name !== "item_moved" && name !== "purged") return false;
+    switch (name) {
+      case "arrived":
+        characters.push({ name: d.actor, kind: d.kind, level: d.level, position: "standing" });
+        return true;
+      case "entered_game": {
+        const i = findHere(characters, d.actor);
+        if (i >= 0) { characters[i].linkdead = false; return true; }
+        characters.push({ name: d.actor, kind: d.kind, level: d.level, position: "standing" });
+        return true;
+      }
+      case "departed":
+      case "left_game":
+        return dropHere(characters, d.actor);
+      case "fled":
+        return d.success ? dropHere(characters, d.actor) : false;
+      case "died": {
+        const gone = dropHere(characters, d.actor);
+        if (d.corpse) items.push({ name: d.corpse, keyword: "corpse" });
+        return gone || !!d.corpse;
+      }
+      case "link_lost":
+      case "position_changed": {
+        const i = findHere(characters, d.actor);
+        if (i < 0) return false;
+        if (name === "link_lost") characters[i].linkdead = true;
+        else characters[i].position = d.position;
+        return true;
+      }
+      case "item_moved":
+        if (d.action === "got") return dropHere(items, d.item);
+        if (d.action === "dropped") { items.push({ name: d.item, keyword: d.keyword }); return true; }
+        return false;
+      case "decayed":
+        return dropHere(items, d.item);
+      case "purged": {
+        let changed = false;
+        for (const thing of d.things || []) {
+          changed = dropHere(characters, thing) || dropHere(items, thing) || changed;
+        }
+        return changed;
+      }
+      default:
+        return false;
     }
   }
 
@@ -767,6 +977,7 @@
 
   applyColour(readColour());
   syncMode();
+  setMode("start");
   connect();
 
   // For the tests and for curious people: a read-only peek at the client's state.

@@ -550,3 +550,30 @@ async def test_audit_reads_with_filters(start_server: StartServer, settings: Set
     got = await ok(root, "audit - unmute 2000-01-01")
     assert [r["action"] for r in events(got, "audit_listed")[0]["data"]["rows"]] == ["unmute"]
     await refused(root, "audit - - someday", "bad_args")
+
+
+def comment_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+async def test_zone_export_keeps_the_files_comments_and_tutorial_header(
+        start_server: StartServer, settings: Settings, content_dir: Path) -> None:
+    """`zone export` over a hand-written zone file (ruamel.yaml round trip): every comment,
+    the TUTORIAL header first, stays where it was; the edit is in; the loader reads it
+    back equal to the live zone."""
+    path = content_dir / "zones" / "haven.yaml"
+    before = path.read_text()
+    assert before.startswith("# TUTORIAL:") and len(comment_lines(before)) > 50
+    await make_account(settings, "Ada", "admin")
+    server = await start_server()
+    ada = await connect(server, "Ada")
+    await ok(ada, "rname The Renamed Square")
+    got = await ok(ada, "zone export haven")
+    assert Path(events(got, "zone_exported")[0]["data"]["path"]) == path
+    await ada.close()
+    after = path.read_text()
+    assert after.startswith(before.split("\n", 1)[0])
+    assert comment_lines(after) == comment_lines(before)
+    assert "name: The Renamed Square" in after
+    reloaded = World(content_loader.load(content_dir), seed=1)
+    assert export_zone(reloaded, "haven") == export_zone(server.world, "haven")

@@ -2,16 +2,18 @@
 
 `make test` installs Chromium from Debian (`make browser`) and Playwright from PyPI (the
 dev extra); Playwright's own browser download is never used. Without /usr/bin/chromium
-these tests are skipped.
+these tests are skipped, saying how to install it, and under CI they fail instead
+(tests/needs.py).
 
-Screenshots land in test-artifacts/ (git-ignored). The one in the README,
-docs/img/web-client-mid-play.png, is written when it is missing or when
-AEGENT_UPDATE_SCREENSHOTS=1 is set, so ordinary runs leave the tree clean.
+Screenshots land in test-artifacts/ (git-ignored). The README's, docs/img/web-client-*.png,
+are written when missing or when AEGENT_UPDATE_SCREENSHOTS=1 is set, so ordinary runs
+leave the tree clean (the first hour's comes from tests/e2e/test_first_hour_browser.py).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import StartServer, ws_url
+from needs import require
 from playwright.async_api import Browser, Page, async_playwright, expect
 from wsclient import Client
 
@@ -33,11 +36,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 PASSWORD = "correct horse"
 WAIT_MS = 10_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's chromium is not installed at /usr/bin/chromium (`make browser` installs it)",
-)
 expect.set_options(timeout=WAIT_MS)
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    """Each test here needs Debian's Chromium: skipped without it, failed under CI."""
+    require("chromium", available=CHROMIUM.exists())
 
 
 @asynccontextmanager
@@ -209,7 +214,7 @@ async def test_play_in_the_browser(start_server: StartServer) -> None:
         await expect(log).to_contain_text("Ann waves back.")
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "web-client-mid-play.png"
-        await page.screenshot(path=str(shot))
+        await page.screenshot(path=str(shot), animations="disabled")
         docs_shot = DOCS_IMG / shot.name
         if not docs_shot.exists() or os.environ.get("AEGENT_UPDATE_SCREENSHOTS") == "1":
             DOCS_IMG.mkdir(parents=True, exist_ok=True)
@@ -218,8 +223,10 @@ async def test_play_in_the_browser(start_server: StartServer) -> None:
 
 
 async def test_fight_in_the_browser(start_server: StartServer) -> None:
-    """A fight as a player sees it: hits in the log, hp falling, the room panel's foe."""
-    server = await start_server()
+    """A fight as a player sees it: hits dealt, hits taken and misses each with their own
+    look (a shape, a weight and a colour, so that no colour is needed), the foe's state
+    in words after each blow and on the foe line, hp falling, the room panel's foe."""
+    server = await start_server(tick_hz=50.0)  # rounds every 0.4 s instead of 2 s
     async with chromium() as browser:
         context = await browser.new_context(viewport={"width": 1100, "height": 700})
         page = await context.new_page()
@@ -232,27 +239,46 @@ async def test_fight_in_the_browser(start_server: StartServer) -> None:
         # A tough rat, so the fight lasts long enough to be seen (and photographed).
         rat = server.world.spawn_mob("haven:cellar_rat", "haven:south_street")
         rat.hp = rat.max_hp = 500
-        await command(page, "look")
         await expect(page.locator("#room-here")).to_contain_text("rat")
         full_hp = await bar_value(page, "hp")
         await command(page, "kill rat")
         await expect(log).to_contain_text("You attack")
-        await expect(log).to_contain_text("rat", timeout=WAIT_MS)
-        await page.wait_for_function(
-            "() => /hit|miss/.test(document.querySelector('[role=log]').innerText)",
-            timeout=WAIT_MS)
-        # The rat bites back until hp shows it (rounds every 2 s).
+        for kind in ("dealt", "taken", "miss"):
+            await expect(page.locator(f"#log .blow-{kind}").first).to_be_visible(timeout=30_000)
         await page.wait_for_function(
             f"() => Number(document.querySelector('#bar-hp')"
-            f".getAttribute('aria-valuenow')) < {full_hp}", timeout=20_000)
+            f".getAttribute('aria-valuenow')) < {full_hp}", timeout=WAIT_MS)
+        styles = await blow_styles(page)
+        assert {k: v["cue"] for k, v in styles.items()} == {
+            "dealt": "\u25b6", "taken": "\u25c0", "miss": "\u25cb"}
+        assert {v["hidden"] for v in styles.values()} == {"true"}  # the words say it
+        assert len({v["color"] for v in styles.values()}) == 3
+        assert styles["taken"]["weight"] == "700" and styles["miss"]["style"] == "italic"
+        dealt = page.locator("#log .blow-dealt").first
+        await expect(dealt).to_contain_text(re.compile(
+            r"You hit a cellar rat for \d+ damage\.( A critical hit!)? A cellar rat "
+            r"(is in excellent condition|has a few scratches|is wounded)\."))
+        foe = page.locator("#foe")
+        await expect(foe).to_have_text(re.compile(r"Foe: a cellar rat \((excellent|a few "
+                                                  r"scratches|wounded|badly wounded|awful)\)"))
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "web-client-mid-fight.png"
-        await page.screenshot(path=str(shot))
+        await page.screenshot(path=str(shot), animations="disabled")
         docs_shot = DOCS_IMG / shot.name
         if not docs_shot.exists() or os.environ.get("AEGENT_UPDATE_SCREENSHOTS") == "1":
             DOCS_IMG.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, docs_shot)
+
+        # Without colour: the same colour for all, the shapes and the weights stay.
+        await page.get_by_role("button", name="Colour").click()
+        plain = await blow_styles(page)
+        assert len({v["color"] for v in plain.values()}) == 1
+        assert {k: v["cue"] for k, v in plain.items()} == {k: v["cue"] for k, v in styles.items()}
+        assert plain["taken"]["weight"] == "700" and plain["miss"]["style"] == "italic"
+        await page.get_by_role("button", name="Colour").click()
+
         await command(page, "flee")
+        await expect(foe).to_be_hidden(timeout=WAIT_MS)
 
 
 async def test_reconnects_and_logs_back_in(start_server: StartServer) -> None:
@@ -339,3 +365,173 @@ async def test_phone_width_keyboard_login(start_server: StartServer) -> None:
                             cap + 50)
         assert await page.locator("#log > .entry").count() == cap
         await expect(page.locator("#log > .entry").last).to_have_text(f"line {cap + 49}")
+
+
+async def here_items(page: Page) -> list[str]:
+    """The "Here" panel's lines, as they read."""
+    found: list[str] = await page.locator("#room-here li").all_inner_texts()
+    return found
+
+
+async def test_the_here_panel_follows_the_room(start_server: StartServer) -> None:
+    """Items taken and dropped, people coming, going, resting, a death and its corpse
+    rotting away: the panel follows each event, with no `look` in between."""
+    server = await start_server()
+    bob = await Client.open(ws_url(server), "aegent.json")
+    await bob.recv()
+    await bob.register("Bob", cls="cleric")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 700})
+        await page.goto(base_url(server))
+        await create_character(page, "Ann", "warrior")
+        here = page.locator("#room-here")
+        await expect(here).to_contain_text("a paper map of Haven")
+        await expect(here).to_contain_text("Bob (player, level 1)")
+
+        await command(page, "get map")
+        await expect(page.get_by_role("log")).to_contain_text("You get a paper map of Haven")
+        await expect(here).not_to_contain_text("map")
+        await command(page, "drop map")
+        await expect(here).to_contain_text("a paper map of Haven")
+        await bob.command("get map")
+        await expect(here).not_to_contain_text("map")
+        await bob.command("drop map")
+        await expect(here).to_contain_text("a paper map of Haven")
+
+        await bob.command("north")
+        await expect(here).not_to_contain_text("Bob")
+        await bob.command("south")
+        await expect(here).to_contain_text("Bob (player, level 1)")
+        await bob.command("rest")
+        await expect(here).to_contain_text("Bob (player, level 1, resting)")
+        await bob.command("stand")
+        await expect(here).to_contain_text("Bob (player, level 1)")
+        await bob.command("quit")
+        await expect(here).not_to_contain_text("Bob")
+
+        # A fight in Lantern Street: the rat dies, its corpse appears, then rots away.
+        await command(page, "south")
+        await expect(page.locator("#room-name")).to_have_text("Lantern Street")
+        rat = server.world.spawn_mob("haven:cellar_rat", "haven:south_street")
+        rat.hp = 1
+        await expect(here).to_contain_text("a cellar rat (creature, level 1)")
+        await command(page, "kill rat")
+        await expect(here).to_contain_text("the corpse of a cellar rat", timeout=20_000)
+        assert "a cellar rat (creature, level 1)" not in await here_items(page)
+        [corpse] = [it for it in server.world.rooms["haven:south_street"].items
+                    if it.name == "the corpse of a cellar rat"]
+        corpse.decay_at = server.world.time
+        await expect(page.get_by_role("log")).to_contain_text("crumbles into dust",
+                                                              timeout=20_000)
+        await expect(here).not_to_contain_text("corpse")
+        # What the panel shows is what a fresh look shows.
+        before = await here_items(page)
+        await command(page, "look")
+        await expect(page.locator("#log .ev-room")).to_have_count(3)
+        assert await here_items(page) == before
+
+        # Doors: the exit buttons follow them too.
+        await command(page, "south")
+        await expect(page.locator("#room-name")).to_have_text("Gate Yard")
+        gate = page.locator('#room-exits button[data-dir="south"]')
+        await expect(gate).to_have_text("south (gate closed)")
+        await command(page, "open gate")
+        await expect(gate).to_have_text("south")
+        await expect(page.locator("#map .map-exit.door")).to_have_count(0)
+        await command(page, "close gate")
+        await expect(gate).to_have_text("south (gate closed)")
+        await expect(page.locator("#map .map-exit.door")).to_have_count(1)
+
+
+async def blow_styles(page: Page) -> dict[str, dict[str, str]]:
+    """For each kind of blow in the log: its cue, colour, weight and style."""
+    found: dict[str, dict[str, str]] = await page.evaluate("""() => {
+        const out = {};
+        for (const kind of ['dealt', 'taken', 'miss']) {
+            const e = document.querySelector('#log .blow-' + kind);
+            if (!e) continue;
+            const s = getComputedStyle(e);
+            const cue = e.querySelector('.cue');
+            out[kind] = {cue: cue.textContent.trim(), hidden: cue.getAttribute('aria-hidden'),
+                         color: s.color, weight: s.fontWeight, style: s.fontStyle,
+                         text: e.textContent};
+        }
+        return out;
+    }""")
+    return found
+
+
+async def test_the_log_keeps_its_place_across_resizes(start_server: StartServer) -> None:
+    server = await start_server()
+    at_bottom = ("() => { const el = document.getElementById('log');"
+                 " return el.scrollHeight - el.scrollTop - el.clientHeight < 40; }")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 700})
+        await page.goto(base_url(server))
+        await create_character(page, "Eve", "cleric")
+        await page.evaluate("for (let i = 0; i < 300; i++) aegentClient.print("
+                            "'filler line ' + i + ' ' + 'word '.repeat(i % 20))")
+        await page.wait_for_function(at_bottom, timeout=WAIT_MS)
+        jump = page.get_by_role("button", name="jump to the latest")
+
+        # At the end: a resize to a phone, and back, keeps the latest in view.
+        for width, height in [(390, 844), (1100, 700), (700, 400)]:
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.wait_for_function(at_bottom, timeout=WAIT_MS)
+            await expect(page.locator("#log > .entry").last).to_be_in_viewport()
+            await expect(jump).to_be_hidden()
+
+        # Reading old text: a resize keeps you there, and the button in view.
+        log = page.get_by_role("log")
+        await log.evaluate("el => { el.scrollTop = 200; }")
+        await expect(jump).to_be_visible()
+        for width, height in [(390, 844), (1100, 700)]:
+            await page.set_viewport_size({"width": width, "height": height})
+            await expect(jump).to_be_visible()
+            await expect(jump).to_be_in_viewport()
+            assert not await page.evaluate(at_bottom)
+        await jump.click()
+        await page.wait_for_function(at_bottom, timeout=WAIT_MS)
+        await expect(jump).to_be_hidden()
+
+
+async def test_quit_then_connect_again_on_a_phone(start_server: StartServer) -> None:
+    """After `quit` nothing of the character is left to type into or read; after
+    "Connect again" the whole login form is on a phone's screen."""
+    server = await start_server()
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 390, "height": 844},
+                                      is_mobile=True, has_touch=True)
+        await page.goto(base_url(server))
+        await create_character(page, "Fay", "mage")
+        await expect(page.locator("#vitals")).to_be_visible()
+        await page.evaluate("for (let i = 0; i < 100; i++) aegentClient.print('line ' + i)")
+        await command(page, "look")
+        await command(page, "quit")
+        await expect(page.get_by_role("status")).to_contain_text("Disconnected")
+        await expect(page.get_by_role("textbox", name="Command")).to_be_hidden()
+        await expect(page.locator("#vitals")).to_be_hidden()
+        for kind in ("hp", "mana", "moves", "xp"):
+            assert await bar_value(page, kind) == 0
+            await expect(page.locator(f"#{kind}-value")).to_have_text("–")
+        await expect(page.locator("#room-name")).to_have_text("Nowhere yet")
+        await expect(page.locator("#room-here li")).to_have_count(0)
+        await expect(page.locator("#map .map-room")).to_have_count(0)
+        await expect(page.locator("#map-summary")).to_have_text("No rooms explored yet.")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "web-client-phone-quit.png"))
+
+        again = page.get_by_role("button", name="Connect again")
+        await again.click()
+        form = page.get_by_role("form", name="Enter the world")
+        await expect(form).to_be_visible()
+        # The form as it was left (create a new character, with its class), then log in.
+        for control in (page.get_by_label("Name"), page.get_by_label("Password"),
+                        page.get_by_label("Class"),
+                        page.get_by_role("button", name="Create character")):
+            await expect(control).to_be_in_viewport()
+        await page.get_by_label("log in").check()
+        await expect(page.get_by_role("button", name="Log in")).to_be_in_viewport()
+        await page.screenshot(path=str(ARTIFACTS / "web-client-phone-connect-again.png"))
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 
 from wsclient import Client, auth_of, events
+
+from server.cli import ready_line
 
 AEGENT = [sys.executable, "-m", "server.cli"]
 
@@ -113,3 +116,17 @@ async def test_broken_content_stops_the_server_with_a_clear_error(tmp_path: Path
                           text=True, timeout=60)
     assert proc.returncode == 1
     assert "world.yaml:2: start_room: unknown room 'haven:nowhere'" in proc.stderr
+
+
+async def test_serve_says_where_to_go_in_one_plain_line(tmp_path: Path) -> None:
+    proc, port = await start(tmp_path / "data")
+    code, out = await stop(proc)
+    assert code == 0, out
+    ready = re.findall(r"^Aegent Quest is up: open (\S+) in a browser, or telnet (\S+) (\d+)$",
+                       out, re.MULTILINE)
+    assert len(ready) == 1, out
+    assert ready[0][:2] == (f"http://127.0.0.1:{port}/", "127.0.0.1") and ready[0][2] != "0"
+    # listening on every interface: an address that works from this machine
+    assert ready_line("X", "0.0.0.0", 4000, 4001) == (
+        "X is up: open http://127.0.0.1:4000/ in a browser, or telnet 127.0.0.1 4001")
+    assert "http://[::1]:4000/" in ready_line("X", "::1", 4000, 4001)

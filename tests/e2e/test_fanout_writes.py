@@ -3,7 +3,6 @@ answer does not (server/app.py `Server._mark`, docs/architecture.md)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from conftest import StartServer, ws_url
@@ -37,16 +36,18 @@ async def players(server: Server, *names: str) -> list[Client]:
 
 
 async def test_what_others_say_shares_one_write(start_server: StartServer) -> None:
-    server = await start_server(fanout_delay=0.3)
+    # The window is far longer than Ann's three commands take (a few milliseconds), so
+    # the test does not race it; it waits for the write itself, not for a time.
+    server = await start_server(fanout_delay=1.0)
     ann, bob = await players(server, "Ann", "Bob")
     writes = count_writes(server, "Bob")
     # Three lines from Ann, each its own command and its own answer to her...
     for word in ("one", "two", "three"):
         await ann.command(f"say {word}")
+    assert writes == [], "Bob's share was written before the window closed"
     # ...reach Bob as three events in one write to his socket.
     got = await bob.until(lambda m: m.get("name") == "said" and m["data"]["text"] == "three")
     assert [e["data"]["text"] for e in events(got, "said")] == ["one", "two", "three"]
-    await asyncio.sleep(0.05)
     assert len(writes) == 1 and writes[0].count(b'"name":"said"') == 3
     for c in (ann, bob):
         await c.close()

@@ -57,7 +57,8 @@ async def test_a_fight_over_a_real_socket(start_server: StartServer, sub: str) -
     if not events(got, "xp_gained"):
         got += await c.until(_is_event("xp_gained"), timeout=30)
     died = events(got, "died")[0]
-    assert died["data"] == {"actor": mob.name, "kind": "mob", "killer": "Ann", "room": here}
+    assert died["data"] == {"actor": mob.name, "kind": "mob", "killer": "Ann", "room": here,
+                            "corpse": f"the corpse of {mob.name}"}
     assert died["text"]
     gained = events(got, "xp_gained")[0]["data"]
     assert gained["reason"] == "kill" and gained["amount"] == considered["xp"]

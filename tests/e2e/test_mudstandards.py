@@ -175,7 +175,8 @@ async def test_gmcp_in_text_frames(start_server: StartServer) -> None:
     await c.ws.send('Core.Supports.Set ["Char 1","Room 1"]')
     await register(c, "Ann", "m", asked=True)
     status = await c.oob_until(gmcp_frame, "Char.Status")
-    assert status == {"name": "Ann", "level": 1, "class": "mage"}
+    assert {k: status[k] for k in ("name", "level", "class")} == {
+        "name": "Ann", "level": 1, "class": "mage"}
     vitals = await c.oob_until(gmcp_frame, "Char.Vitals")
     assert vitals["hp"] == vitals["max_hp"] and "moves" in vitals
     room = await c.oob_until(gmcp_frame, "Room.Info", lambda d: d["id"] == "haven:square")
@@ -185,7 +186,7 @@ async def test_gmcp_in_text_frames(start_server: StartServer) -> None:
     assert list(conn.gmcp_supports) == ["Char 1", "Room 1"]
     # moving: Room.Info and Char.Vitals (moves spent) as text frames, the room as binary
     await c.line("north")
-    await c.oob_until(gmcp_frame, "Room.Info", lambda d: d["id"] == room["exits"]["north"])
+    await c.oob_until(gmcp_frame, "Room.Info", lambda d: d["num"] == room["exits"]["n"])
     await c.oob_until(gmcp_frame, "Char.Vitals", lambda d: d["moves"] < vitals["moves"])
     await c.until("[Exits:")
     # Core.Ping is answered; a package we do not take is ignored
@@ -216,7 +217,8 @@ async def test_json_envelopes_in_text_frames(start_server: StartServer) -> None:
                                 "data": json.dumps({"client": "Mudterm", "version": "0.2.0"})}))
     await register(c, "Kit", "c", asked=True)
     status = await c.oob_until(envelope_frame, "Char.Status")
-    assert status == {"name": "Kit", "level": 1, "class": "cleric"}
+    assert {k: status[k] for k in ("name", "level", "class")} == {
+        "name": "Kit", "level": 1, "class": "cleric"}
     vitals = await c.oob_until(envelope_frame, "Char.Vitals")
     assert vitals["hp"] == vitals["max_hp"]
     room = await c.oob_until(envelope_frame, "Room.Info", lambda d: d["id"] == "haven:square")
@@ -225,7 +227,8 @@ async def test_json_envelopes_in_text_frames(start_server: StartServer) -> None:
     assert (conn.client, conn.client_version) == ("Mudterm", "0.2.0")
     await c.line("say anyone?")
     channel = await c.oob_until(envelope_frame, "Comm.Channel.Text")
-    assert channel == {"channel": "say", "talker": "Kit", "text": "anyone?"}
+    assert {**channel, "text": ANSI_CODE.sub("", channel["text"])} == {
+        "channel": "say", "talker": "Kit", "message": "anyone?", "text": "You say, 'anyone?'"}
     await c.ws.send('{"proto":"gmcp","id":"Core.Ping","data":""}')
     assert await c.oob_until(envelope_frame, "Core.Ping") is None
     # another protocol's envelope is ignored; malformed ones get a clear line
@@ -267,7 +270,9 @@ async def test_they_hear_a_player_on_aegent_json(start_server: StartServer, sub:
     if sub != TERMINAL:
         decode = gmcp_frame if sub == GMCP else envelope_frame
         channel = await c.oob_until(decode, "Comm.Channel.Text", lambda d: d["talker"] == "Bea")
-        assert channel == {"channel": "say", "talker": "Bea", "text": "hello from the web"}
+        assert {**channel, "text": ANSI_CODE.sub("", channel["text"])} == {
+            "channel": "say", "talker": "Bea", "message": "hello from the web",
+            "text": "Bea says, 'hello from the web'"}
     await c.line("say hello from a mud client")
     got = await ws.until(lambda m: m.get("type") == "event" and m["name"] == "said")
     assert events(got, "said")[-1]["data"] == {"actor": "Tom", "kind": "player",

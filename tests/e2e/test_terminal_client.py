@@ -16,7 +16,7 @@ PLAY = [sys.executable, "-m", "server.cli", "play"]
 
 async def test_piped_session_registers_plays_and_quits(start_server: StartServer) -> None:
     server = await start_server()
-    script = "\n".join(["Tam", "y", "long secret", "long secret", "rogue",
+    script = "\n".join(["Tam", "y", "long secret", "long secret", "r",
                         "look", "north", "say hello from a terminal", "alias hi say hi $*",
                         "hi there", "quit", ""])
     proc = await asyncio.create_subprocess_exec(
@@ -40,13 +40,15 @@ async def test_wrong_password_is_reported_and_retried(start_server: StartServer)
     proc = await asyncio.create_subprocess_exec(*PLAY, ws_url(server), stdin=subprocess.PIPE,
                                                 stdout=subprocess.PIPE)
     await asyncio.wait_for(proc.communicate(script.encode()), 60)
-    script = "\n".join(["Ula", "n", "wrong one", "Ula", "n", "long secret", "score", "quit", ""])
+    # an existing character: the name, then its password; no "new character?" question
+    script = "\n".join(["Ula", "wrong one", "Ula", "long secret", "score", "quit", ""])
     proc = await asyncio.create_subprocess_exec(*PLAY, ws_url(server), stdin=subprocess.PIPE,
                                                 stdout=subprocess.PIPE)
     out, _ = await asyncio.wait_for(proc.communicate(script.encode()), 60)
     text = out.decode()
     assert "Wrong name or password." in text
     assert "level 1 Warrior" in text
+    assert text.count("Password: ") == 2 and "(y/n)" not in text
 
 
 def test_cannot_connect_is_a_clear_error() -> None:
@@ -56,43 +58,81 @@ def test_cannot_connect_is_a_clear_error() -> None:
     assert "Cannot connect to ws://127.0.0.1:9/ws" in proc.stdout
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-async def test_in_a_real_terminal_the_password_is_hidden(start_server: StartServer) -> None:
-    server = await start_server()
-    session = f"aq{uuid.uuid4().hex[:8]}"
-    cmd = " ".join([*PLAY, ws_url(server)])
+class Tmux:
+    """`aegent play` in a real terminal (a detached tmux session), read off its screen."""
 
-    def tmux(*args: str) -> str:
+    def __init__(self, cmd: str) -> None:
+        self.session = f"aq{uuid.uuid4().hex[:8]}"
+        self.run("new-session", "-d", "-s", self.session, "-x", "100", "-y", "40",
+                 f"env HOME=/tmp {cmd}; sleep 5")
+
+    @staticmethod
+    def run(*args: str) -> str:
         return subprocess.run(["tmux", *args], capture_output=True, text=True,
                               check=True).stdout
 
-    async def screen_has(text: str) -> str:
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    async def has(self, text: str) -> str:
         for _ in range(100):
-            shown = tmux("capture-pane", "-p", "-t", session)
+            shown = self.screen()
             if text in shown:
                 return shown
             await asyncio.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared:\n{shown}")
 
-    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40",
-         f"env HOME=/tmp {cmd}; sleep 5")
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+async def test_in_a_real_terminal_the_password_is_hidden(start_server: StartServer) -> None:
+    server = await start_server()
+    term = Tmux(" ".join([*PLAY, ws_url(server)]))
     try:
-        await screen_has("By what name")
-        for keys, wait_for in (("Vic", "new character"), ("y", "Password:"),
-                               ("hidden pass 1", "Again"), ("hidden pass 1", "class"),
+        await term.has("By what name")
+        for keys, wait_for in (("Vic", "Did I get that right, Vic (y/n)?"),
+                               ("y", "Give me a password for Vic:"),
+                               ("hidden pass 1", "retype"), ("hidden pass 1", "class"),
                                ("cleric", "Town Square")):
-            tmux("send-keys", "-t", session, keys, "Enter")
-            await screen_has(wait_for)
-        tmux("send-keys", "-t", session, "say typed at a terminal", "Enter")
-        shown = await screen_has("You say, 'typed at a terminal'")
+            term.keys(keys, "Enter")
+            await term.has(wait_for)
+        term.keys("say typed at a terminal", "Enter")
+        shown = await term.has("You say, 'typed at a terminal'")
         assert "hidden pass 1" not in shown
-        tmux("send-keys", "-t", session, "Up", "")  # history recalls the last line
+        term.keys("Up", "")  # history recalls the last line
         for _ in range(50):
-            lines = [ln.rstrip() for ln in tmux("capture-pane", "-p", "-t", session).splitlines()
-                     if ln.strip()]
+            lines = [ln.rstrip() for ln in term.screen().splitlines() if ln.strip()]
             if lines and lines[-1] == "say typed at a terminal":
                 break
             await asyncio.sleep(0.1)
         assert lines[-1] == "say typed at a terminal", lines[-3:]
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        term.close()
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+async def test_in_a_real_terminal_an_existing_character_gets_the_password_question(
+        start_server: StartServer) -> None:
+    """The name, then "Password:" with the typing hidden: never "new character (y/n)?",
+    where a password typed by habit used to show in clear."""
+    server = await start_server()
+    script = "\n".join(["Vera", "y", "hidden pass 2", "hidden pass 2", "m", "quit", ""])
+    proc = await asyncio.create_subprocess_exec(*PLAY, ws_url(server), stdin=subprocess.PIPE,
+                                                stdout=subprocess.PIPE)
+    await asyncio.wait_for(proc.communicate(script.encode()), 60)
+    term = Tmux(" ".join([*PLAY, ws_url(server)]))
+    try:
+        await term.has("By what name")
+        term.keys("vera", "Enter")
+        shown = await term.has("Password:")
+        assert "(y/n)" not in shown
+        term.keys("hidden pass 2", "Enter")
+        shown = await term.has("Town Square")
+        assert "hidden pass 2" not in shown and "(y/n)" not in shown
+    finally:
+        term.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -58,3 +59,37 @@ def test_log_lines_hold_no_secret_and_no_control_character(json_lines: bool) -> 
         entry = json.loads(first)
         assert entry["password"] == "********" and entry["name"].startswith("Bob[2J ")
     assert "RuntimeError: database gone" in out  # the traceback is there, plain
+
+
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging", "restore_root_logging")
+def test_standard_library_records_are_json_lines_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --log-json, a library's `logging` record (asyncio, alembic, websockets) is one
+    JSON object like the server's own, scrubbed the same way; configuring twice installs
+    one handler, not two."""
+    log.configure(json=True, level="info")
+    log.configure(json=True, level="info")
+    logging.getLogger("websockets.server").warning("odd frame from %s", "Bob\x1b[2J")
+    logging.getLogger("alembic").info("below warning: not written")
+    try:
+        raise ValueError("bad migration")
+    except ValueError:
+        logging.getLogger("alembic").exception("migration failed")
+    log.get(session="s1").info("server_started", port=1)
+    lines = capsys.readouterr().err.splitlines()
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    assert [r["event"] for r in records] == ["odd frame from Bob[2J", "migration failed",
+                                             "server_started"]
+    assert records[0]["logger"] == "websockets.server" and records[0]["level"] == "warning"
+    assert "timestamp" in records[0]
+    assert "ValueError: bad migration" in records[1]["exception"]

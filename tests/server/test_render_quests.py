@@ -54,8 +54,23 @@ def test_status() -> None:
         {"id": "t:rats", "title": "Rat Catcher", "kind": "kill", "target": "a rat",
          "count": 2, "needed": 2, "ready": True, "turn_in": "the elder"}], ["A Parcel"])
     assert plain(status) == (
-        "Your quests:\n  1. Rat Catcher: kill a rat, 2/2 - ready, see the elder\n"
-        "Done: A Parcel.")
+        "Your quests:\n  1. Rat Catcher: kill a rat. 2 of 2 killed: ready to hand in to the "
+        "elder.\nDone: A Parcel.")
+    # "ready" only when it is: not yet, in words; a delivery is ready once carried
+    rows = [
+        {"id": "t:rats", "title": "Rat Catcher", "kind": "kill", "target": "a rat",
+         "count": 0, "needed": 2, "ready": False, "turn_in": "the elder"},
+        {"id": "t:pelts", "title": "Pelts", "kind": "collect", "target": "a pelt",
+         "count": 1, "needed": 3, "ready": False, "turn_in": "the elder"},
+        {"id": "t:parcel", "title": "A Parcel", "kind": "deliver", "target": "a parcel",
+         "count": 0, "needed": 1, "ready": True, "turn_in": "the smith"},
+        {"id": "t:letter", "title": "A Letter", "kind": "deliver", "target": "a letter",
+         "count": 0, "needed": 1, "ready": False, "turn_in": "the smith"}]
+    assert plain(ev.QuestStatusShown(rows, [])).split("\n")[1:] == [
+        "  1. Rat Catcher: kill a rat. Not yet: 0 of 2 killed.",
+        "  2. Pelts: bring a pelt. Not yet: 1 of 3 carried.",
+        "  3. A Parcel: deliver a parcel to the smith. You carry it: give it to the smith.",
+        "  4. A Letter: deliver a letter to the smith. Not yet: you no longer carry a letter."]
 
 
 def test_practice() -> None:

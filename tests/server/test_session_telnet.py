@@ -9,7 +9,7 @@ from server import gmcp, render, wire
 from server.session import Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Kind
-from world.events import InventoryListed, RoomShown, Said, Shouted, Told, Vitals
+from world.events import RoomShown, Said, Shouted, Told, Vitals
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -86,7 +86,7 @@ def test_width_wraps_text_output_not_counting_colour() -> None:
     widths = [len(ANSI_CODE.sub("", line)) for line in body.split("\n")]
     assert max(widths) <= 30 and max(widths) >= 25
     assert "Town Square" in text
-    # no width: the text is as rendered
+    # no window size: the default width (80)
     session.width = None
     session.deliver(room())
     unwrapped = session.outbox()[0]
@@ -109,28 +109,35 @@ def test_gmcp_messages_when_enabled() -> None:
     session = text_session()
     session.gmcp_enabled = True
     session.auth_succeeded(ann(), "player")
-    assert session.gmcp_out == [("Char.Status", {"name": "Ann", "level": 3, "class": "mage"})]
+    assert [p for p, _ in session.gmcp_out] == ["Char.Name", "Char.Status", "Comm.Channel.List"]
+    assert session.gmcp_out[1][1] == {"name": "Ann", "fullname": "Ann", "level": 3,
+                                      "class": "mage", "gold": 0, "xp": 0}
     session.gmcp_out.clear()
     session.deliver(vitals())
     session.deliver(room())
     session.deliver(Said("Bob", "player", "hi"))
     session.deliver(Told("Bob", "player", "Ann", "psst"))
     session.deliver(Shouted("Cat", "agent", "HEY"))
-    session.deliver(InventoryListed([{"name": "a map", "keyword": "map", "weight": 1}], 1, 100))
     packages = [p for p, _ in session.gmcp_out]
     assert packages == ["Char.Vitals", "Room.Info", "Comm.Channel.Text", "Comm.Channel.Text",
-                        "Comm.Channel.Text", "Char.Items.List"]
+                        "Comm.Channel.Text"]
     data = dict(session.gmcp_out[:2])
     assert data["Char.Vitals"]["hp"] == 10 and data["Char.Vitals"]["max_hp"] == 20
-    assert data["Room.Info"] == {"num": gmcp.room_number("haven:square"), "id": "haven:square",
-                                 "name": "Town Square", "zone": "haven", "area": "haven",
-                                 "exits": {"north": "haven:temple_steps"}}
-    assert session.gmcp_out[2][1] == {"channel": "say", "talker": "Bob", "text": "hi"}
-    assert session.gmcp_out[3][1] == {"channel": "tell", "talker": "Bob", "text": "psst",
-                                      "target": "Ann"}
-    assert session.gmcp_out[5][1]["items"][0]["keyword"] == "map"
-    # the text is unchanged
+    assert data["Room.Info"]["num"] == gmcp.room_number("haven:square")
+    assert data["Room.Info"]["exits"] == {"n": gmcp.room_number("haven:temple_steps")}
+    said, told = session.gmcp_out[2][1], session.gmcp_out[3][1]
+    assert "\x1b[" in said["text"]  # the line as the session shows it: in colour, as IRE's
+    assert {**said, "text": ANSI_CODE.sub("", said["text"])} == {
+        "channel": "say", "talker": "Bob", "message": "hi", "text": "Bob says, 'hi'"}
+    assert {**told, "text": ANSI_CODE.sub("", told["text"])} == {
+        "channel": "tell", "talker": "Bob", "message": "psst", "text": "Bob tells you, 'psst'",
+        "target": "Ann"}
+    # the text is unchanged; the inventory (no world here) comes with the next take
     assert "Bob says, 'hi'" in ANSI_CODE.sub("", str(session.outbox()[0]))
+    taken = session.take_gmcp()
+    assert [p for p, _ in taken[:5]] == packages
+    assert taken[5] == ("Char.Items.List", {"location": "inv", "items": []})
+    assert session.gmcp_out == [] and session.take_gmcp() == []
 
 
 def test_no_gmcp_unless_enabled() -> None:

@@ -54,7 +54,7 @@ def test_players_see_wanderers_come_and_go() -> None:
         out = world.drain()
         arrived += events(out, "arrived", "Ann")
         departed += events(out, "departed", "Ann")
-    assert {"actor": "a rat", "kind": "mob", "direction": "west"} in arrived
+    assert {"actor": "a rat", "kind": "mob", "direction": "west", "level": rat.level} in arrived
     assert {"actor": "a rat", "kind": "mob", "direction": "west"} in departed
     assert ann.room == "t:b"
     assert rat.room in ("t:a", "t:b", "t:sanctum")

@@ -204,7 +204,7 @@ def test_room_names_descriptions_flags_and_extras() -> None:
     g.ok("set here extra.statue A statue of nobody in particular.")
     room = g.world.rooms[SQUARE]
     assert (room.name, room.description) == ("The Old Square", "A square, older than it looks.")
-    assert room.flags == frozenset({"pvp"})
+    assert room.flags == frozenset({"pvp", "water"})  # the fountain's water stays
     assert room.extras["statue"] == "A statue of nobody in particular."
     look = events(g.ok("look statue", g.pat), "looked_at")
     assert look[0]["description"] == "A statue of nobody in particular."

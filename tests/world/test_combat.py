@@ -252,7 +252,7 @@ def test_a_dead_player_leaves_a_corpse_and_wakes_at_recall_with_a_penalty() -> N
     world.drain()
     log = fight_to_the_end(world)
     assert of(log, "died", "Ann") == [{"actor": "Ann", "kind": "player", "killer": "an ogre",
-                                       "room": "arena:yard"}]
+                                       "room": "arena:yard", "corpse": "the corpse of Ann"}]
     corpse = next(it for it in world.rooms["arena:yard"].items if it.type is ItemType.CORPSE)
     assert corpse.owner == "Ann" and bread in corpse.contents and corpse.gold == 40
     assert sword not in corpse.contents  # what a player wears stays on them
@@ -263,10 +263,11 @@ def test_a_dead_player_leaves_a_corpse_and_wakes_at_recall_with_a_penalty() -> N
     penalty = progression.death_penalty(ann)
     assert ann.xp == xp_before - penalty and ann.level == 3
     assert of(log, "xp_lost", "Ann") == [{"amount": penalty, "reason": "death", "xp": ann.xp,
-                                          "xp_next": rules.xp_for_level(4)}]
+                                          "xp_next": 5799}]
     assert [d["id"] for d in of(log, "room", "Ann")] == ["arena:temple"]
     assert of(log, "vitals", "Ann")[-1]["position"] == "resting"
-    assert {"actor": "Ann", "kind": "player", "direction": None} in of(log, "arrived", "Cid")
+    assert {"actor": "Ann", "kind": "player", "direction": None, "level": 3} in of(log, "arrived",
+                                                                                 "Cid")
     assert ogre.fighting is None and not world.fighters
     assert watcher.room == "arena:temple"
 
@@ -412,14 +413,14 @@ def test_consider_gives_a_verdict_and_the_numbers() -> None:
     easy = of(ok(world, ann, "consider rat"), "considered")[0]
     assert easy["verdict"] == "easy" and easy["level_diff"] == -4
     assert easy["target_hp"] == 10 and easy["rounds_to_win"] < easy["rounds_to_lose"]
-    assert easy["xp"] == int(rules.mob_xp(1) * progression.scale_percent(5, 1) / 100)
+    assert easy["xp"] == 13  # a rat's 65 XP at 20 %: 4 levels below Ann
     deadly = of(ok(world, ann, "consider ogre"), "considered")[0]
     assert deadly["verdict"] == "deadly" and deadly["level_diff"] == 5
     assert deadly["damage_taken_per_round"] > deadly["damage_per_round"]
     assert set(deadly) == {"target", "target_kind", "verdict", "level_diff", "target_level",
                            "target_hp", "target_max_hp", "hit_chance", "damage_per_round",
                            "damage_taken_per_round", "rounds_to_win", "rounds_to_lose", "xp",
-                           "joined_by"}
+                           "joined_by", "brief"}
     assert not deadly["joined_by"]
     assert refused(world, ann, "consider self") == Code.BAD_TARGET
     assert refused(world, ann, "consider dragon") == Code.NOT_HERE

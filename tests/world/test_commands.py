@@ -109,7 +109,7 @@ def test_enter_greets_the_newcomer_and_tells_the_room() -> None:
     assert [(d.recipient.name, d.event.name) for d in second] == [
         ("Ann", "entered_game"), ("Bob", "room"), ("Bob", "vitals")]
     assert events(second, "entered_game") == [
-        {"actor": "Bob", "kind": "player", "reconnected": False}]
+        {"actor": "Bob", "kind": "player", "reconnected": False, "level": 1}]
     assert events(second, "vitals")[0]["max_mana"] == 30  # a mage, from classes.yaml
 
 
@@ -152,13 +152,14 @@ def test_moving_tells_both_rooms_and_shows_the_new_one(g: Game) -> None:
         ("Bob", "departed"), ("Cara", "arrived"), ("Ann", "room")]
     assert events(out, "departed") == [{"actor": "Ann", "kind": "player", "direction": "north"}]
     # She arrives from the south, where she came from.
-    assert events(out, "arrived") == [{"actor": "Ann", "kind": "player", "direction": "south"}]
+    assert events(out, "arrived") == [{"actor": "Ann", "kind": "player", "direction": "south",
+                                       "level": 1}]
     room = events(out, "room")[0]
     assert room["id"] == "haven:temple_steps"
     assert [c["name"] for c in room["characters"]] == [cara.name]
     back = g.ok(g.ann, "s")
     assert events(back, "arrived", "Bob") == [
-        {"actor": "Ann", "kind": "player", "direction": "north"}]
+        {"actor": "Ann", "kind": "player", "direction": "north", "level": 1}]
     assert events(back, "departed", "Cara")[0]["direction"] == "south"
 
 
@@ -463,7 +464,8 @@ def test_help_pages(g: Game) -> None:
     # A shortcut's help is its command's.
     assert events(g.ok(g.ann, "help n"), "help_shown")[0]["topic"] == "go"
     rules = events(g.ok(g.ann, "help rules"), "help_shown")[0]
-    assert rules == {"topic": "rules", "body": starter_content().help["rules"], "commands": []}
+    assert rules == {"topic": "rules", "body": starter_content().help["rules"], "commands": [],
+                     "format": "markdown"}
     assert events(g.ok(g.ann, "help newb"), "help_shown")[0]["topic"] == "newbie"
     assert g.refused(g.ann, "help xyzzy") == Code.NO_HELP
     assert g.refused(g.ann, "help stats") == Code.NO_HELP  # not a player's command
@@ -495,10 +497,14 @@ def test_sleeping_refuses_most_commands_but_not_wake(g: Game) -> None:
     woke = g.ok(g.ann, "wake")
     assert events(woke, "position_changed", "Bob") == [{"actor": "Ann", "position": "resting"}]
     assert g.refused(g.ann, "wake") == Code.ALREADY
-    assert g.refused(g.ann, "n") == Code.POSITION  # resting: stand up first
-    g.ok(g.ann, "stand")
+    # Resting, a step stands you up first (as after death): said, then walked.
+    walked = g.ok(g.ann, "n")
+    assert names(walked, "Ann")[:2] == ["position_changed", "room"]
+    assert events(walked, "position_changed", "Ann") == [{"actor": "Ann",
+                                                          "position": "standing"}]
+    assert g.ann.position is Position.STANDING
     assert g.refused(g.ann, "stand") == Code.ALREADY
-    g.ok(g.ann, "n")
+    g.ok(g.ann, "s")
 
 
 # ---- items -----------------------------------------------------------------------------
@@ -879,3 +885,15 @@ def test_resting_regenerates_faster_than_standing(g: Game) -> None:
         g.world.tick()
     gains = [who.moves - low for who in (stander, rester, sleeper)]
     assert 0 < gains[0] < gains[1] < gains[2]
+
+
+def test_quit_is_never_a_prefix(g: Game) -> None:
+    """`q`, `qu`, `qui` must not end the game by accident (MUD players type `quit` in full);
+    `quit` itself asks the server to save and go."""
+    def quits(line: str) -> bool:
+        g.world.perform_line(g.ann, line)
+        return any(d.event.name == "server_request" and getattr(d.event, "kind", "") == "quit"
+                   for d in g.world.drain())
+
+    assert [typed for typed in ("q", "qu", "qui") if quits(typed)] == []
+    assert quits("quit")

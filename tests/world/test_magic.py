@@ -527,7 +527,7 @@ def test_poison_can_kill_and_the_caster_gets_the_kill() -> None:
     goblin.hp = 1
     out = lab_.ticks(60)
     assert events(out, "died") == [{"actor": "a goblin", "kind": "mob", "killer": "Ann",
-                                    "room": "lab:hall"}]
+                                    "room": "lab:hall", "corpse": "the corpse of a goblin"}]
     assert goblin.id not in lab_.world.mobs and goblin.id not in lab_.world.affected
     assert ann.xp > 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import events, names
+from helpers import events
 from npc_content import new_world, player
 
 from world.entities import Character
@@ -89,7 +89,9 @@ def test_a_kill_quest_end_to_end(world: World) -> None:
     assert "t:ring" in [it.proto for it in ann.inventory]
     assert events(out, "gold_changed", "Ann") == [{"amount": 50, "total": ann.gold,
                                                     "reason": "reward"}]
-    assert "xp_gained" in names(out, "Ann")
+    [gained] = events(out, "xp_gained", "Ann")  # the quest's id, and its name for people
+    assert (gained["reason"], gained["source"], gained["title"]) == (
+        "quest", "t:rats", "Rat Catcher")
     assert ann.quests == {"t:rats": {"state": "done"}}
     # Done for good: no longer offered, nor to be taken again.
     rows = events(ok(world, ann, "quest list"), "quest_listed", "Ann")[0]["quests"]

@@ -80,4 +80,6 @@ def test_width_setting() -> None:
     refusal = world.perform_line(ann, "width 5")
     assert refusal is not None and refusal.code == "bad_args"
     world.perform_line(ann, "width off")
-    assert "width" not in ann.settings
+    assert ann.settings["width"] == 0  # off: not even the default width
+    world.perform_line(ann, "width auto")
+    assert "width" not in ann.settings  # the window's size, or the default

@@ -2,7 +2,8 @@
 
 The registry machinery is in `registry.py`; each other module declares the
 commands of one concern. Import order is the order prefixes resolve in
-(movement first, so `c` is `close` and `l` is `look`).
+(movement first, so `l` is `look` and `cl` is `close`); an exact alias wins over
+any prefix (`c` is `cast`, as in most MUDs).
 """
 
 # isort: off
@@ -15,6 +16,7 @@ from world.commands import quests  # noqa: F401
 from world.commands import training  # noqa: F401
 from world.commands import equipment  # noqa: F401
 from world.commands import shops  # noqa: F401
+from world.commands import food  # noqa: F401
 from world.commands import magic  # noqa: F401
 from world.commands import combat  # noqa: F401
 from world.commands import admin  # noqa: F401

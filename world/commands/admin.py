@@ -203,7 +203,7 @@ def announce(ctx: Ctx, text: Annotated[Text, "what everyone should read"]) -> No
     ctx.tell(ServerRequest("announce", {"text": clean}))
 
 
-@command("shutdown", category="admin", role=Role.ADMIN, sleeping_ok=True,
+@command("shutdown", category="admin", role=Role.ADMIN, sleeping_ok=True, exact=True,
          examples=("shutdown", "shutdown 300 upgrading the server", "shutdown now",
                    "shutdown cancel"))
 def shutdown(ctx: Ctx,
@@ -220,7 +220,7 @@ def shutdown(ctx: Ctx,
                                         "reboot": False}))
 
 
-@command("reboot", category="admin", role=Role.ADMIN, sleeping_ok=True,
+@command("reboot", category="admin", role=Role.ADMIN, sleeping_ok=True, exact=True,
          examples=("reboot", "reboot 30", "reboot cancel"))
 def reboot(ctx: Ctx,
            seconds: Annotated[Word | None, "seconds before it restarts (default 60), now, or "

@@ -322,8 +322,10 @@ def rflag(ctx: Ctx, flag: Annotated[Word, "safe, pvp, recall, no_mob, dark..."],
 
     Usage: rflag <flag> [on|off]
     Flags: safe (no fights), pvp (players may fight players), recall (where the dead
-    wake), no_mob (wandering mobs stay out); dark, indoors, no_recall and no_magic are
-    kept and shown in the room's `flags` for the game systems to come.
+    wake), no_mob (wandering mobs stay out), indoors (under a roof: a mob's line from
+    an outdoor home reads plainly here, and the other way round), water (a fountain
+    or a stream: `drink`, `fill`); dark, no_recall and no_magic are kept and shown in
+    the room's `flags` for the game systems to come.
     """
     name = flag.lower()
     if name not in building.ROOM_FLAGS:

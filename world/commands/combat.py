@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from world.commands.registry import Target, Text, command
+from world.commands.social import cut_notice, speech
 from world.context import Ctx
 from world.entities import Character, Position
 from world.errors import Code, Refused
 from world.events import Assisted, Considered, GroupListed, GroupTold, WimpySet
 from world.systems import behaviours, combat, groups, progression
-
-MAX_GTELL = 500
 
 
 def _someone_here(ctx: Ctx, word: str) -> Character:
@@ -85,19 +84,34 @@ def wimpy(ctx: Ctx, hp: Annotated[int | None, "flee when your hp fall below this
     ctx.tell(WimpySet(actor.wimpy, actor.max_hp))
 
 
-@command("consider", aliases=("con",), category="combat", examples=("consider goblin",))
-def consider(ctx: Ctx, target: Annotated[Target, "who to size up"]) -> None:
+@command("consider", aliases=("con",), category="combat",
+         examples=("consider goblin", "consider all"))
+def consider(ctx: Ctx, target: Annotated[Target, "who to size up; `all` for everyone here"]
+             ) -> None:
     """Size up a fight with someone here: a verdict (easy, fair, risky, deadly) and the numbers.
 
     It weighs levels, hit points (as they are now), hit chances and damage each
     way, and tells what the kill would be worth to you. Those who would join in
     (its pack, the aggressive, whoever fights you already) count too.
+    `consider all` sizes up everyone here, one short line each.
     """
     actor = ctx.actor
-    world = ctx.world
+    if target.lower() == "all":
+        others = [ch for ch in ctx.room.characters if ch is not actor]
+        if not others:
+            raise Refused(Code.NOT_HERE, "There is no one here to consider.")
+        for other in others:
+            _consider(ctx, other, brief=True)
+        return
     other = _someone_here(ctx, target)
     if other is actor:
         raise Refused(Code.BAD_TARGET, "Easy! Very easy indeed!")
+    _consider(ctx, other, brief=False)
+
+
+def _consider(ctx: Ctx, other: Character, brief: bool) -> None:
+    actor = ctx.actor
+    world = ctx.world
     a = combat.assess(world, actor, other, behaviours.joiners(world, actor, other))
     ctx.tell(Considered(
         target=other.name, target_kind=str(other.kind), verdict=a.verdict,
@@ -105,7 +119,7 @@ def consider(ctx: Ctx, target: Annotated[Target, "who to size up"]) -> None:
         target_hp=other.hp, target_max_hp=other.max_hp, hit_chance=a.hit_chance,
         damage_per_round=a.damage_per_round, damage_taken_per_round=a.damage_taken_per_round,
         rounds_to_win=a.rounds_to_win, rounds_to_lose=a.rounds_to_lose,
-        xp=progression.consider_xp(world, actor, other), joined_by=a.joined_by,
+        xp=progression.consider_xp(world, actor, other), joined_by=a.joined_by, brief=brief,
     ))
 
 
@@ -224,10 +238,9 @@ def gtell(ctx: Ctx, text: Annotated[Text, "what to tell your group"]) -> None:
     members = groups.members(ctx.actor)
     if not members:
         raise Refused(Code.NOT_GROUPED, "You are not in a group.")
-    clean = " ".join(text.split())[:MAX_GTELL]
-    if not clean:
-        raise Refused(Code.BAD_ARGS, "Tell your group what?")
-    event = GroupTold(ctx.actor.name, str(ctx.actor.kind), clean)
+    words, cut = speech(text, "Tell your group what?")
+    event = GroupTold(ctx.actor.name, str(ctx.actor.kind), words)
     for m in members:
         ctx.world.emit_to(m, event)
+    cut_notice(ctx, cut)
 

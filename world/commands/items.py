@@ -403,6 +403,12 @@ def examine(ctx: Ctx, item: Annotated[Target, "the item to examine (carried, wor
              or find(item, ctx.room.items))
     if found is None:
         raise Refused(Code.NOT_HERE, f"You see no '{_short(item)}' here.")
+    examine_item(ctx, found)
+
+
+def examine_item(ctx: Ctx, found: Item) -> None:
+    """Tell the actor what `found` is, what it is for and what it holds (`item_examined`):
+    `examine`, and `look in` a container."""
     details: dict[str, object] = {"type": str(found.type), "weight": item_weight(found)}
     if found.slot:
         details["slot"] = found.slot
@@ -421,6 +427,14 @@ def examine(ctx: Ctx, item: Annotated[Target, "the item to examine (carried, wor
         details["holding"] = contents_weight(found)
     if found.owner is not None:
         details["owner"] = found.owner
+    nourish = ctx.world.content.items[found.proto].nourish \
+        if found.proto in ctx.world.content.items else None
+    if nourish is not None:
+        details["nourish"] = {k: v for k, v in (("hp", nourish.hp), ("mana", nourish.mana),
+                                                ("moves", nourish.moves)) if v}
+        details["portions"] = found.portions
+        details["max_portions"] = nourish.portions
+        details["refill"] = nourish.refill
     ctx.tell(ItemExamined(
         item=found.name,
         keyword=found.keyword,

@@ -17,7 +17,7 @@ from world.events import ItemUsed, SpellsListed
 from world.systems import magic
 
 
-@command("cast", category="magic",
+@command("cast", aliases=("c",), category="magic",
          examples=("cast 'magic missile' goblin", "cast magic goblin", "cast 'cure light'",
                    "cast armor Ann", "cast identify sword", "cast fireball"))
 def cast(ctx: Ctx,
@@ -33,6 +33,7 @@ def cast(ctx: Ctx,
     else; healing and protection go on yourself when you name no one. Casting spends
     mana; a spell that fails (you lose your concentration) costs half. Some spells
     need a while before they can be cast again. Type `spells` to see yours.
+    `c` is short for `cast` (`c magic goblin`), as in most MUDs.
     """
     sid, rest = magic.find_spell(ctx.world, ctx.actor, spell, target or "")
     magic.use(ctx.world, ctx.actor, sid, rest or None)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
+from world import rules
 from world.commands.registry import Target, Text, command, split_words
-from world.context import Ctx
+from world.context import Ctx, find
 from world.directions import Direction, parse_direction
-from world.entities import Character, Exit, Position
+from world.entities import Character, Exit, ItemType, Position
 from world.errors import Code, Refused
-from world.events import Arrived, Departed, DoorChanged, LookedAt, Message, Walked
+from world.events import (
+    Arrived,
+    Departed,
+    DoorChanged,
+    LookedAt,
+    Message,
+    PositionChanged,
+    Walked,
+)
 
 MOVE_COST = 1
 
@@ -29,13 +39,12 @@ def go(ctx: Ctx, direction: Annotated[Direction, "which way to go"]) -> None:
 
     You can type the direction alone: north, south, east, west, northeast,
     northwest, southeast, southwest, up, down, or n, s, e, w, ne, nw, se, sw, u, d.
-    Walking costs a little movement; rest to get it back.
+    Walking costs a little movement; rest to get it back. If you are resting (as
+    you are when you wake after dying), you stand up first and go.
     """
     actor = ctx.actor
     if actor.position is Position.FIGHTING:
         raise Refused(Code.POSITION, "You are fighting! Flee if you must.")
-    if actor.position is Position.RESTING:
-        raise Refused(Code.POSITION, "You need to stand up first.")
     ex = ctx.room.exits.get(direction)
     if ex is None:
         raise Refused(Code.NO_EXIT, "You can't go that way.")
@@ -44,13 +53,17 @@ def go(ctx: Ctx, direction: Annotated[Direction, "which way to go"]) -> None:
     if actor.moves < MOVE_COST:
         raise Refused(Code.EXHAUSTED, "You are too exhausted to walk any further.")
     world = ctx.world
+    if actor.position is Position.RESTING:
+        actor.position = Position.STANDING
+        ctx.tell_room(PositionChanged(actor.name, Position.STANDING.value), include_actor=True)
     old = ctx.room
     actor.moves -= MOVE_COST
     world.touch(actor)
     world.emit_room(old, Departed(actor.name, str(actor.kind), direction.value), exclude=actor)
     world.move(actor, ex.to)
     new = world.rooms[ex.to]
-    world.emit_room(new, Arrived(actor.name, str(actor.kind), direction.opposite.value),
+    world.emit_room(new, Arrived(actor.name, str(actor.kind), direction.opposite.value,
+                                     actor.level),
                     exclude=actor)
     ctx.tell(world.room_view(new, actor))
     world.signal(Walked(actor, old.id, new.id, direction.value))  # followers come along
@@ -61,7 +74,9 @@ def _look_at_character(ctx: Ctx, ch: Character) -> None:
         LookedAt(
             target=ch.name,
             target_kind=str(ch.kind),
-            description=ch.description or f"{ch.name} looks like an ordinary {ch.cls}.",
+            description=ch.description or (f"{ch.name} looks like an ordinary {ch.cls}."
+                                           if ch.cls else f"You see nothing special about "
+                                                          f"{ch.name}."),
             details={
                 "level": ch.level,
                 "class": ch.cls,
@@ -75,16 +90,7 @@ def _look_at_character(ctx: Ctx, ch: Character) -> None:
 
 
 def _condition(ch: Character) -> str:
-    ratio = ch.hp / ch.max_hp if ch.max_hp else 0
-    if ratio >= 1:
-        return "excellent"
-    if ratio >= 0.75:
-        return "a few scratches"
-    if ratio >= 0.5:
-        return "wounded"
-    if ratio >= 0.25:
-        return "badly wounded"
-    return "awful"
+    return rules.condition(ch.hp, ch.max_hp)
 
 
 def _look_through(ctx: Ctx, direction: Direction, ex: Exit) -> None:
@@ -97,21 +103,25 @@ def _look_through(ctx: Ctx, direction: Direction, ex: Exit) -> None:
                       details={"to": ex.to, "door": ex.door.name if ex.door else None}))
 
 
-@command("look", aliases=("l",), category="information",
-         examples=("look", "look Ann", "look at key", "look north"))
+@command("look", aliases=("l", "read"), category="information",
+         examples=("look", "look Ann", "look at key", "look north", "read board"))
 def look(ctx: Ctx, target: Annotated[Text | None, "what to look at; the room if empty"] = None
          ) -> None:
     """Look around the room, or closely at someone, something or a direction.
 
     `look` shows the room: its description, exits, who and what is here.
     `look <target>` looks at a character, an item here or carried, a feature
-    mentioned in the description, or a direction.
+    mentioned in the description, a door, or a direction.
+    `look in <container>` shows what is inside a bag, a chest or a corpse.
     """
     # The rest of the line, so that `look at key` reaches past the filler word.
     word, rest = split_words(target or "")
+    inside = word.lower() == "in"
     if word.lower() in ("at", "in"):
         word, rest = split_words(rest)
     word = word.lower()
+    if inside and word and _look_in(ctx, " ".join([word, *rest.split()])):
+        return
     if word in ("", "room", "here"):
         ctx.tell(ctx.world.room_view(ctx.room, ctx.actor))
         return
@@ -143,7 +153,50 @@ def look(ctx: Ctx, target: Annotated[Text | None, "what to look at; the room if 
             raise Refused(Code.NO_EXIT, "Nothing special there.")
         _look_through(ctx, direction, ex)
         return
+    for direction, ex in ctx.room.exits.items():  # `look door`, `look gate`
+        if ex.door is not None and any(part.startswith(word)
+                                       for part in ex.door.name.lower().split()):
+            _look_through(ctx, direction, ex)
+            return
+    sentence = _mentioned(ctx.room.description, word)
+    if sentence:
+        ctx.tell(LookedAt(target=word, target_kind="feature", description=sentence,
+                          details={}))
+        return
     raise Refused(Code.NOT_HERE, f"You don't see '{phrase[:40]}' here.")
+
+
+def _look_in(ctx: Ctx, word: str) -> bool:
+    """`look in <container>`: what is inside a container, a corpse or a drink (carried, worn
+    or here); False if no item is called so (`look in fountain` looks at the feature)."""
+    from world.commands.items import examine_item  # items registers after movement
+
+    found = (ctx.item_carried(word) or find(word, ctx.actor.equipment.values())
+             or ctx.item_here(word))
+    if found is None:
+        return False
+    if found.type not in (ItemType.CONTAINER, ItemType.CORPSE, ItemType.DRINK):
+        raise Refused(Code.NOT_CONTAINER, f"{found.name[:1].upper()}{found.name[1:]} is not "
+                                          "a container.")
+    examine_item(ctx, found)
+    return True
+
+
+_COMMON = frozenset({"the", "and", "but", "you", "your", "with", "from", "into", "onto",
+                     "over", "under", "its", "this", "that", "here", "there", "them", "they",
+                     "for", "are", "was", "has", "have", "all", "one", "out", "off"})
+
+
+def _mentioned(description: str, word: str) -> str:
+    """The sentence of a room's `description` that mentions `word` (`look windows` in a hall
+    "lit by tall windows"), or "" (short and common words are not looked for)."""
+    if len(word) < 3 or word in _COMMON:
+        return ""
+    pattern = re.compile(rf"\b{re.escape(word)}", re.IGNORECASE)
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(description.split())):
+        if pattern.search(sentence):
+            return sentence
+    return ""
 
 
 @command("exits", category="information", examples=("exits",))

@@ -235,7 +235,7 @@ def _finish(ctx: Ctx, qid: str) -> None:
     if reward.gold:
         ctx.tell(GoldChanged(reward.gold, ch.gold, "reward"))
     if reward.xp:
-        progression.gain_xp(world, ch, reward.xp, "quest", qid)
+        progression.gain_xp(world, ch, reward.xp, "quest", qid, quest.name)
 
 
 def _abandon(ctx: Ctx, which: str | None) -> None:

@@ -9,11 +9,12 @@ below, never a raw argument string.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -96,6 +97,7 @@ class CommandSpec:
     sleeping_ok: bool
     sensitive: bool
     examples: tuple[str, ...]
+    exact: bool = False  # only the whole word runs it (`quit`, never `q`)
 
     @property
     def usage(self) -> str:
@@ -135,7 +137,10 @@ class Registry:
             return hit
         for candidate in self.order:
             if candidate.startswith(word):
-                return self.words[candidate]
+                spec, preset = self.words[candidate]
+                if spec.exact and candidate == spec.name:
+                    continue  # `q` must not quit: such commands are typed in full
+                return spec, preset
         return None
 
 
@@ -178,6 +183,7 @@ def command(
     sleeping_ok: bool = False,
     sensitive: bool = False,
     examples: tuple[str, ...] = (),
+    exact: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Declare a command. The docstring's first line is its summary; all of it is its help.
@@ -193,6 +199,8 @@ def command(
         sensitive: its arguments are secrets: never logged, never shown to snooping admins
             (`redact_line`, `redact_call`), never cleaned (they are compared, not shown).
         examples: lines people might type.
+        exact: only the whole name runs it, never a prefix (for what can't be undone:
+            `quit`, `shutdown`); its aliases still work.
         registry: where to register (the global one by default).
     """
 
@@ -211,6 +219,7 @@ def command(
             sleeping_ok=sleeping_ok,
             sensitive=sensitive,
             examples=examples,
+            exact=exact,
         )
         (registry or REGISTRY).add(spec)
         return func
@@ -239,8 +248,45 @@ def split_words(text: str) -> tuple[str, str]:
 _SPECIAL_PREFIX = {"'": "say", '"': "say", ":": "emote"}
 
 
-def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, dict[str, Any]]:
+def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The few `candidates` most like `word` (a typo: `lok`, `nroth`), best first: those
+    alike enough (difflib's ratio 0.6 or more) and nearly as alike as the best one."""
+    word = word.lower()
+    matcher = difflib.SequenceMatcher(b=word)
+    scored: list[tuple[float, str]] = []
+    for cand in dict.fromkeys(candidates):
+        matcher.set_seq1(cand.lower())
+        if matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6:
+            ratio = matcher.ratio()
+            if ratio >= 0.6:
+                scored.append((ratio, cand))
+    if not scored:
+        return []
+    best = max(r for r, _ in scored)
+    return [c for r, c in sorted(scored, key=lambda rc: -rc[0]) if r >= best - 0.05][:n]
+
+
+def did_you_mean(names: list[str]) -> str:
+    """" Did you mean 'look' or 'lock'?" for the names found by `closest` ("" if none)."""
+    if not names:
+        return ""
+    quoted = [f"'{name}'" for name in names]
+    alternatives = quoted[0] if len(quoted) == 1 else \
+        ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f" Did you mean {alternatives}?"
+
+
+def command_words(registry: Registry, role: Role) -> list[str]:
+    """Every word that runs a command `role` may use: names, shortcuts, aliases."""
+    return [word for word in registry.order if allowed(registry.words[word][0], role)]
+
+
+def parse_line(line: str, registry: Registry = REGISTRY, role: Role = Role.PLAYER
+               ) -> tuple[CommandSpec, dict[str, Any]]:
     """Turn a typed line into a command and its arguments.
+
+    An unknown verb is answered with the closest words of the commands `role` may use
+    ("Did you mean 'look'?").
 
     Raises:
         Refused: `unknown_command` or `bad_args`, with a sentence for people.
@@ -256,8 +302,10 @@ def parse_line(line: str, registry: Registry = REGISTRY) -> tuple[CommandSpec, d
         verb = verb.lower()
     hit = registry.lookup(verb) if verb else None
     if hit is None:
+        shown = clean(verb, False)[:40]
+        guess = did_you_mean(closest(shown, command_words(registry, role)))
         raise Refused(Code.UNKNOWN_COMMAND,
-                      f"Unknown command '{clean(verb, False)[:40]}'. Type 'help'.")
+                      f"Unknown command '{shown}'." + (guess or " Type 'help'."))
     spec, preset = hit
     return spec, _read_args(spec, preset, rest)
 

@@ -41,23 +41,29 @@ def color(ctx: Ctx, setting: Annotated[Word | None, "on or off; toggles if empty
 
 
 @command("width", category="settings", sleeping_ok=True,
-         examples=("width 60", "width off", "width"))
-def width(ctx: Ctx, columns: Annotated[Word | None, "20 to 250 columns, or off"] = None
+         examples=("width 60", "width off", "width auto", "width"))
+def width(ctx: Ctx, columns: Annotated[Word | None, "20 to 250 columns, off, or auto"] = None
           ) -> None:
     """Wrap text output to a width, for narrow screens and MUD clients that don't say theirs.
 
-    Telnet clients that report their window size (NAWS) are wrapped to it anyway.
-    `width off` stops wrapping; `width` alone shows the setting.
+    Text clients are wrapped to the window size they report (telnet NAWS) anyway;
+    with none reported, to this setting, or to 80 columns. `width off` stops
+    wrapping where the client reports no size (for clients that wrap themselves),
+    `width auto` goes back to the default, and `width` alone shows the setting.
     """
     if columns is None:
-        ctx.tell(SettingChanged("width", ctx.actor.settings.get("width", 0)))
+        ctx.tell(SettingChanged("width", ctx.actor.settings.get("width")))
+        return
+    if columns.lower() in ("auto", "default"):
+        ctx.actor.settings.pop("width", None)
+        ctx.tell(SettingChanged("width", None))
         return
     if columns.lower() in ("off", "0", "none"):
-        ctx.actor.settings.pop("width", None)
+        ctx.actor.settings["width"] = 0
         ctx.tell(SettingChanged("width", 0))
         return
     if not columns.isdigit() or not 20 <= int(columns) <= 250:
-        raise Refused(Code.BAD_ARGS, "Usage: width <20-250> or width off")
+        raise Refused(Code.BAD_ARGS, "Usage: width <20-250>, width off or width auto")
     ctx.actor.settings["width"] = int(columns)
     ctx.tell(SettingChanged("width", int(columns)))
 

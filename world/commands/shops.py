@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from world.commands.registry import Target, command
+from world.commands.registry import Target, Text, command
 from world.context import Ctx, find, split_ordinal
 from world.entities import Character, Item, ItemType, Position
 from world.errors import Code, Refused
@@ -160,36 +160,58 @@ def list_(ctx: Ctx) -> None:
     ctx.tell(ShopListed(shop.keeper.name, wares, sorted(shop.buys)))
 
 
-@command("buy", category="shops", examples=("buy bread", "buy 2.sword"))
-def buy(ctx: Ctx, item: Annotated[Target, "what to buy, as named in the shop's list"]) -> None:
+MAX_BUY = 10  # the most of one thing bought with one command (`buy 10 bread`)
+
+
+def _count(text: str) -> tuple[int, str]:
+    """`2 bread` and `bread 2` are (2, "bread"); `2.sword` (the second sword) is
+    (1, "2.sword")."""
+    words = text.split()
+    if len(words) >= 2 and words[0].isascii() and words[0].isdigit():
+        return int(words[0][:4]), " ".join(words[1:])
+    if len(words) >= 2 and words[-1].isascii() and words[-1].isdigit():
+        return int(words[-1][:4]), " ".join(words[:-1])
+    return 1, text.strip()
+
+
+@command("buy", category="shops", examples=("buy bread", "buy 2 bread", "buy 2.sword"))
+def buy(ctx: Ctx, item: Annotated[Text, "what to buy, as named in the shop's list; a number "
+                                        "first buys several (`2 bread`)"]) -> None:
     """Buy something the shopkeeper here sells (see `list`).
 
-    You need the gold, and to be able to carry it.
+    `buy bread` buys one loaf, `buy 3 bread` (or `buy bread 3`) three of them, at most
+    10 at a time; `buy 2.sword` buys the second sword of the list. You need the gold,
+    and to be able to carry it all.
     """
     actor = ctx.actor
     shop = _shop(ctx)
+    count, word = _count(item)
+    if not 1 <= count <= MAX_BUY:
+        raise Refused(Code.BAD_ARGS, f"You can buy from 1 to {MAX_BUY} at a time.")
     models = ctx.world.content.items
-    item_id = _find_ware(shop, models, item)
+    item_id = _find_ware(shop, models, word)
     if item_id is None:
-        raise Refused(Code.NOT_SOLD, f"{_cap(shop.keeper.name)} sells no '{item[:40]}'. "
+        raise Refused(Code.NOT_SOLD, f"{_cap(shop.keeper.name)} sells no '{word[:40]}'. "
                                      "Type 'list'.")
     model = models[item_id]
     price = shop.price(model.value)
-    if price > actor.gold:
-        raise Refused(Code.TOO_POOR, f"{_cap(model.name)} costs {price} gold; "
-                                     f"you have {actor.gold}.")
+    what = _cap(model.name) + (f" (x{count})" if count > 1 else "")
+    if price * count > actor.gold:
+        cost = f"{price} gold" if count == 1 else f"{price * count} gold ({price} each)"
+        raise Refused(Code.TOO_POOR, f"{what} costs {cost}; you have {actor.gold}.")
     budget = Budget(actor)
-    if model.weight > budget.weight_left:
-        raise Refused(Code.TOO_HEAVY, f"{_cap(model.name)} is too heavy for you now.")
-    if budget.count_left < 1:
+    if model.weight * count > budget.weight_left:
+        raise Refused(Code.TOO_HEAVY, f"{what} is too heavy for you now.")
+    if budget.count_left < count:
         raise Refused(Code.TOO_MANY, f"Your hands are full: you can carry only "
                                      f"{max_count(actor)} items.")
-    bought = ctx.world.make_item(item_id)
-    actor.gold -= price
-    actor.inventory.append(bought)
-    ctx.tell_room(ItemBought(actor.name, shop.keeper.name, bought.name, bought.keyword, price),
-                  include_actor=True)
-    ctx.tell(GoldChanged(-price, actor.gold, "bought"))
+    for _ in range(count):
+        bought = ctx.world.make_item(item_id)
+        actor.gold -= price
+        actor.inventory.append(bought)
+        ctx.tell_room(ItemBought(actor.name, shop.keeper.name, bought.name, bought.keyword,
+                                 price), include_actor=True)
+    ctx.tell(GoldChanged(-price * count, actor.gold, "bought"))
 
 
 def _appraise(ctx: Ctx, word: str) -> tuple[Shop, Item, int]:

@@ -7,28 +7,39 @@ from typing import Annotated
 from world.commands.registry import Text, Word, command
 from world.context import Ctx
 from world.errors import Code, Refused
-from world.events import Emoted, Said, Shouted, Told
+from world.events import Emoted, Message, Said, Shouted, Told
 from world.text import clean
 
 MAX_SAY = 500
+"""The longest line of speech (say, tell, shout, emote, gtell), in characters: what is over
+is cut, and the speaker told (`cut_notice`). Well under the server's message limit
+(8 KiB), so a long line always arrives to be cut here rather than refused there."""
 
 
-def _clean(text: str) -> str:
+def speech(text: str, what: str = "Say what?") -> tuple[str, bool]:
     """One line of speech: no control or bidi characters (world/text.py), runs of spaces and
-    line breaks as one space, at most `MAX_SAY` characters."""
+    line breaks as one space, at most `MAX_SAY` characters; and whether it was cut."""
     text = " ".join(clean(text, newlines=False).split())
     if not text:
-        raise Refused(Code.BAD_ARGS, "Say what?")
-    return text[:MAX_SAY]
+        raise Refused(Code.BAD_ARGS, what)
+    return text[:MAX_SAY], len(text) > MAX_SAY
+
+
+def cut_notice(ctx: Ctx, cut: bool) -> None:
+    """Tell the speaker that their words were cut to `MAX_SAY` characters (if they were)."""
+    if cut:
+        ctx.tell(Message(f"(Your words were cut to {MAX_SAY} characters.)"))
 
 
 @command("say", category="communication", examples=("say hello", "'hello"))
 def say(ctx: Ctx, text: Annotated[Text, "what to say"]) -> None:
     """Say something aloud to everyone in the room.
 
-    A leading ' works too: `'hello there`.
+    A leading ' works too: `'hello there`. At most 500 characters: the rest is cut.
     """
-    ctx.tell_room(Said(ctx.actor.name, str(ctx.actor.kind), _clean(text)), include_actor=True)
+    words, cut = speech(text)
+    ctx.tell_room(Said(ctx.actor.name, str(ctx.actor.kind), words), include_actor=True)
+    cut_notice(ctx, cut)
 
 
 @command("tell", category="communication",
@@ -43,15 +54,19 @@ def tell(ctx: Ctx, target: Annotated[Word, "who to tell (anywhere in the world)"
         raise Refused(Code.BAD_TARGET, "You mutter to yourself.")
     if other.linkdead:
         raise Refused(Code.NOT_HERE, f"{other.name} has lost their link and can't hear you.")
-    event = Told(ctx.actor.name, str(ctx.actor.kind), other.name, _clean(text))
+    words, cut = speech(text)
+    event = Told(ctx.actor.name, str(ctx.actor.kind), other.name, words)
     ctx.world.emit_to(other, event)
     ctx.tell(event)
+    cut_notice(ctx, cut)
 
 
 @command("shout", aliases=("yell",), category="communication", examples=("shout help!",))
 def shout(ctx: Ctx, text: Annotated[Text, "what to shout"]) -> None:
     """Shout something that everyone in the world hears."""
-    ctx.world.emit_all(Shouted(ctx.actor.name, str(ctx.actor.kind), _clean(text)))
+    words, cut = speech(text)
+    ctx.world.emit_all(Shouted(ctx.actor.name, str(ctx.actor.kind), words))
+    cut_notice(ctx, cut)
 
 
 @command("emote", aliases=("me",), category="communication", examples=("emote waves.",))
@@ -60,4 +75,6 @@ def emote(ctx: Ctx, text: Annotated[Text, "what you do, after your name"]) -> No
 
     A leading : works too: `:grins.`
     """
-    ctx.tell_room(Emoted(ctx.actor.name, str(ctx.actor.kind), _clean(text)), include_actor=True)
+    words, cut = speech(text)
+    ctx.tell_room(Emoted(ctx.actor.name, str(ctx.actor.kind), words), include_actor=True)
+    cut_notice(ctx, cut)

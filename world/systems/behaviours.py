@@ -22,6 +22,10 @@ A mob prototype lists behaviours by name, each with an optional config map
 - `shopkeeper`, `trainer`, `quest_giver`: no tick work; the commands that serve
   players read them (shops, `practice`, `quest`).
 
+A mob's `short` line is written for the place it lives; `room_line` shows it only in
+rooms like its home room (both flagged `indoors`, or both not), so a snake that
+"slides through the grass" in the meadow is just "here" if it wanders into the temple.
+
 Nothing here scans every mob every tick. `World.spawn_mob` calls `on_spawn`,
 which files the mob into the indexes of `NpcIndex` (`world.npcs`);
 `World.remove_mob` calls `on_remove`. Wanderers and scavengers sit in a
@@ -38,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from world import rules
-from world.entities import Character, Exit, Item, ItemType, Kind, Position
+from world.entities import Character, Exit, Item, ItemType, Kind, Position, Room
 from world.events import Arrived, Departed, Healed, ItemMoved, Walked
 from world.systems import combat
 from world.systems.registry import system
@@ -63,6 +67,7 @@ AGGRESSION_PHASE = 2
 REACTION_PHASE = 3
 NO_MOB = combat.NO_MOB  # room flag: wandering (and fleeing) mobs never walk in
 SAFE = "safe"  # room flag: nobody is attacked here
+INDOORS = "indoors"  # room flag: under a roof (a wandering mob's `short` fits one or the other)
 HIDDEN = frozenset({"invisible", "hidden"})  # effect flags that hide a character from mobs
 
 
@@ -211,6 +216,27 @@ def on_remove(world: World, mob: Character) -> None:
 # ---- helpers -----------------------------------------------------------------------
 
 
+def home_room(world: World, mob: Character) -> Room | None:
+    """The room `mob`'s zone reset puts it in (None for a mob spawned by hand)."""
+    if mob.reset_key is None:
+        return None
+    zone, n = mob.reset_key
+    resets = world.content.resets.get(zone, ())
+    return world.rooms.get(resets[n].room) if 0 <= n < len(resets) else None
+
+
+def room_line(world: World, ch: Character, room: Room) -> str:
+    """The line `ch` shows in `room`'s description: a mob's content `short`, written for
+    where it lives ("A grass snake slides through the grass"), only in rooms like its home
+    (both `indoors`, or both not); elsewhere "" (the room then reads "<name> is here.")."""
+    if not ch.short:
+        return ""
+    home = home_room(world, ch)
+    if home is not None and (INDOORS in home.flags) != (INDOORS in room.flags):
+        return ""
+    return ch.short
+
+
 def awake_and_free(mob: Character) -> bool:
     """Whether `mob` can act of its own accord: standing, not fighting, not stunned."""
     if mob.position is not Position.STANDING or mob.fighting is not None:
@@ -243,7 +269,8 @@ def walk(world: World, mob: Character, ex: Exit) -> None:
     world.emit_room(old, Departed(mob.name, str(mob.kind), ex.direction.value), exclude=mob)
     world.move(mob, ex.to)
     world.emit_room(world.rooms[ex.to],
-                    Arrived(mob.name, str(mob.kind), ex.direction.opposite.value), exclude=mob)
+                    Arrived(mob.name, str(mob.kind), ex.direction.opposite.value,
+                            mob.level), exclude=mob)
     if mob.followers:  # whoever follows a mob walks after it (world/systems/groups.py)
         world.signal(Walked(mob, old.id, ex.to, ex.direction.value))
 

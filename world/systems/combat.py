@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from world import rules
 from world.entities import Character, Dice, Item, ItemType, Kind, Position, Slot
 from world.errors import Code, Refused
-from world.events import Arrived, Died, Dodged, FightStarted, Fled, HitLanded, Killed
+from world.events import Arrived, Decayed, Died, Dodged, FightStarted, Fled, HitLanded, Killed
 from world.systems import groups, progression
 from world.systems.registry import system
 
@@ -209,11 +209,12 @@ def die(world: World, victim: Character, killer: Character | None) -> None:
     (losing `progression.death_penalty` XP, never a level)."""
     room = world.rooms[victim.room]
     victim.position = Position.DEAD
+    corpse_name = f"the corpse of {victim.name}"
     world.emit_room(room, Died(victim.name, str(victim.kind),
-                               killer.name if killer else None, room.id))
+                               killer.name if killer else None, room.id, corpse_name))
     stop_fighting(world, victim)
     corpse = Item(
-        id=world.new_id(), proto="", name=f"the corpse of {victim.name}",
+        id=world.new_id(), proto="", name=corpse_name,
         keywords=("corpse", *victim.keywords, victim.name.lower()),
         description=f"The body of {victim.name} lies here, still and cold.",
         short=f"The corpse of {victim.name} lies here.", weight=100, type=ItemType.CORPSE,
@@ -240,8 +241,8 @@ def die(world: World, victim: Character, killer: Character | None) -> None:
     victim.position = Position.RESTING
     recall = recall_point(world, victim)
     world.move(victim, recall)
-    world.emit_room(world.rooms[recall], Arrived(victim.name, str(victim.kind), None),
-                    exclude=victim)
+    world.emit_room(world.rooms[recall],
+                    Arrived(victim.name, str(victim.kind), None, victim.level), exclude=victim)
     world.emit_to(victim, world.room_view(world.rooms[recall], victim))
     world.touch(victim)
 
@@ -291,7 +292,8 @@ def swing(world: World, attacker: Character, victim: Character) -> None:
     room = world.rooms[attacker.room]
     roll = world.rng.randint(1, 100)
     if roll > hit_chance(world, attacker, victim):
-        world.emit_room(room, HitLanded(attacker.name, victim.name, 0, "miss", False))
+        world.emit_room(room, HitLanded(attacker.name, victim.name, 0, "miss", False,
+                                        rules.condition(victim.hp, victim.max_hp)))
         return
     if victim.skills.get("dodge") and world.rng.randint(1, 100) <= rules.dodge_chance(victim):
         world.emit_room(room, Dodged(victim.name, attacker.name))
@@ -301,7 +303,8 @@ def swing(world: World, attacker: Character, victim: Character) -> None:
     if critical:
         amount *= 2
     amount = max(1, amount)
-    world.emit_room(room, HitLanded(attacker.name, victim.name, amount, weapon, critical))
+    world.emit_room(room, HitLanded(attacker.name, victim.name, amount, weapon, critical,
+                                    rules.condition(victim.hp - amount, victim.max_hp)))
     if not damage(world, attacker, victim, amount, "melee"):
         wimpy_check(world, victim)
 
@@ -354,7 +357,8 @@ def flee(world: World, ch: Character, *, wimpy: bool = False) -> bool:
     progression.lose_xp(world, ch, cost, "flee")
     world.move(ch, to)
     back = next((d.value for d, ex in world.rooms[to].exits.items() if ex.to == room.id), None)
-    world.emit_room(world.rooms[to], Arrived(ch.name, str(ch.kind), back), exclude=ch)
+    world.emit_room(world.rooms[to], Arrived(ch.name, str(ch.kind), back, ch.level),
+                    exclude=ch)
     world.emit_to(ch, world.room_view(world.rooms[to], ch))
     return True
 
@@ -473,6 +477,7 @@ def decay(world: World) -> None:
             for room in world.rooms.values():
                 if item in room.items:
                     room.items.remove(item)  # and what was left in it goes with it
+                    world.emit_room(room, Decayed(item.name, item.keyword))
                     break
 
 

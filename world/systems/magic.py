@@ -428,8 +428,9 @@ def _damage(world: World, plan: Plan, level: int) -> None:
         if victim is not actor:
             combat.engage(world, actor, victim)
         hurt = amount(world, actor, plan.spell, level)
-        world.emit_room(world.rooms[actor.room], SpellHit(actor.name, plan.sid, victim.name,
-                                                          hurt))
+        world.emit_room(world.rooms[actor.room], SpellHit(
+            actor.name, plan.sid, victim.name, hurt,
+            rules.condition(victim.hp - max(0, hurt), victim.max_hp)))
         if not combat.damage(world, actor, victim, hurt, plan.sid):
             _after_effect(world, plan, victim, level)
 
@@ -472,7 +473,8 @@ def _recall(world: World, plan: Plan, level: int) -> None:
     world.emit_room(old, Departed(actor.name, str(actor.kind), None), exclude=actor)
     world.move(actor, dest)
     room = world.rooms[dest]
-    world.emit_room(room, Arrived(actor.name, str(actor.kind), None), exclude=actor)
+    world.emit_room(room, Arrived(actor.name, str(actor.kind), None, actor.level),
+                    exclude=actor)
     world.emit_to(actor, world.room_view(room, actor))
 
 
@@ -521,7 +523,8 @@ def _strike(world: World, plan: Plan, level: int) -> None:
                    * (2 + level // 4))
     else:
         hurt = amount(world, actor, spell, level) + max(0, strength)
-    world.emit_room(room, SkillUsed(actor.name, plan.sid, victim.name, True, hurt))
+    world.emit_room(room, SkillUsed(actor.name, plan.sid, victim.name, True, hurt,
+                                    rules.condition(victim.hp - max(0, hurt), victim.max_hp)))
     if not combat.damage(world, actor, victim, hurt, plan.sid):
         _after_effect(world, plan, victim, level)
 

@@ -110,8 +110,12 @@ def _reason(reason: str, source: str) -> tuple[str, str]:
     return reason, source
 
 
-def gain_xp(world: World, ch: Character, amount: int, reason: str, source: str = "") -> int:
-    """Give `ch` XP (players and agents only); levels follow. Returns what it got."""
+def gain_xp(world: World, ch: Character, amount: int, reason: str, source: str = "",
+            title: str = "") -> int:
+    """Give `ch` XP (players and agents only); levels follow. Returns what it got.
+
+    `source` is what for (a mob's name, a quest's id); `title` names it for people
+    (a quest's name), when `source` does not."""
     if ch.kind is Kind.MOB or amount <= 0:
         return 0
     amount = min(amount, max(0, rules.xp_for_level(rules.LEVEL_CAP) - ch.xp))
@@ -119,7 +123,7 @@ def gain_xp(world: World, ch: Character, amount: int, reason: str, source: str =
         return 0
     ch.xp += amount
     reason, source = _reason(reason, source)
-    world.emit_to(ch, XpGained(amount, reason, source, ch.xp, rules.xp_next(ch)))
+    world.emit_to(ch, XpGained(amount, reason, source, ch.xp, rules.xp_next(ch), title))
     while ch.level < rules.LEVEL_CAP and ch.xp >= rules.xp_for_level(ch.level + 1):
         level_up(world, ch)
     world.mark_vitals(ch)
