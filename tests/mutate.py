@@ -142,7 +142,7 @@ def report(modules: list[str], diffs: bool = True) -> bool:
                 print(f"    {source:32} {n:7} {c['killed']:7} {100 * c['killed'] / n:6.1f} %")
     if survivors:
         print(f"\nsurvivors ({len(survivors)}; `mutmut show NAME` gives the diff):")
-        for source, name, st in survivors:
+        for _source, name, st in survivors:
             mark = "equivalent (docs/testing.md)" if name in equivalent else f"{st.upper()}"
             print(f"  {name}  [{mark}]")
             if diffs and name not in equivalent:
