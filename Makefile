@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck content-check clean postgres browser package-test
+.PHONY: run test bench lint typecheck content-check clean postgres browser nats package-test mutate
 
 # pip's and setuptools' chatter goes to a log, shown only if the install fails.
 # The extras are the heavy parts a plain `pip install aegent-quest` leaves out (agents,
@@ -43,8 +43,16 @@ browser:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	    echo "warning: could not install chromium; the browser tests will be skipped (and fail under CI)"; }
 
+# NATS is Debian's nats-server package (the bus between gateways and a world host,
+# server/bus/nats.py); tests/natsd.py starts its own `nats-server -js` in a temp folder on
+# a free port. Without it the bus's NATS tests are skipped, or fail under CI.
+nats:
+	@command -v nats-server >/dev/null 2>&1 || test -x /usr/sbin/nats-server || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null) || \
+	    echo "warning: could not install nats-server; the bus's NATS tests will be skipped (and fail under CI)"; }
+
 # The whole suite, the wheel test included (AEGENT_PACKAGE_TEST=1, see package-test).
-test: $(STAMP) postgres browser lint
+test: $(STAMP) postgres browser nats lint
 	AEGENT_PACKAGE_TEST=1 PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -q
 
 # The wheel as a user installs it (tests/package/test_wheel.py: python -m build, a fresh
@@ -57,6 +65,12 @@ package-test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# Mutation testing of the rule modules with mutmut (docs/testing.md): run by hand or by a
+# scheduled job, never by `make test`; MODULE=world/rules.py runs one module. It prints
+# the score per module and every survivor, and fails under 85 % or on an unlisted one.
+mutate: $(STAMP)
+	$(BIN)/python tests/mutate.py $(MODULE)
+
 lint: $(STAMP)
 	$(BIN)/ruff check server world agents tests
 	$(BIN)/mypy
@@ -65,4 +79,4 @@ content-check: $(STAMP)
 	$(BIN)/aegent content check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache data
+	rm -rf $(VENV) .pytest_cache .mypy_cache data mutants
