@@ -1,0 +1,1 @@
+"""The world host: the World, its tick, its journal and the services around it."""
