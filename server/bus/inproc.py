@@ -9,7 +9,8 @@ Semantics match `NatsBus` (the contract tests run against both): inputs go to on
 subscriber (a queue group: the first open one here), outputs to every subscriber of
 their gateway's subject, requests to the one handler. The journal is kept in memory
 for the life of the process; the file-backed journal of the embedded mode is the
-world host's (server/host/journal.py, a file in the data directory), behind the same `Journal` protocol.
+world host's (server/host/journal.py, a file in the data directory), behind the same
+`Journal` protocol.
 """
 
 from __future__ import annotations
