@@ -72,7 +72,9 @@ def one_run(args: argparse.Namespace, data: DataDir, work: Path, label: str) -> 
     # Nothing exempt: the attackers come from loopback addresses too (127.2.0.N), and
     # the players each from their own (127.1.x.y), as from the internet.
     server, port, server_log = start_server(data, work, label,
-                                            extra_env={"AEGENT_EXEMPT_ADDRESSES": ""})
+                                            extra_env={"AEGENT_EXEMPT_ADDRESSES": "none",
+                                                       **dict(kv.split("=", 1)
+                                                              for kv in args.env)})
     sp = psutil.Process(server.pid)
     telnet_port = _telnet_port(server_log, sp)
     sampler = RssSampler(sp)
@@ -168,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="", help="comma-separated attacks (default: all)")
     p.add_argument("--rss-slack", type=float, default=32.0)
+    p.add_argument("--env", action="append", default=[], metavar="AEGENT_X=V",
+                   help="a setting for the server (repeatable)")
     p.add_argument("--out", default=str(RESULTS / "soak.json"))
     args = p.parse_args(argv)
     raise_fd_limit()

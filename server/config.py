@@ -159,11 +159,18 @@ class Settings(BaseSettings):
         "distinct telnet terminal types remembered (MTTS cycle)"))
     log_lines_per_minute: int = Field(default=30, description=(
         "log lines one connection's input may cause per minute"))
+    input_bytes_per_second: int = Field(
+        32768, description="bytes a connection may send a second, sustained; past it the "
+        "server stops reading that socket for a while (0: no limit)")
+    input_burst_bytes: int = Field(
+        131072, description="bytes a connection may send at once before the pacing starts")
+    http_head_timeout: float = Field(
+        10.0, description="seconds a client has to send a whole HTTP request head (408)")
     exempt_addresses: str = Field(default="127.0.0.0/8,::1", description=(
         "this machine (your agents, tools, bench): no per-address limit on connections, "
         "registrations or logins in progress (the failed-login throttle and the overall "
         "limits still apply). Behind a proxy on this machine, set trusted_proxies so that "
-        "players are not all 127.0.0.1; \"\" for none"))
+        "players are not all 127.0.0.1; \"none\" for none"))
     auth_concurrency: int = Field(default=2, description=(
         "argon2 checks running at once, server-wide; others queue"))
     auth_queue_max: int = Field(default=256, description=(

@@ -20,6 +20,8 @@ def parse_networks(spec: str, setting: str = "trusted_proxies") -> tuple[Network
         ValueError: an entry is neither, naming the setting and the entry.
     """
     out: list[Network] = []
+    if spec.strip().lower() == "none":  # an explicit "nothing" (an empty variable is unset)
+        return ()
     for part in spec.split(","):
         part = part.strip()
         if not part:
@@ -118,6 +120,38 @@ class AddressCounter:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+class InputPacer:
+    """Bytes a connection may send: `rate` a second sustained, `burst` at once. Past it,
+    the shell stops reading that socket for the seconds `take` returns: the client's
+    own data waits in its kernel buffers, costing the server nothing, and a flood from
+    one connection can take no more of the loop than `rate` bytes a second.
+
+    Args:
+        rate: bytes per second (0 or less: no limit).
+        burst: bytes at once.
+        clock: monotonic seconds.
+    """
+
+    __slots__ = ("rate", "burst", "_clock", "_tokens", "_at")
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def take(self, n: int) -> float:
+        """Count `n` bytes received; the seconds to stop reading for (0: read on)."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        self._tokens -= n
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 class LogBudget:

@@ -87,6 +87,9 @@ class TelnetConnection(asyncio.Protocol):
         self.address = netguard.valid_address(host) or host
         self.opened_at = self.server.now()
         self.server.connections.add(self)
+        self.pacer = netguard.InputPacer(self.server.settings.input_bytes_per_second,
+                                         self.server.settings.input_burst_bytes,
+                                         self.server.now)
         if netguard.is_trusted(self.address, self.server.trusted_proxies):
             # The proxy speaks first: no offers, no session before its header.
             self.proxy = proxy_protocol.ProxyParser()
@@ -162,6 +165,10 @@ class TelnetConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.server.metrics.bytes_in.inc(len(data))
+        pause = self.pacer.take(len(data))
+        if pause > 0 and self.transport is not None and not self.closed:
+            self.transport.pause_reading()  # over its rate: its bytes wait in the kernel
+            asyncio.get_running_loop().call_later(pause, self._read_on)
         if self.proxy is not None:
             data = self._proxy_header(data)
         if self.session is None or not data:
@@ -176,6 +183,10 @@ class TelnetConnection(asyncio.Protocol):
                                   session=self.session.id if self.session else None,
                                   exc_info=exc)
             self.abort("internal error")
+
+    def _read_on(self) -> None:
+        if self.transport is not None and not self.closed and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too

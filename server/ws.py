@@ -224,6 +224,11 @@ class Connection(asyncio.Protocol):
         self.peer = self.address = netguard.valid_address(host) or host
         self.opened_at = self.server.now()
         self.server.connections.add(self)
+        settings = self.server.settings
+        self.pacer = netguard.InputPacer(settings.input_bytes_per_second,
+                                         settings.input_burst_bytes, self.server.now)
+        self._head_timer = asyncio.get_running_loop().call_later(
+            settings.http_head_timeout, self._head_timeout)
         if netguard.is_trusted(self.peer, self.server.trusted_proxies):
             return  # counted once its request says whose connection it is
         if not self._count(self.peer):
@@ -241,6 +246,21 @@ class Connection(asyncio.Protocol):
                 self._events()
         except Exception as exc:  # a bug here must cost one connection, not the server
             self._crashed(exc)
+        pause = self.pacer.take(len(data))
+        if pause > 0 and self.transport is not None and not self.closed:
+            self.transport.pause_reading()  # over its rate: its bytes wait in the kernel
+            asyncio.get_running_loop().call_later(pause, self._read_on)
+
+    def _read_on(self) -> None:
+        if self.transport is not None and not self.closed and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _head_timeout(self) -> None:
+        """The request head did not come whole in time (a slow-loris): 408, closed."""
+        if self._head is not None and not self.closed:
+            self._head = None
+            self._respond(plain(408, "The request took too long to arrive.\n"))
+            self.write_pending()
 
     def eof_received(self) -> bool | None:
         self._head = None
@@ -253,6 +273,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._head_timer.cancel()
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
