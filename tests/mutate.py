@@ -7,11 +7,12 @@
 mutmut (configured in pyproject.toml, `[tool.mutmut]`) copies world/ and server/ to
 mutants/, plants one small bug at a time in the modules below (a `<` for a `<=`, a 2
 for a 3, a dropped call...) and runs the tests that call the mutated function; a
-mutant that no test notices "survives". Modules run one at a time, each with two
-workers. The report prints, per module, the mutants killed out of all and the score,
-then every survivor with its diff, marking those that docs/testing.md lists as
-equivalent (a change no test can see, with the reason there). It exits 1 when a module
-scores under `GOAL` or a survivor is neither killed nor listed.
+mutant that no test notices "survives". One mutmut run covers the modules asked for
+(two workers on two cores). The report prints, per module, the mutants killed out of
+all and the score, then every survivor with its diff, marking those that
+docs/testing.md lists as equivalent (a change no test can see, with the reason
+there), and counts the survivors that are neither. It exits 1 when a module scores
+under `GOAL`.
 
 docs/testing.md explains the choice of mutmut and holds the scores of the last run.
 """
@@ -49,20 +50,26 @@ NO_TESTS = {5, 33}
 
 
 def run(modules: list[str], children: int) -> None:
-    """Run mutmut over each module in turn (its output goes to mutants/mutmut-<n>.log)."""
-    for n, module in enumerate(modules):
-        pattern = MODULES[module]
-        log = ROOT / "mutants" / f"mutmut-{n}.log"
-        log.parent.mkdir(exist_ok=True)
-        t0 = time.monotonic()
-        print(f"mutmut: {module} ...", flush=True)
-        with log.open("w") as out:
-            code = subprocess.call([str(MUTMUT), "run", pattern, "--max-children",
-                                    str(children)], cwd=ROOT, stdout=out, stderr=out)
-        print(f"mutmut: {module} done in {time.monotonic() - t0:.0f} s (log: "
-              f"{log.relative_to(ROOT)})", flush=True)
-        if code != 0:
-            sys.exit(f"mutmut failed ({code}): see {log}")
+    """Run mutmut over the mutants of `modules` (its output goes to mutants/mutmut.log).
+
+    One run for them all: mutmut then makes the mutants, runs the clean suite and checks
+    that a forced failure is seen once, not once per module; it runs the mutants with
+    the fastest expected first, each against the tests that call its function.
+    """
+    log = ROOT / "mutants" / "mutmut.log"
+    log.parent.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    print(f"mutmut: {', '.join(modules)} ...", flush=True)
+    with log.open("w") as out:
+        # No terminal: a mutant that makes a test read stdin must not stop the run.
+        code = subprocess.call([str(MUTMUT), "run", *(MODULES[m] for m in modules),
+                                "--max-children", str(children)],
+                               cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                               start_new_session=True)
+    print(f"mutmut: done in {time.monotonic() - t0:.0f} s (log: {log.relative_to(ROOT)})",
+          flush=True)
+    if code != 0:
+        sys.exit(f"mutmut failed ({code}): see {log}")
 
 
 def results() -> dict[str, dict[str, int | None]]:
@@ -100,9 +107,12 @@ def module_of(source: str) -> str | None:
     return None
 
 
-def diff_of(name: str) -> str:
-    shown = subprocess.run([str(MUTMUT), "show", name], cwd=ROOT, capture_output=True,
-                           text=True).stdout
+def diff_of(name: str, source: str) -> str:
+    """The changed lines of mutant `name` of `source` (as `mutmut show NAME` prints them)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant  # reads pyproject.toml
+
+    os.chdir(ROOT)
+    shown = get_diff_for_mutant(name, path=Path(source))
     return "\n".join(line for line in shown.splitlines()
                      if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
@@ -112,6 +122,7 @@ def report(modules: list[str], diffs: bool = True) -> bool:
     equivalent = documented_equivalents()
     by_source = results()
     ok = True
+    untriaged = 0
     survivors: list[tuple[str, str, str]] = []
     print(f"\nmutation score (killed / mutants), goal {GOAL:.0f} % per module:")
     print(f"  {'module':34} {'mutants':>7} {'killed':>7} {'score':>7}   equivalent  left")
@@ -134,7 +145,8 @@ def report(modules: list[str], diffs: bool = True) -> bool:
         flag = "" if score >= GOAL else "  < goal"
         print(f"  {module:34} {total:7} {counts['killed']:7} {score:6.1f} %"
               f"   {counts['equivalent']:10} {counts['left']:5}{flag}")
-        ok = ok and score >= GOAL and counts["left"] == 0
+        ok = ok and score >= GOAL
+        untriaged += counts["left"]
         if module.endswith("/"):
             for source in files:
                 c = Counter(status(code) for code in by_source[source].values())
@@ -142,12 +154,15 @@ def report(modules: list[str], diffs: bool = True) -> bool:
                 print(f"    {source:32} {n:7} {c['killed']:7} {100 * c['killed'] / n:6.1f} %")
     if survivors:
         print(f"\nsurvivors ({len(survivors)}; `mutmut show NAME` gives the diff):")
-        for _source, name, st in survivors:
+        for source, name, st in survivors:
             mark = "equivalent (docs/testing.md)" if name in equivalent else f"{st.upper()}"
             print(f"  {name}  [{mark}]")
             if diffs and name not in equivalent:
-                for line in diff_of(name).splitlines():
+                for line in diff_of(name, source).splitlines():
                     print(f"      {line}")
+    if untriaged:
+        print(f"\n{untriaged} survivors are neither killed nor listed as equivalent in "
+              "docs/testing.md: kill them with a test, or list them there with the reason.")
     return ok
 
 

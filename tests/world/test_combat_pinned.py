@@ -22,24 +22,35 @@ from typing import Any
 
 import pytest
 from arena import mob, new_world, player
-from helpers import events
+from helpers import events, log_of
 
-from world.entities import Character, Effect, Item, Slot
+from world.entities import Character, Effect, Item, ItemType, Position, Slot
+from world.errors import Code
 from world.systems import combat
 from world.world import World
 
 
 class Scripted(Random):
-    """The world's random source, answering `randint` from a script (in order)."""
+    """The world's random source, answering `randint` and `randrange` from a script (in
+    order), and recording what was asked: every to-hit, dodge and flee roll is a d100."""
 
     def __init__(self, *answers: int) -> None:
         super().__init__(0)
         self.answers = list(answers)
+        self.asked: list[tuple[int, int]] = []
 
     def randint(self, a: int, b: int) -> int:
         assert self.answers, f"an unscripted roll randint({a}, {b})"
+        self.asked.append((a, b))
         value = self.answers.pop(0)
         assert a <= value <= b
+        return value
+
+    def randrange(self, n: int) -> int:  # type: ignore[override]
+        assert self.answers, f"an unscripted randrange({n})"
+        self.asked.append((0, n))
+        value = self.answers.pop(0)
+        assert 0 <= value < n
         return value
 
 
@@ -134,12 +145,18 @@ def test_damage_bonus_adds_damage_mods() -> None:
 
 def hit(world: World, ann: Character, rat: Character, *rolls: int) -> dict[str, Any]:
     """Ann swings once at the rat with these rolls: the to-hit d100, then the dice."""
-    world.rng = Scripted(*rolls)
+    world.rng = rng = Scripted(*rolls)
     world.drain()
     combat.swing(world, ann, rat)
-    assert world.rng.answers == [], "a roll was scripted but not used"
+    assert rng.answers == [], "a roll was scripted but not used"
+    assert rng.asked[0] == (1, 100)
     [landed] = events(world.drain(), "hit_landed", "Ann")
     return landed
+
+
+def pick(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The fields of an event these rules are about (events may carry more)."""
+    return {k: data[k] for k in keys}
 
 
 def test_a_plain_hit_is_the_dice_plus_the_strength_bonus() -> None:
@@ -194,10 +211,12 @@ def test_a_hit_does_at_least_1_damage(roll: int) -> None:
 def test_a_dodge_roll_within_the_victims_chance_avoids_the_hit() -> None:
     world, ann, rat = duel(str=16)
     rat.skills["dodge"] = 50  # 50 // 5 + (10 - 10) = 10 %
-    world.rng = Scripted(30, 10)
+    world.rng = rng = Scripted(30, 10)
     combat.swing(world, ann, rat)
+    assert rng.asked == [(1, 100), (1, 100)]
     out = world.drain()
-    assert events(out, "dodged", "Ann") == [{"actor": "a rat", "attacker": "Ann"}]
+    assert [pick(d, "actor", "attacker") for d in events(out, "dodged", "Ann")] == [
+        {"actor": "a rat", "attacker": "Ann"}]
     assert events(out, "hit_landed") == [] and rat.hp == 100
     assert hit(world, ann, rat, 30, 11, 2)["damage"] == 4  # 11 > 10: hit
 
@@ -285,3 +304,200 @@ def test_assess_counts_the_joiners_on_both_sides_and_never_for_no_damage() -> No
     rat.effects.append(Effect("daze", flags=frozenset({"stunned"})))
     got = combat.assess(world, ann, rat)
     assert (got.rounds_to_lose, got.damage_taken_per_round, got.verdict) == (999, 0.0, "easy")
+
+
+# ---- who may fight whom --------------------------------------------------------------
+
+
+def test_can_attack_says_why_not() -> None:
+    world, ann, rat = duel()
+    assert combat.can_attack(world, ann, ann) == (Code.BAD_TARGET, "You can't attack yourself.")
+    merchant = mob(world, "merchant")
+    assert combat.can_attack(world, ann, merchant) == (
+        Code.BAD_TARGET, "A merchant is under the town's protection.")
+    bob = player(world, "Bob")
+    assert combat.can_attack(world, ann, bob) == (
+        Code.NO_PVP, "You may fight other players only where the room allows it.")
+    assert combat.can_attack(world, ann, rat) is None
+    rat.position = Position.DEAD
+    assert combat.can_attack(world, ann, rat) == (Code.BAD_TARGET, "a rat is already dead.")
+    world.move(ann, "arena:temple")
+    world.move(bob, "arena:temple")
+    assert combat.can_attack(world, ann, bob) == (
+        Code.SAFE_ROOM, "This is a place of peace: no fighting here.")
+    world.move(ann, "arena:pit")
+    world.move(bob, "arena:pit")
+    assert combat.can_attack(world, ann, bob) is None
+
+
+def test_retarget_turns_a_fighter_on_another_foe() -> None:
+    world, ann, rat = duel()
+    goblin = mob(world, "goblin")
+    combat.engage(world, ann, rat)
+    world.drain()
+    combat.retarget(world, ann, rat)  # the same foe: nothing happens
+    assert world.drain() == []
+    combat.retarget(world, ann, goblin)
+    assert (ann.fighting, goblin.fighting, rat.fighting) == (goblin, ann, ann)
+    assert [pick(d, "actor", "kind", "target", "target_kind")
+            for d in events(world.drain(), "fight_started", "Ann")] == [
+        {"actor": "Ann", "kind": "player", "target": "a goblin", "target_kind": "mob"}]
+    bob = player(world, "Bob")
+    combat.retarget(world, bob, goblin)  # not fighting yet: an ordinary engage
+    assert bob.fighting is goblin and bob.id in world.fighters
+
+
+# ---- damage and death ----------------------------------------------------------------
+
+
+def test_damage_kills_at_zero_not_before_and_never_heals() -> None:
+    world, ann, rat = duel()
+    rat.hp = 5
+    assert combat.damage(world, ann, rat, -3, "melee") is False and rat.hp == 5
+    assert combat.damage(world, ann, rat, 4, "melee") is False and rat.hp == 1
+    assert combat.damage(world, ann, rat, 1, "melee") is True
+    assert rat.position is Position.DEAD and rat.id not in world.mobs
+    assert combat.damage(world, ann, rat, 1, "melee") is False  # dead already
+
+
+def test_a_dead_mob_leaves_this_corpse() -> None:
+    world, ann, rat = duel()
+    rat.gold = 3
+    combat.engage(world, ann, rat)
+    world.drain()
+    next_id = world.new_id() + 1
+    combat.damage(world, None, rat, 500, "poison")  # no killer
+    out = log_of(world.drain())
+    assert [pick(d, "actor", "kind", "killer", "room") for who, n, d in out
+            if n == "died" and who == "Ann"] == [
+        {"actor": "a rat", "kind": "mob", "killer": None, "room": "arena:yard"}]
+    [corpse] = [it for it in world.rooms["arena:yard"].items if it.type is ItemType.CORPSE]
+    assert (corpse.id, corpse.proto, corpse.name, corpse.keywords) == (
+        next_id, "", "the corpse of a rat", ("corpse", "rat", "a rat"))
+    assert (corpse.description, corpse.short) == (
+        "The body of a rat lies here, still and cold.", "The corpse of a rat lies here.")
+    assert (corpse.weight, corpse.capacity, corpse.decay_at, corpse.owner, corpse.gold) == (
+        100, 10_000, world.time + combat.CORPSE_DECAY, None, 3)
+    assert world.decaying[corpse.id] is corpse
+    assert ann.fighting is None and not world.fighters
+
+
+def test_a_dead_follower_leaves_its_leader() -> None:
+    world, ann, rat = duel()
+    rat.following = ann
+    ann.followers.append(rat)
+    combat.damage(world, ann, rat, 500, "melee")
+    assert ann.followers == [] and rat.following is None
+
+
+@pytest.mark.parametrize(("max_hp", "woke_with"), [(50, 5), (24, 2), (9, 1), (5, 1)])
+def test_a_dead_player_wakes_at_the_temple_with_a_tenth_of_its_hit_points(
+        max_hp: int, woke_with: int) -> None:
+    world, ann, rat = duel()
+    bob = player(world, "Bob", room="arena:temple")
+    ann.max_hp = max_hp
+    combat.damage(world, rat, ann, 999, "melee")
+    assert ann.hp == woke_with and type(ann.hp) is int
+    assert (ann.room, ann.position) == ("arena:temple", Position.RESTING)
+    out = log_of(world.drain())
+    assert [pick(d, "actor", "kind", "direction") for who, n, d in out
+            if who == "Bob" and n == "arrived"] == [
+        {"actor": "Ann", "kind": "player", "direction": None}]
+    assert [n for who, n, _ in out if who == "Ann" and n == "arrived"] == []
+    [room] = [d for who, n, d in out if who == "Ann" and n == "room"]
+    assert room["id"] == "arena:temple" and "Bob" in str(room["characters"])
+    [corpse] = [it for it in world.rooms["arena:yard"].items if it.type is ItemType.CORPSE]
+    assert corpse.owner == "Ann"
+    assert bob.room == "arena:temple"
+
+
+def test_recall_point() -> None:
+    world, ann, _ = duel()
+    assert combat.recall_point(world, ann) == "arena:temple"  # the zone's recall room
+    ann.recall = "arena:field"
+    assert combat.recall_point(world, ann) == "arena:field"
+    ann.recall = "nowhere:at_all"
+    assert combat.recall_point(world, ann) == "arena:temple"
+
+
+# ---- fleeing and wimpy -------------------------------------------------------------------
+
+
+def flee_from_the_rat(ann_xp: int, *rolls: int, level: int = 1) -> tuple[World, Character,
+                                                                          bool, list[Any]]:
+    world, ann, rat = duel(level)
+    ann.xp += ann_xp
+    player(world, "Bob", room="arena:pit")
+    combat.engage(world, ann, rat)
+    world.drain()
+    world.rng = rng = Scripted(*rolls)
+    got = combat.flee(world, ann)
+    assert rng.answers == [] and rng.asked[0] == (1, 100)
+    return world, ann, got, log_of(world.drain())
+
+
+def test_a_flee_roll_equal_to_the_chance_gets_away_by_the_exit_drawn() -> None:
+    # 56 %: 50 + 3 * (dex 12 - 10); the exits of the yard: north, east, south.
+    world, ann, got, out = flee_from_the_rat(500, 56, 1)
+    assert got is True and ann.room == "arena:pit" and ann.fighting is None
+    fled = [pick(d, "actor", "kind", "direction", "success", "wimpy", "xp_lost")
+            for who, n, d in out if n == "fled" and who == "Ann"]
+    assert fled == [{"actor": "Ann", "kind": "player", "direction": "east", "success": True,
+                     "wimpy": False, "xp_lost": 20}]  # 2 % of level 1's 1,000
+    assert ann.xp == 480
+    assert [pick(d, "actor", "kind", "direction") for who, n, d in out
+            if who == "Bob" and n == "arrived"] == [
+        {"actor": "Ann", "kind": "player", "direction": "west"}]
+    assert [n for who, n, _ in out if who == "Ann" and n == "arrived"] == []
+    [room] = [d for who, n, d in out if who == "Ann" and n == "room"]
+    assert room["id"] == "arena:pit" and "Bob" in str(room["characters"])
+
+
+def test_a_flee_roll_over_the_chance_fails() -> None:
+    _, ann, got, out = flee_from_the_rat(500, 57)
+    assert got is False and ann.room == "arena:yard" and ann.fighting is not None
+    assert [pick(d, "actor", "kind", "direction", "success", "wimpy", "xp_lost")
+            for who, n, d in out if n == "fled" and who == "Ann"] == [
+        {"actor": "Ann", "kind": "player", "direction": None, "success": False,
+         "wimpy": False, "xp_lost": 0}]
+
+
+@pytest.mark.parametrize(("level", "extra_xp", "cost"), [
+    (1, 0, 0),       # nothing above the level's start: nothing to lose
+    (1, 7, 7),       # never below the level's start
+    (2, 5, 5),
+    (2, 900, 40),    # 2 % of level 2's 2,031
+])
+def test_the_xp_a_flee_costs(level: int, extra_xp: int, cost: int) -> None:
+    _, ann, got, out = flee_from_the_rat(extra_xp, 1, 0, level=level)
+    assert got is True
+    assert [d["xp_lost"] for who, n, d in out if n == "fled" and who == "Ann"] == [cost]
+
+
+def test_one_way_out_needs_no_draw() -> None:
+    world, ann, rat = duel()
+    world.move(ann, "arena:field")
+    world.move(rat, "arena:field")
+    combat.engage(world, ann, rat)
+    world.rng = rng = Scripted(1)
+    assert combat.flee(world, ann) is True and ann.room == "arena:yard"
+    assert rng.asked == [(1, 100)]
+
+
+def test_wimpy_check() -> None:
+    world, ann, rat = duel()
+    ann.wimpy = 10
+    ann.hp = 10
+    assert combat.wimpy_check(world, ann) is False  # not fighting
+    combat.engage(world, ann, rat)
+    assert combat.wimpy_check(world, ann) is False  # at its wimpy, not below
+    world.rng = Scripted(100)  # the flee fails, but it tried
+    ann.hp = 9
+    assert combat.wimpy_check(world, ann) is True
+    ann.wimpy, ann.hp = 1, 0
+    world.rng = Scripted(100)
+    assert combat.wimpy_check(world, ann) is True
+    ann.wimpy = 0
+    assert combat.wimpy_check(world, ann) is False
+    rat.wimpy, rat.hp = 50, 1
+    assert combat.wimpy_check(world, rat) is False  # mobs flee by their behaviours

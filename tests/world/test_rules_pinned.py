@@ -253,3 +253,13 @@ def test_mob_defaults(level: int, hp: int, dice: Dice, xp: int) -> None:
     assert rules.mob_hp(level) == hp
     assert rules.mob_damage(level) == dice
     assert rules.mob_xp(level) == xp
+
+
+@pytest.mark.parametrize(("hp", "max_hp", "words"), [
+    (40, 40, "excellent"), (50, 40, "excellent"), (1, 1, "excellent"),
+    (30, 40, "a few scratches"), (20, 40, "wounded"), (10, 40, "badly wounded"),
+    (9, 40, "awful"), (0, 40, "dead"), (-3, 40, "dead"),
+    (5, 0, "awful"),  # no maximum to measure against
+])
+def test_condition(hp: int, max_hp: int, words: str) -> None:
+    assert rules.condition(hp, max_hp) == words
