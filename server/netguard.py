@@ -8,9 +8,12 @@ log line caused by a client's input. docs/security.md lists every bound.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable
+from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
 def parse_networks(spec: str, setting: str = "trusted_proxies") -> tuple[Network, ...]:
@@ -189,3 +192,15 @@ class LogBudget:
     def announce(self) -> bool:
         """True exactly once per window, on the first suppressed line."""
         return self._suppressed == 1
+
+    def write(self, log: Any, level: str, event: str, who: dict[str, Any],
+              **fields: Any) -> None:
+        """Log `event` at `level` ("debug", "info", "warning") through the structlog
+        logger `log`, within the budget; the first line over it in a minute becomes one
+        `log_suppressed` line. A line the logger filters out anyway costs nothing."""
+        if _LEVELS[level] < logging.INFO and not log.is_enabled_for(_LEVELS[level]):
+            return
+        if self.allow():
+            getattr(log, level)(event, **who, **fields)
+        elif self.announce():
+            log.warning("log_suppressed", **who, per_minute=self.per_minute)

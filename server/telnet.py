@@ -24,7 +24,6 @@ connection keeps (terminal types, GMCP packages) is bounded and goes with it.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
 from server import gmcp, netguard, proxy_protocol
@@ -47,7 +46,6 @@ MIN_WIDTH = 20  # narrower NAWS reports are taken as this
 GREETING_WAIT = 0.5
 CODEBASE = "Aegent Quest 0.1"
 TOO_MANY = b"Too many connections from your address.\r\n"
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
 class TelnetConnection(asyncio.Protocol):
@@ -283,15 +281,8 @@ class TelnetConnection(asyncio.Protocol):
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client's input, within the connection's budget; the
         first line over it in a minute becomes one `log_suppressed` line."""
-        log = self.server.log
-        lvl = _LEVELS[level]
-        if lvl < logging.INFO and not log.is_enabled_for(lvl):
-            return  # filtered out anyway: costs no budget
         who = {"session": self.session.id if self.session else None, "address": self.address}
-        if self.log_budget.allow():
-            getattr(log, level)(event, **who, **fields)
-        elif self.log_budget.announce():
-            log.warning("log_suppressed", **who, per_minute=self.log_budget.per_minute)
+        self.log_budget.write(self.server.log, level, event, who, **fields)
 
     def _sync_echo(self) -> None:
         """Hide the client's typing while the session waits for a password."""

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import http
-import logging
 import mimetypes
 import re
 import struct
@@ -74,7 +73,6 @@ METHODS = ("GET", "HEAD")
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TOO_MANY = b"Too many connections from your address.\n"
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
 def _select(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]) -> WsSubprotocol | None:
@@ -542,15 +540,8 @@ class Connection(asyncio.Protocol):
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client, within the connection's budget; the first
         line over it in a minute becomes one `log_suppressed` line."""
-        log = self.server.log
-        lvl = _LEVELS[level]
-        if lvl < logging.INFO and not log.is_enabled_for(lvl):
-            return  # filtered out anyway: costs no budget
         who = {"session": self.session.id if self.session else None, "address": self.address}
-        if self.log_budget.allow():
-            getattr(log, level)(event, **who, **fields)
-        elif self.log_budget.announce():
-            log.warning("log_suppressed", **who, per_minute=self.log_budget.per_minute)
+        self.log_budget.write(self.server.log, level, event, who, **fields)
 
     # ---- outgoing ---------------------------------------------------------------
 
