@@ -96,8 +96,7 @@ class _Serving:
         self.tasks: set[asyncio.Task[Reply]] = set()
 
     async def close(self) -> None:
-        if self.bus._serving is self:
-            self.bus._serving = None
+        self.bus.unserve(self)
 
 
 class InProcBus:
@@ -165,6 +164,11 @@ class InProcBus:
         self._open()
         self._serving = _Serving(self, handler, concurrency)
         return self._serving
+
+    def unserve(self, serving: _Serving) -> None:
+        """Stop answering requests through `serving` (if it is still the one serving)."""
+        if self._serving is serving:
+            self._serving = None
 
     # ---- both
 
