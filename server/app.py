@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
@@ -55,6 +55,9 @@ ECONOMY: frozenset[type] = frozenset({GoldChanged, ItemBought, ItemSold, QuestCo
                                       LevelGained, ItemMoved})
 """Events whose change is written through at once (`ItemMoved` only for `given`, for
 the giver and the receiver: both are saved in one transaction)."""
+
+FLUSH_SLICE = 50
+"""Characters snapshotted per pass of the event loop by the durability flush."""
 
 _SLOT = 0.005
 """Fan-out output is written in slots this far apart (see `Server._mark`)."""
@@ -145,6 +148,7 @@ class Server:
         self._unsaved: set[Character] = set()
         self._write_through: set[Character] = set()
         self._saving = False
+        self._written_during_flush: set[Character] = set()
         self._holding: set[Session] = set()  # quit: output held until the save is done
         self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
         self.admin = Admin(self)
@@ -520,6 +524,8 @@ class Server:
         if self._write_through:
             batch, self._write_through = self._write_through, set()
             unsaved.difference_update(batch)
+            if self._saving:  # a flush is taking its snapshots: theirs are older than these
+                self._written_during_flush.update(batch)
             saving = asyncio.ensure_future(self._save_soon(self._snapshots(batch)))
             # What told them of the change (and any result) goes out once it is written.
             held = [s for ch in batch if (s := by_character.get(ch.id)) is not None]
@@ -922,14 +928,23 @@ class Server:
         while True:
             await asyncio.sleep(self.settings.dirty_save_interval)
             if self._unsaved and not self._saving:
-                batch, self._unsaved = self._unsaved, set()
+                batch, self._unsaved = list(self._unsaved), set()
                 self._saving = True
                 try:
-                    await self._save(self._snapshots(batch))
+                    # A slice of snapshots per pass of the loop, not all at once: a
+                    # crowd's flush would otherwise hold everyone's replies for its length.
+                    snaps: list[tuple[str, dict[str, Any]]] = []
+                    for i in range(0, len(batch), FLUSH_SLICE):
+                        snaps += self._snapshots(batch[i:i + FLUSH_SLICE])
+                        await asyncio.sleep(0)
+                    # Written through meanwhile: that write is newer than our snapshot.
+                    newer = {ch.name for ch in self._written_during_flush}
+                    self._written_during_flush.clear()
+                    await self._save([(n, snap) for n, snap in snaps if n not in newer])
                 finally:
                     self._saving = False
 
-    def _snapshots(self, characters: set[Character]) -> list[tuple[str, dict[str, Any]]]:
+    def _snapshots(self, characters: Iterable[Character]) -> list[tuple[str, dict[str, Any]]]:
         """Snapshots of those of `characters` still in the world (players and agents)."""
         world = self.world
         online = world.characters
