@@ -155,7 +155,7 @@ class Admin:
 
     def _done(self, session: Session, action: str, target: str, **detail: Any) -> None:
         session.deliver(Moderated(action, target, detail))
-        self.server._mark(session)
+        self.server.mark(session)
 
     # ---- the audit log and edits ------------------------------------------------------
 
@@ -270,7 +270,7 @@ class Admin:
                     self._end_watch(target, f"{ch.name} is an admin now; your snoop ends.")
                 target.deliver(RoleChanged(role, old, actor.name))
                 target.send({"type": "tools", "tools": server.tool_list(target)})
-                server._mark(target)
+                server.mark(target)
         known = {r.value for r in Role}
         was = Role(old) if old in known else Role.PLAYER
         action = "promote" if new_role.rank > was.rank else "demote"
@@ -291,9 +291,9 @@ class Admin:
         server._route()
         if target is not None:
             target.close(why)
-            server._mark(target)
+            server.mark(target)
         self.log.info("character_thrown_out", character=ch.name, why=why)
-        server._spawn(server._save([(ch.name, snap)]))
+        server.spawn(server._save([(ch.name, snap)]))
 
     def _kick(self, session: Session, actor: Character, name: str, reason: str
               ) -> Refused | None:
@@ -413,7 +413,7 @@ class Admin:
                 span = f" for {_span(int(seconds))}" if seconds else ""
                 target.notify([("warning", f"{actor.name} has muted you{span}{why} You can't "
                                            "say, tell, shout, emote or gtell.")], "warning")
-                server._mark(target)
+                server.mark(target)
         self.record(actor.name, "mute", account.display_name, None, flag, reason)
         self._done(session, "mute", account.display_name, until=_when(until), reason=reason)
         return None
@@ -441,7 +441,7 @@ class Admin:
         target = self.server.by_character.get(ch.id)
         if target is not None:
             target.notify([("notice", message)], "notice")
-            self.server._mark(target)
+            self.server.mark(target)
         return ch.name
 
     def housekeeping(self) -> None:
@@ -452,7 +452,7 @@ class Admin:
         for name, until in list(self.mutes.items()):
             if until <= now:
                 shown = self._lift_mute(name, "Your mute has ended: you may talk again.")
-                self.server._spawn(self.server.in_db(self.store.set_flag, name, "muted", None))
+                self.server.spawn(self.server.in_db(self.store.set_flag, name, "muted", None))
                 self.record("system", "unmute", shown, None, None, "expired")
 
     # ---- talking to everyone, stopping -------------------------------------------------
@@ -462,7 +462,7 @@ class Admin:
         for s in list(self.server.sessions):
             if s.playing:
                 s.notify([(level, text)], level)
-                self.server._mark(s)
+                self.server.mark(s)
 
     def _announce(self, actor: Character, text: str) -> Refused | None:
         self.tell_all(f"{actor.name} announces: {text}", "notice")
@@ -485,7 +485,7 @@ class Admin:
             self.countdown.cancel()
         self.countdown = asyncio.ensure_future(
             self._countdown(int(seconds), reason, reboot, actor.name))
-        self.countdown.add_done_callback(self.server._task_done)
+        self.countdown.add_done_callback(self.server.task_done)
         self.record(actor.name, what, "server", None, {"seconds": int(seconds)}, reason)
         self._done(session, what, "server", seconds=int(seconds), reason=reason)
         return None
@@ -550,7 +550,7 @@ class Admin:
         for watcher in list(watched.watchers):
             self.snooping.pop(watcher, None)
             watcher.notify([("notice", message)], "notice")
-            self.server._mark(watcher)
+            self.server.mark(watcher)
         watched.watchers.clear()
 
     def session_gone(self, session: Session) -> None:
@@ -574,7 +574,7 @@ class Admin:
         shown = redact_line(line, server.world.registry, ch.aliases)  # no secret in any record
         if target is not None:
             target.notify([("warning", f"{actor.name} forces you to: {shown}")], "warning")
-            server._mark(target)
+            server.mark(target)
         try:
             refusal = server.world.perform_line(ch, line)
         except Exception as exc:  # a bug in a command must not take the server down
@@ -587,7 +587,7 @@ class Admin:
             target.say([("error", refusal.message)])
             if not target.text_mode:
                 target.send({"type": "error", "code": refusal.code, "message": refusal.message})
-            server._mark(target)
+            server.mark(target)
         outcome = "ok" if refusal is None else f"refused: {refusal.code}"
         self.record(actor.name, "force", ch.name, detail=f"{shown} ({outcome})")
         self._done(session, "force", ch.name, line=shown, ok=refusal is None,
@@ -611,7 +611,7 @@ class Admin:
         session.deliver(AuditListed([r.to_data() for r in rows],
                                     {"who": who, "action": action, "since": _when(since),
                                      "limit": AUDIT_ROWS}))
-        self.server._mark(session)
+        self.server.mark(session)
         return None
 
     # ---- zone export ------------------------------------------------------------------------
@@ -632,7 +632,7 @@ class Admin:
         self.record(actor.name, "zone.export", zone, None,
                     {"path": str(path), "edits": marked, **counts})
         session.deliver(building.ZoneExported(zone, str(path), counts))
-        self.server._mark(session)
+        self.server.mark(session)
         return None
 
     # ---- reload content ---------------------------------------------------------------------

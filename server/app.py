@@ -60,7 +60,7 @@ FLUSH_SLICE = 50
 """Characters snapshotted per pass of the event loop by the durability flush."""
 
 _SLOT = 0.005
-"""Fan-out output is written in slots this far apart (see `Server._mark`)."""
+"""Fan-out output is written in slots this far apart (see `Server.mark`)."""
 
 
 class Link(Protocol):
@@ -206,7 +206,7 @@ class Server:
         """SIGINT/SIGTERM save everyone and stop."""
         loop = asyncio.get_running_loop()
         def on_signal(sig: signal.Signals) -> None:
-            self._spawn(self.shutdown(f"signal {sig.name}"))
+            self.spawn(self.shutdown(f"signal {sig.name}"))
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
@@ -233,7 +233,7 @@ class Server:
             session.notify([("", "The server is shutting down now. " + (
                 "Your character is saved; see you soon." if saved else
                 "Saving failed; the admins have been told."))], "warning")
-            self._mark(session)
+            self.mark(session)
         self._flush()
         self.ticker.stop()
         for task in self._tasks:
@@ -256,13 +256,13 @@ class Server:
         self.log.info("shutdown_done", saved=len(batch))
         self.stopped.set()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(self.task_done)
 
-    def _task_done(self, task: asyncio.Future[Any]) -> None:
+    def task_done(self, task: asyncio.Future[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             self.log.error("task_failed", error=repr(exc), exc_info=exc)
@@ -278,7 +278,7 @@ class Server:
         self.log.info("session_opened", session=session.id, subprotocol=str(kind),
                       address=conn.address)
         session.hello(self.content.name, self.content.motd)
-        self._mark(session)
+        self.mark(session)
         return session
 
     def receive(self, session: Session, payload: str | bytes) -> None:
@@ -291,14 +291,14 @@ class Server:
         session.last_input = self.now()
         session.say([("error", message)])
         self.metrics.errors.labels(code=code).inc()
-        self._mark(session)
+        self.mark(session)
 
     def _after(self, session: Session) -> None:
         if session.requests:
             self._handle_requests(session)
         if session.queued:
             self._queued.add(session)
-        self._mark(session)
+        self.mark(session)
 
     def session_lost(self, session: Session) -> None:
         """The connection under `session` is gone."""
@@ -325,14 +325,14 @@ class Server:
                 snap = self.world.leave(ch, "quit")
                 self._route()
                 self.log.info("character_left_unplayed", character=ch.name)
-                self._spawn(self._save([(ch.name, snap)]))
+                self.spawn(self._save([(ch.name, snap)]))
             elif ch.name.lower() in self.world.characters:
                 self.world.set_linkdead(ch, True)
                 self.linkdead[ch.id] = self.now()
                 self._unsaved.add(ch)
                 self._route()
 
-    def _mark(self, session: Session, urgent: bool = True) -> None:
+    def mark(self, session: Session, urgent: bool = True) -> None:
         """Note that `session` has output. Answers to its own input (`urgent`) go out at
         the end of this pass of the event loop; what others' actions caused for it (fan-out)
         waits up to `fanout_delay` so that several events share one write.
@@ -444,8 +444,8 @@ class Server:
             outcomes, self._deferred = self._deferred, outer
         if any(not isinstance(o, Refused) for o in outcomes):
             # Database work under way (ban, audit...): the result waits for it.
-            self._spawn(self._answer_later(session, msg.id, refusal, outcomes))
-            self._mark(session)
+            self.spawn(self._answer_later(session, msg.id, refusal, outcomes))
+            self.mark(session)
             return
         if refusal is None and outcomes:
             refusal = next(o for o in outcomes if isinstance(o, Refused))
@@ -469,7 +469,7 @@ class Server:
             session.say([("error", refusal.message)])
         elif id is not None:
             session.send(wire.result(id, True))
-        self._mark(session)
+        self.mark(session)
 
     async def _answer_later(self, session: Session, id: Any, refusal: Refused | None,
                             outcomes: list[Refused | Awaitable[Refused | None]]) -> None:
@@ -494,7 +494,7 @@ class Server:
         reply.update(observe(self.world, ch))
         session.send(reply)
         self.metrics.commands.labels(command="observe").inc()
-        self._mark(session)
+        self.mark(session)
 
     def _route(self) -> None:
         deliveries = self.world.drain()
@@ -518,7 +518,7 @@ class Server:
                 self._write_through.add(d.recipient)
         unsaved = self._unsaved
         for session in touched:
-            self._mark(session, urgent=False)
+            self.mark(session, urgent=False)
             if session.character is not None:
                 unsaved.add(session.character)
         if self._write_through:
@@ -530,7 +530,7 @@ class Server:
             # What told them of the change (and any result) goes out once it is written.
             held = [s for ch in batch if (s := by_character.get(ch.id)) is not None]
             self._holding.update(held)
-            self._spawn(self._release(saving, held))
+            self.spawn(self._release(saving, held))
 
     # ---- requests from sessions ------------------------------------------------------
 
@@ -538,7 +538,7 @@ class Server:
         requests, session.requests = session.requests, []
         for req in requests:
             if isinstance(req, AuthRequest):
-                self._spawn(self._auth(session, req))
+                self.spawn(self._auth(session, req))
             else:
                 self._game_request(session, req)
 
@@ -555,13 +555,13 @@ class Server:
             self.log.info("character_quit", session=session.id, character=ch.name)
             session.close("quit")  # no more input; the goodbye waits for the save
             self._holding.add(session)
-            self._spawn(self._quit_saved(session, self._save_soon([(ch.name, snap)])))
+            self.spawn(self._quit_saved(session, self._save_soon([(ch.name, snap)])))
         elif req.kind == "password":
-            self._spawn(self._change_password(session, ch, str(req.args["old"]),
+            self.spawn(self._change_password(session, ch, str(req.args["old"]),
                                               str(req.args["new"])))
         elif req.kind == "stats":
             session.deliver(StatsShown(self.stats()))
-            self._mark(session)
+            self.mark(session)
         elif req.kind == "agent":
             self._outcome(session, self.identity.request(session, ch, req))
         elif req.kind == "usage_message":  # a `usage` message of an agent's runtime
@@ -583,7 +583,7 @@ class Server:
         else:
             session.notify([("error", "Goodbye! Saving your character failed; the admins "
                                       "have been told.")], "warning")
-        self._mark(session)
+        self.mark(session)
 
     def _outcome(self, session: Session, outcome: Refused | Awaitable[Refused | None] | None
                  ) -> None:
@@ -596,7 +596,7 @@ class Server:
         elif isinstance(outcome, Refused):
             self._answer(session, None, outcome)
         else:
-            self._spawn(self._answer_later(session, None, None, [outcome]))
+            self.spawn(self._answer_later(session, None, None, [outcome]))
 
     def stats(self) -> dict[str, Any]:
         """Tick timing, sessions and traffic, for admins and /health."""
@@ -635,7 +635,7 @@ class Server:
         if denied is not None:
             self._log_refusal(session, denied, "password")
             session.notify([("error", denied.message)], "warning")
-        self._mark(session)
+        self.mark(session)
 
     async def _set_password(self, session: Session, ch: Character, old: str, new: str
                             ) -> accounts.Denied | None:
@@ -803,7 +803,7 @@ class Server:
         self._enter(session, name, account.role, {"cls": cls}, None, req.id, True)
         ch = session.character
         if ch is not None:
-            self._spawn(self._save([(name, self.world.snapshot(ch))]))
+            self.spawn(self._save([(name, self.world.snapshot(ch))]))
         return True
 
     def _enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
@@ -822,7 +822,7 @@ class Server:
                                         "connection is closed.")], "warning")
                 old.close("taken over")
                 old.character = None
-                self._mark(old)
+                self.mark(old)
                 self.log.info("session_taken_over", session=old.id, character=name,
                               by=session.id)
             self.linkdead.pop(online.id, None)
@@ -850,7 +850,7 @@ class Server:
         self.log.info("character_entered", session=session.id, character=ch.name,
                       room=ch.room, created=created)
         self._route()
-        self._mark(session)
+        self.mark(session)
 
     # ---- time -----------------------------------------------------------------------
 
@@ -883,13 +883,13 @@ class Server:
                         snap = self.world.leave(ch, "linkdead")
                         self._route()
                         self.log.info("linkdead_expired", character=ch.name)
-                        self._spawn(self._save([(ch.name, snap)]))
+                        self.spawn(self._save([(ch.name, snap)]))
             for session in list(self.sessions):
                 limit = s.idle_timeout if session.playing else s.login_timeout
                 if now - session.last_input > limit:
                     session.notify([("", "You have been idle too long; closing.")], "warning")
                     session.close("idle timeout")
-                    self._mark(session)
+                    self.mark(session)
             self.admin.housekeeping()
             if now - last_ping >= s.ping_interval:
                 last_ping = now
@@ -920,7 +920,7 @@ class Server:
             for session in held:
                 self._holding.discard(session)
                 if session in self.sessions:
-                    self._mark(session)
+                    self.mark(session)
 
     async def _flusher(self) -> None:
         """Write the characters that changed (were told something) since the last pass,

@@ -419,7 +419,7 @@ class Identity:
             if muted:
                 server.admin.apply_mute(ch, muted_until)
             if created:
-                server._spawn(server._save([(record.name, server.world.snapshot(ch))]))
+                server.spawn(server._save([(record.name, server.world.snapshot(ch))]))
 
     def _failed(self, session: Session, req: AuthRequest, key_id: str | None, message: str
                 ) -> None:
@@ -469,7 +469,7 @@ class Identity:
             else:
                 session.say(render.error_spans(message))
                 session.close("key revoked")
-                server._mark(session)
+                server.mark(session)
             self.log.info("agent_key_revoked_session_closed", session=session.id,
                           agent=agent.name, key_id=agent.key_id)
             closed += 1
@@ -491,7 +491,7 @@ class Identity:
         session.agent = AgentIdentity(agent.name, agent.display_name, agent.owner,
                                       agent.key_id, scopes, agent.config)
         session.send({"type": "tools", "tools": self.server.tool_list(session)})
-        self.server._mark(session)
+        self.server.mark(session)
 
     async def watch(self) -> None:
         """Poll the keys of live agent sessions; close those revoked elsewhere (the command
@@ -585,7 +585,7 @@ class Identity:
             session.deliver(event)
         finally:
             session.watchers = watchers
-        self.server._mark(session)
+        self.server.mark(session)
 
 
 # ---- text -------------------------------------------------------------------------------

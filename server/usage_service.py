@@ -166,7 +166,7 @@ class Metering:
         if agent is None:
             session.send(wire.error(ErrorCode.NOT_AN_AGENT, "Only agents logged in with an API "
                                     "key account for model usage.", msg.id))
-            self.server._mark(session)
+            self.server.mark(session)
             return
         now, day = self.server.now(), self.today()
         try:
@@ -205,7 +205,7 @@ class Metering:
         except UsageError as exc:
             reply.update(ok=False, error={"code": exc.code, "message": exc.message})
         session.send(reply)
-        self.server._mark(session)
+        self.server.mark(session)
 
     def _queue(self, rec: Recorded) -> None:
         p = self._pending.setdefault((rec.agent, rec.day, rec.model), _Pending())
@@ -257,7 +257,7 @@ class Metering:
             return Refused(Code.NOT_HERE, f"You have no agent named '{str(name)[:30]}'.")
         self._add_spent(report)
         session.deliver(report)
-        self.server._mark(session)
+        self.server.mark(session)
         return None
 
     def _add_spent(self, report: UsageShown) -> None:

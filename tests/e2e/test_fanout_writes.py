@@ -1,5 +1,5 @@
 """Fan-out output over real sockets: what others cause waits to share a write, your own
-answer does not (server/app.py `Server._mark`, docs/architecture.md)."""
+answer does not (server/app.py `Server.mark`, docs/architecture.md)."""
 
 from __future__ import annotations
 
