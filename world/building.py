@@ -52,7 +52,7 @@ from world.context import Ctx, find
 from world.directions import Direction
 from world.entities import Character, Dice, Door, Exit, Item, Kind, Room
 from world.errors import Code, Refused
-from world.events import Arrived, Departed, Event
+from world.events import Arrived, Departed, Displaced, Event, Leaving
 from world.prototypes import (
     Content,
     DoorModel,
@@ -66,8 +66,7 @@ from world.prototypes import (
     qualify,
 )
 from world.prototypes import room_proto as resolve_room
-from world.systems.combat import stop_fighting, withdraw
-from world.systems.resets import TICKS_PER_MINUTE
+from world.rules import TICKS_PER_MINUTE
 from world.text import clean_value
 
 if TYPE_CHECKING:
@@ -664,7 +663,7 @@ def _item_holders(world: World) -> Iterable[list[Item]]:
 
 def take_mob(world: World, mob: Character) -> None:
     """Take a mob out of the world (out of any fight first), without a word."""
-    withdraw(world, mob)
+    world.signal(Leaving(mob))  # out of its fight, following and group (systems/combat.py)
     world.remove_mob(mob)
 
 
@@ -680,8 +679,7 @@ def find_character(world: World, ident: Any) -> Character | None:
 
 def move_character(world: World, ch: Character, dest: str) -> None:
     """Take `ch` to room `dest` by magic: the old room sees it go, the new one arrive."""
-    if ch.fighting is not None or ch.id in world.fighters:
-        stop_fighting(world, ch)
+    world.signal(Displaced(ch))  # out of any fight (world/systems/combat.py)
     old = world.rooms[ch.room]
     world.emit_room(old, Departed(ch.name, str(ch.kind), None), exclude=ch)
     world.move(ch, dest)

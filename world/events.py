@@ -986,6 +986,73 @@ class ItemTaken(Event):
     taker: Any
     item: Any
 
+
+# The world core's own signals: what `World` (and its content editing, world/building.py)
+# tells the game's systems and commands, which register for them (`listens`), so the
+# core never imports them.
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneDue(Event):
+    """`zone`'s resets are due now (a new world runs every zone's): the resets system
+    fills it (world/systems/resets.py)."""
+
+    name: ClassVar[str] = "zone_due"
+    internal: ClassVar[bool] = True
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class MobSpawned(Event):
+    """`mob` came into the world (`World.spawn_mob`), in its room: mob behaviours file it
+    into their active sets and roll its loot."""
+
+    name: ClassVar[str] = "mob_spawned"
+    internal: ClassVar[bool] = True
+    mob: Character
+
+
+@dataclass(frozen=True, slots=True)
+class MobRemoved(Event):
+    """`mob` was taken out of the world (`World.remove_mob`): mob behaviours forget it."""
+
+    name: ClassVar[str] = "mob_removed"
+    internal: ClassVar[bool] = True
+    mob: Character
+
+
+@dataclass(frozen=True, slots=True)
+class Entering(Event):
+    """`character` is entering the world (`World.enter`), restored or `fresh` (new), not
+    yet in a room: a fresh one puts on its class's kit, and it learns the spells and
+    skills due at its level."""
+
+    name: ClassVar[str] = "entering"
+    internal: ClassVar[bool] = True
+    character: Character
+    fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Leaving(Event):
+    """`character` is being taken out of the world (`World.leave`, a builder's purge):
+    out of its fight, its following and its group."""
+
+    name: ClassVar[str] = "leaving"
+    internal: ClassVar[bool] = True
+    character: Character
+
+
+@dataclass(frozen=True, slots=True)
+class Displaced(Event):
+    """`character` is being whisked to another room by a builder (`char teleport`,
+    `goto`): out of its fight."""
+
+    name: ClassVar[str] = "displaced"
+    internal: ClassVar[bool] = True
+    character: Character
+
+
 # ---- requests to the server (never on the wire) ------------------------------
 
 

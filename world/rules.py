@@ -9,6 +9,7 @@ from world.entities import Character, Dice, Position
 
 LEVEL_CAP = 20
 REGEN_EVERY = 30  # ticks between regeneration steps (3 s at 10 Hz)
+TICKS_PER_MINUTE = 600  # at 10 Hz: a zone's `reset_minutes` in ticks
 
 _REGEN_FACTOR = {
     Position.STANDING: 1,

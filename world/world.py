@@ -4,27 +4,34 @@ Input goes in through `perform`, `perform_line`, `enter`, `leave`, `set_linkdead
 and `tick`; output comes out of `drain()` as a list of `Delivery`. Time is the
 integer `time` (ticks), and all randomness comes from `rng`, seeded at creation,
 so the same seed and the same inputs replay the same events.
+
+The world core knows no command and no system: they register onto the registries it
+is given (the commands in a `Registry`, the tick's systems and the listeners of its
+signals in world/systems/registry.py) and it calls them only through those. Where the
+game must act on a mob or a character coming or going, the world signals it
+(`MobSpawned`, `Entering`, `Leaving`, `ZoneDue`... in world/events.py) and the systems
+listen. world/game.py imports every command and system, and `import world` imports it
+first, so `World(content)` plays the whole game.
 """
 
 from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from world import building, rules
-from world import commands as _commands  # noqa: F401  (registers every command)
-from world.commands.equipment import outfit
 from world.commands.registry import (
     REGISTRY,
     Call,
     CommandSpec,
     Registry,
     bind_call,
+    expand_alias,
     parse_line,
     split_words,
 )
-from world.commands.settings import expand_alias
 from world.context import Ctx
 from world.directions import Direction
 from world.entities import (
@@ -42,13 +49,24 @@ from world.entities import (
     Slot,
 )
 from world.errors import Code, Refused
-from world.events import Arrived, Delivery, Entered, Event, Left, LinkLost, RoomShown, Vitals
+from world.events import (
+    Arrived,
+    Delivery,
+    Entered,
+    Entering,
+    Event,
+    Leaving,
+    Left,
+    LinkLost,
+    MobRemoved,
+    MobSpawned,
+    RoomShown,
+    Vitals,
+    ZoneDue,
+)
+from world.npcs import NpcIndex, room_line
 from world.prototypes import Content
-from world.systems import LISTENERS, SYSTEMS
-from world.systems.behaviours import NpcIndex, on_remove, on_spawn, room_line
-from world.systems.combat import withdraw
-from world.systems.progression import learn_due
-from world.systems.resets import reset_zone
+from world.systems.registry import LISTENERS, SYSTEMS, ListenerFn, SystemSpec
 
 # Command categories a stunned character may still use (looking, settings, leaving).
 _STUNNED_OK = frozenset({"information", "settings", "system", "admin"})
@@ -63,11 +81,18 @@ class World:
         content: the validated content to build rooms and items from.
         seed: seeds the world's one RNG.
         registry: the commands (the global registry by default).
+        systems: what the tick runs, in order (the global list by default).
+        listeners: who hears the world's signals, by event type (the global map by
+            default).
     """
 
-    def __init__(self, content: Content, seed: int = 0, registry: Registry = REGISTRY) -> None:
+    def __init__(self, content: Content, seed: int = 0, registry: Registry = REGISTRY,
+                 systems: Sequence[SystemSpec] = SYSTEMS,
+                 listeners: Mapping[type, Sequence[ListenerFn]] = LISTENERS) -> None:
         self.content = building.own_content(content)  # builders edit this world's copy
         self.registry = registry
+        self.systems = systems
+        self.listeners = listeners
         self.rng = random.Random(seed)
         self.time = 0
         self.rooms: dict[str, Room] = {}
@@ -127,7 +152,7 @@ class World:
                 if back is not None and back.to == rid and back.door is None:
                     back.door = ex.door
         for zone in self.content.zones:
-            reset_zone(self, zone)
+            self.signal(ZoneDue(zone))  # the resets fill it (world/systems/resets.py)
 
     def make_item(self, proto_id: str) -> Item:
         """Create an item from its prototype."""
@@ -201,7 +226,7 @@ class World:
         room.characters.append(mob)
         self.emit_room(room, Arrived(mob.name, str(mob.kind), None, mob.level),
                        exclude=mob)
-        on_spawn(self, mob)
+        self.signal(MobSpawned(mob))  # behaviours file it, and it rolls its loot
         return mob
 
     def remove_mob(self, mob: Character) -> None:
@@ -213,11 +238,11 @@ class World:
         self.recovering.pop(mob.id, None)
         self.affected.pop(mob.id, None)
         self._dirty.pop(mob.id, None)
-        on_remove(self, mob)
+        self.signal(MobRemoved(mob))
 
     def signal(self, event: Event) -> None:
         """Tell the listeners registered for this kind of event (quests hear of kills)."""
-        for fn in LISTENERS.get(type(event), ()):
+        for fn in self.listeners.get(type(event), ()):
             fn(self, event)
 
     # ---- events --------------------------------------------------------------
@@ -357,12 +382,10 @@ class World:
             self._restore(ch, state)
             if any(e.until is not None or e.dot for e in ch.effects):
                 self.affected[ch.id] = ch
-        if not state or "level" not in state:
-            for item_id in proto.kit:
-                if item_id in self.content.items:
-                    outfit(self, ch, self.make_item(item_id))
+        fresh = not state or "level" not in state
+        self.signal(Entering(ch, fresh))  # a fresh one's kit; the spells due at its level
+        if fresh:
             ch.hp, ch.mana, ch.moves = ch.max_hp, ch.max_mana, ch.max_moves
-        learn_due(self, ch)  # its class's spells and skills up to its level
         ch.session_start = self.time
         if ch.room not in self.rooms:
             ch.room = self.content.start_room
@@ -380,7 +403,7 @@ class World:
     def leave(self, ch: Character, reason: str) -> dict[str, Any]:
         """Take `ch` out of the world; returns its snapshot for saving."""
         snap = self.snapshot(ch)
-        withdraw(self, ch)  # out of its fight, its following and group
+        self.signal(Leaving(ch))  # out of its fight, its following and group
         room = self.rooms[ch.room]
         if ch in room.characters:
             room.characters.remove(ch)
@@ -582,7 +605,7 @@ class World:
         """Advance one tick: every system due now, then the vitals of whoever changed."""
         self.time += 1
         now = self.time
-        for spec in SYSTEMS:
+        for spec in self.systems:
             if now % spec.every == 0:
                 spec.fn(self)
         if self._dirty:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from helpers import new_world
 
-from world.commands.admin import _duration_and_reason, parse_duration
+from world.commands.admin import duration_and_reason, parse_duration
 from world.commands.registry import REGISTRY, Call, allowed
 from world.entities import Character, Role
 from world.errors import Refused
@@ -40,11 +40,11 @@ def test_durations() -> None:
             parse_duration(bad)
         assert err.value.code == "bad_args"
     # A first word that is no duration starts the reason.
-    assert _duration_and_reason("spamming", "the square") == (None, "spamming the square")
-    assert _duration_and_reason("2h", "spam") == (7200, "spam")
-    assert _duration_and_reason(None, None) == (None, "")
+    assert duration_and_reason("spamming", "the square") == (None, "spamming the square")
+    assert duration_and_reason("2h", "spam") == (7200, "spam")
+    assert duration_and_reason(None, None) == (None, "")
     with pytest.raises(Refused):
-        _duration_and_reason("5times", "spam")
+        duration_and_reason("5times", "spam")
 
 
 def test_every_admin_command_is_refused_to_players_before_its_arguments() -> None:

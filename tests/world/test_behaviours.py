@@ -12,6 +12,7 @@ from helpers import events, names
 from npc_content import new_world, player, ticks
 
 from world.entities import Effect, Position
+from world.npcs import Schedule
 from world.observe import character_rows as world_rows
 from world.systems import behaviours, combat, groups
 
@@ -326,7 +327,7 @@ def test_the_dead_leave_every_active_set() -> None:
 
 def test_the_schedule_skips_stale_entries_and_catches_up() -> None:
     world = new_world()
-    schedule = behaviours.Schedule()
+    schedule = Schedule()
     a = world.spawn_mob("t:statue", "t:a")
     b = world.spawn_mob("t:statue", "t:a")
     schedule.put(a, 3)

@@ -29,6 +29,7 @@ from world.entities import Character, Role
 from world.errors import Code, Refused
 from world.events import Delivery
 from world.prototypes import Content, ContentError, build_content
+from world.systems import combat
 from world.world import World
 
 SQUARE = "haven:square"
@@ -362,6 +363,24 @@ def test_goto_and_teleport_move_people_and_mobs() -> None:
     assert events(out, "room", "Pat")[0]["id"] == "haven:temple"
     g.ok("teleport Pat here")
     assert g.pat.room == SQUARE
+
+
+def test_a_fighter_whisked_away_is_out_of_its_fight() -> None:
+    """`teleport` and `goto` signal `Displaced`: combat takes the character out of its
+    fight, and a foe left with nobody to fight stands down."""
+    g = game()
+    g.ok("goto haven:cellar")
+    rat = next(m for m in g.world.rooms["haven:cellar"].characters if m.is_mob)
+    g.ok(f"teleport {rat.keyword} haven:square")
+    combat.engage(g.world, g.pat, rat)
+    assert g.pat.fighting is rat and rat.fighting is g.pat
+    g.ok("teleport Pat haven:temple")
+    assert g.pat.fighting is None and g.pat.id not in g.world.fighters
+    assert rat.fighting is None and rat.id not in g.world.fighters
+    g.ok("goto haven:square")
+    combat.engage(g.world, g.bea, rat)
+    g.ok("goto haven:temple")
+    assert g.bea.fighting is None and rat.fighting is None and not g.world.fighters
 
 
 def test_undo_takes_back_content_changes_one_by_one() -> None:

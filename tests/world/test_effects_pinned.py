@@ -105,11 +105,11 @@ def test_a_damage_over_time_kill_goes_to_its_caster_in_the_room_or_online() -> N
     ann = player(world)
     bob = player(world, "Bob", room="arena:field")
     rat = mob(world, "rat")
-    assert effects._caster(world, rat, "Ann") is ann  # here
-    assert effects._caster(world, rat, "Bob") is bob  # elsewhere, but online
-    assert effects._caster(world, rat, "") is None
-    assert effects._caster(world, ann, "Ann") is ann  # oneself is found online only
-    assert effects._caster(world, rat, "Nobody") is None
+    assert effects.caster_of(world, rat, "Ann") is ann  # here
+    assert effects.caster_of(world, rat, "Bob") is bob  # elsewhere, but online
+    assert effects.caster_of(world, rat, "") is None
+    assert effects.caster_of(world, ann, "Ann") is ann  # oneself is found online only
+    assert effects.caster_of(world, rat, "Nobody") is None
     goblin = mob(world, "goblin")  # mobs are never online: only the room finds them
-    assert effects._caster(world, ann, "a goblin") is goblin
-    assert effects._caster(world, goblin, "a goblin") is None
+    assert effects.caster_of(world, ann, "a goblin") is goblin
+    assert effects.caster_of(world, goblin, "a goblin") is None

@@ -50,7 +50,7 @@ def parse_duration(word: str) -> int | None:
     return seconds
 
 
-def _duration_and_reason(duration: str | None, reason: str | None) -> tuple[int | None, str]:
+def duration_and_reason(duration: str | None, reason: str | None) -> tuple[int | None, str]:
     """Split `[duration] [reason]`: a first word that does not look like a duration (no
     leading digit, not `perm`) is the start of the reason, so `ban bob spamming` works."""
     text = " ".join((reason or "").split())
@@ -148,7 +148,7 @@ def ban(ctx: Ctx, target: Annotated[Word, "an account name, an address or a netw
     duration the ban lasts until `unban`. Admins are never shut out by an address
     ban.
     """
-    seconds, why = _duration_and_reason(duration, reason)
+    seconds, why = duration_and_reason(duration, reason)
     kind = "address" if _is_address(target) else "account"
     value = target.lower() if kind == "account" else target
     if kind == "account":
@@ -181,7 +181,7 @@ def mute(ctx: Ctx, name: Annotated[Word, "who to silence (online or not)"],
     The mute is saved with the character and ends by itself after the duration, or
     with `unmute`.
     """
-    seconds, why = _duration_and_reason(duration, reason)
+    seconds, why = duration_and_reason(duration, reason)
     ctx.tell(ServerRequest("mute", {"name": _name(ctx, name, "mute"), "seconds": seconds,
                                     "reason": why}))
 

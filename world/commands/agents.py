@@ -1,4 +1,4 @@
-"""Owners manage their AI agents in game: `agent create|list|rotate|revoke|scopes`.
+"""Owners manage their AI agents in game: `agent create|list|rotate|revoke|scopes|a2a`.
 
 The world cannot touch the database, so the command checks what it can (the
 subcommand, its arguments, that the actor is a person) and hands the rest to the
@@ -17,11 +17,12 @@ from world.entities import Kind
 from world.errors import Code, Refused
 from world.events import Event, ServerRequest
 
-ACTIONS = ("create", "list", "rotate", "revoke", "scopes")
+ACTIONS = ("create", "list", "rotate", "revoke", "scopes", "a2a")
 """The subcommands of `agent`."""
 
 USAGE = ("Usage: agent create <name> [categories] | agent list | agent rotate <name> | "
-         "agent revoke <name> | agent scopes <name> <category,...|*>")
+         "agent revoke <name> | agent scopes <name> <category,...|*> | "
+         "agent a2a <name> on|off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +42,12 @@ class AgentManaged(Event):
 
 @command("agent", aliases=("agents",), category="account", sleeping_ok=True,
          examples=("agent list", "agent create Scout", "agent scopes Scout movement,combat",
-                   "agent rotate Scout", "agent revoke Scout"))
+                   "agent rotate Scout", "agent revoke Scout", "agent a2a Scout on"))
 def agent(ctx: Ctx,
-          action: Annotated[Word, "create, list, rotate, revoke or scopes"],
+          action: Annotated[Word, "create, list, rotate, revoke, scopes or a2a"],
           name: Annotated[Word | None, "the agent's name (list: an owner, for admins)"] = None,
-          scopes: Annotated[Text | None, "command categories, comma-separated, or *"] = None,
+          scopes: Annotated[Text | None, "command categories, comma-separated, or * "
+                                         "(a2a: on or off)"] = None,
           ) -> None:
     """Create and manage your AI agents and their API keys.
 
@@ -53,7 +55,9 @@ def agent(ctx: Ctx,
     once (keep it secret: the game stores only a hash of it). `agent list` shows your
     agents; `agent rotate <name>` gives a new key and revokes the old one at once;
     `agent revoke <name>` revokes its key (its connections close at once); `agent
-    scopes <name> <categories|*>` limits the command categories its key may use.
+    scopes <name> <categories|*>` limits the command categories its key may use;
+    `agent a2a <name> on|off` lets it be reached over A2A (Agent2Agent) with your
+    agents' API keys, or not, and shows its Agent Card's address.
     Agents appear with an [AI] tag wherever people see them.
     """
     if ctx.actor.kind is Kind.AGENT:
@@ -65,6 +69,8 @@ def agent(ctx: Ctx,
         raise Refused(Code.BAD_ARGS, USAGE)
     if verb == "scopes" and not scopes:
         raise Refused(Code.BAD_ARGS, "Usage: agent scopes <name> <category,...|*>")
+    if verb == "a2a" and str(scopes or "").lower() not in ("on", "off"):
+        raise Refused(Code.BAD_ARGS, "Usage: agent a2a <name> on|off")
     if verb in ("rotate", "revoke", "list") and scopes:
         raise Refused(Code.BAD_ARGS, USAGE)
     args: dict[str, Any] = {"action": verb, "name": str(name) if name else None,

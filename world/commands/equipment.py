@@ -20,8 +20,9 @@ from world.commands.registry import Target, command
 from world.context import Ctx, find
 from world.entities import WEAR_PLACES, Character, Item, ItemType, Slot
 from world.errors import Code, Refused
-from world.events import EquipmentChanged, EquipmentListed, LimitReached
+from world.events import Entering, EquipmentChanged, EquipmentListed, LimitReached
 from world.inventory import Budget, is_multi, max_count, select
+from world.systems.registry import listens
 
 if TYPE_CHECKING:
     from world.world import World
@@ -118,6 +119,18 @@ def outfit(world: World, ch: Character, item: Item) -> Slot | None:
         return places[0]
     ch.inventory.append(item)
     return None
+
+
+@listens(Entering)
+def kit_out(world: World, event: Entering) -> None:
+    """A fresh character entering the world gets its class's `kit`: what it can wear or
+    wield goes on where it fits (`outfit`), the rest into its inventory."""
+    if not event.fresh:
+        return
+    ch = event.character
+    for item_id in world.content.classes[ch.cls].kit:
+        if item_id in world.content.items:
+            outfit(world, ch, world.make_item(item_id))
 
 
 def _equip(ctx: Ctx, word: str, places_of: Callable[[Item], tuple[Slot, ...]], verb: str

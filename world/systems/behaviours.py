@@ -22,13 +22,15 @@ A mob prototype lists behaviours by name, each with an optional config map
 - `shopkeeper`, `trainer`, `quest_giver`: no tick work; the commands that serve
   players read them (shops, `practice`, `quest`).
 
-A mob's `short` line is written for the place it lives; `room_line` shows it only in
-rooms like its home room (both flagged `indoors`, or both not), so a snake that
-"slides through the grass" in the meadow is just "here" if it wanders into the temple.
+A mob's `short` line is written for the place it lives; `room_line` (world/npcs.py)
+shows it only in rooms like its home room (both flagged `indoors`, or both not), so a
+snake that "slides through the grass" in the meadow is just "here" if it wanders into
+the temple.
 
-Nothing here scans every mob every tick. `World.spawn_mob` calls `on_spawn`,
-which files the mob into the indexes of `NpcIndex` (`world.npcs`);
-`World.remove_mob` calls `on_remove`. Wanderers and scavengers sit in a
+Nothing here scans every mob every tick. `World.spawn_mob` signals `MobSpawned`,
+and `on_spawn` files the mob into the indexes of `NpcIndex` (world/npcs.py,
+`world.npcs`); `World.remove_mob` signals `MobRemoved`, and `on_remove` takes it
+out. Wanderers and scavengers sit in a
 `Schedule`: buckets keyed by the tick they act next, each mob spread over its
 period by its id, so a tick touches only the mobs due then. Aggression looks
 only at the rooms where players are; assisting and fleeing look only at
@@ -38,14 +40,13 @@ when they spawn: what they carry drops in their corpse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from world import rules
-from world.entities import Character, Exit, Item, ItemType, Kind, Position, Room
-from world.events import Arrived, Departed, Healed, ItemMoved, Walked
+from world.entities import Character, Exit, Item, ItemType, Kind, Position
+from world.events import Arrived, Departed, Healed, ItemMoved, MobRemoved, MobSpawned, Walked
 from world.systems import combat
-from world.systems.registry import system
+from world.systems.registry import listens, system
 
 if TYPE_CHECKING:
     from world.world import World
@@ -67,61 +68,7 @@ AGGRESSION_PHASE = 2
 REACTION_PHASE = 3
 NO_MOB = combat.NO_MOB  # room flag: wandering (and fleeing) mobs never walk in
 SAFE = "safe"  # room flag: nobody is attacked here
-INDOORS = "indoors"  # room flag: under a roof (a wandering mob's `short` fits one or the other)
 HIDDEN = frozenset({"invisible", "hidden"})  # effect flags that hide a character from mobs
-
-
-@dataclass(slots=True)
-class Schedule:
-    """Mobs to act at a tick: buckets keyed by tick, and each mob's own due tick.
-
-    A mob dropped from the schedule (dead, purged) stays in its bucket until that
-    tick comes, and is skipped then because its due tick is gone.
-    """
-
-    due: dict[int, int] = field(default_factory=dict)  # mob id -> the tick it acts
-    buckets: dict[int, list[Character]] = field(default_factory=dict)
-    last: int = 0  # the last tick taken
-
-    def put(self, mob: Character, tick: int) -> None:
-        """Have `mob` act at `tick` (replacing any earlier plan)."""
-        self.due[mob.id] = tick
-        self.buckets.setdefault(tick, []).append(mob)
-
-    def drop(self, mob: Character) -> None:
-        """Forget `mob`."""
-        self.due.pop(mob.id, None)
-
-    def take(self, now: int) -> list[Character]:
-        """The mobs due at `now` (or earlier, if ticks were skipped), out of the schedule."""
-        if now == self.last + 1:
-            ticks = [now] if now in self.buckets else []
-        else:
-            ticks = sorted(t for t in self.buckets if t <= now)
-        self.last = now
-        out: list[Character] = []
-        for t in ticks:
-            for mob in self.buckets.pop(t):
-                if self.due.get(mob.id) == t:
-                    del self.due[mob.id]
-                    out.append(mob)
-        return out
-
-    def __len__(self) -> int:
-        return len(self.due)
-
-
-@dataclass(slots=True)
-class NpcIndex:
-    """The active sets of mob behaviours in one world (`world.npcs`)."""
-
-    wanderers: Schedule = field(default_factory=Schedule)
-    scavengers: Schedule = field(default_factory=Schedule)
-    aggressive: dict[int, Character] = field(default_factory=dict)
-    assisters: dict[int, Character] = field(default_factory=dict)
-    assisted: dict[str, int] = field(default_factory=dict)  # proto -> assisters helping it
-    wimpy: dict[int, Character] = field(default_factory=dict)
-    healers: dict[int, Character] = field(default_factory=dict)
 
 
 # ---- config ----------------------------------------------------------------------
@@ -213,28 +160,17 @@ def on_remove(world: World, mob: Character) -> None:
     index.healers.pop(mob.id, None)
 
 
+@listens(MobSpawned)
+def _spawned(world: World, event: MobSpawned) -> None:
+    on_spawn(world, event.mob)
+
+
+@listens(MobRemoved)
+def _removed(world: World, event: MobRemoved) -> None:
+    on_remove(world, event.mob)
+
+
 # ---- helpers -----------------------------------------------------------------------
-
-
-def home_room(world: World, mob: Character) -> Room | None:
-    """The room `mob`'s zone reset puts it in (None for a mob spawned by hand)."""
-    if mob.reset_key is None:
-        return None
-    zone, n = mob.reset_key
-    resets = world.content.resets.get(zone, ())
-    return world.rooms.get(resets[n].room) if 0 <= n < len(resets) else None
-
-
-def room_line(world: World, ch: Character, room: Room) -> str:
-    """The line `ch` shows in `room`'s description: a mob's content `short`, written for
-    where it lives ("A grass snake slides through the grass"), only in rooms like its home
-    (both `indoors`, or both not); elsewhere "" (the room then reads "<name> is here.")."""
-    if not ch.short:
-        return ""
-    home = home_room(world, ch)
-    if home is not None and (INDOORS in home.flags) != (INDOORS in room.flags):
-        return ""
-    return ch.short
 
 
 def awake_and_free(mob: Character) -> bool:

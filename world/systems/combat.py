@@ -41,9 +41,20 @@ from typing import TYPE_CHECKING
 from world import rules
 from world.entities import Character, Dice, Item, ItemType, Kind, Position, Slot
 from world.errors import Code, Refused
-from world.events import Arrived, Decayed, Died, Dodged, FightStarted, Fled, HitLanded, Killed
+from world.events import (
+    Arrived,
+    Decayed,
+    Died,
+    Displaced,
+    Dodged,
+    FightStarted,
+    Fled,
+    HitLanded,
+    Killed,
+    Leaving,
+)
 from world.systems import groups, progression
-from world.systems.registry import system
+from world.systems.registry import listens, system
 
 if TYPE_CHECKING:
     from world.world import World
@@ -486,3 +497,15 @@ def withdraw(world: World, ch: Character) -> None:
     if ch.fighting is not None or ch.id in world.fighters:
         stop_fighting(world, ch)
     groups.release(world, ch)
+
+
+@listens(Leaving)
+def _left(world: World, event: Leaving) -> None:
+    withdraw(world, event.character)
+
+
+@listens(Displaced)
+def _displaced(world: World, event: Displaced) -> None:
+    ch = event.character
+    if ch.fighting is not None or ch.id in world.fighters:
+        stop_fighting(world, ch)

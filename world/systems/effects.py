@@ -128,7 +128,7 @@ def remove_effects(world: World, target: Character, name: str) -> int:
     return len(gone)
 
 
-def _caster(world: World, victim: Character, name: str) -> Character | None:
+def caster_of(world: World, victim: Character, name: str) -> Character | None:
     """The character called `name`: in the victim's room first, then online."""
     if not name:
         return None
@@ -157,7 +157,7 @@ def tick_effects(world: World) -> None:
                 world.emit_room(world.rooms[ch.room],
                                 EffectTicked(ch.name, effect.name, effect.dot))
                 room = ch.room
-                died = combat.damage(world, _caster(world, ch, effect.caster), ch,
+                died = combat.damage(world, caster_of(world, ch, effect.caster), ch,
                                      effect.dot, effect.name)
                 if died or ch.room != room or not combat.in_world(world, ch):
                     break

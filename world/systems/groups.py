@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from world.commands.registry import Call
 from world.entities import Character, Kind, Position
 from world.events import Event, Followed, GroupChanged, Message, Walked
 from world.systems.registry import listens
@@ -145,8 +146,6 @@ def _followers_follow(world: World, event: Walked) -> None:
     leader: Character = event.actor
     if not leader.followers:
         return
-    from world.commands.registry import Call  # here: commands import the systems
-
     for follower in list(leader.followers):
         if follower.room != event.origin or follower.position is not Position.STANDING:
             continue

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from world import rules
 from world.entities import Character, Kind
-from world.events import Killed, LevelGained, XpGained, XpLost
+from world.events import Entering, Killed, LevelGained, XpGained, XpLost
 from world.systems import groups
 from world.systems.registry import listens
 
@@ -200,3 +200,8 @@ def learn_due(world: World, ch: Character) -> list[dict[str, Any]]:
         ch.skills[sid] = LEARN_PROFICIENCY
         learned.append({"id": sid, "name": spell.name, "skill": spell.skill})
     return learned
+
+
+@listens(Entering)
+def _entering(world: World, event: Entering) -> None:
+    learn_due(world, event.character)  # its class's spells and skills up to its level

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from world.systems.registry import system
+from world.events import ZoneDue
+from world.rules import TICKS_PER_MINUTE
+from world.systems.registry import listens, system
 
 if TYPE_CHECKING:
     from world.world import World
 
 CHECK_EVERY = 10  # ticks between looks at the zone timers
-TICKS_PER_MINUTE = 600
 
 
 def reset_zone(world: World, zone: str) -> int:
@@ -43,6 +44,11 @@ def reset_zone(world: World, zone: str) -> int:
     interval = world.content.zones[zone].reset_minutes * TICKS_PER_MINUTE
     world.next_reset[zone] = world.time + max(1, int(interval))
     return made
+
+
+@listens(ZoneDue)
+def _due(world: World, event: ZoneDue) -> None:
+    reset_zone(world, event.zone)
 
 
 @system("zone_resets", every=CHECK_EVERY, order=90)
