@@ -25,6 +25,10 @@ with a margin, plus the completion cap, `METERED_COMPLETION_CAP` unless
 A refused reservation raises `agents.client.BudgetExceeded` out of `decide`: the
 runtime then falls back to the scripted policy or stops, as the server said.
 
+Its owner's tells (an agent account; agents/owner.py): `answer_owner` asks the model
+for a short answer in one metered call without tools, the owner's words quoted as
+data; the runtime tells it back (an A2A message waits for it, server/a2a.py).
+
 Memory (optional): with a `MemoryStore`, the top memories for the situation are
 shown as quoted data, and notable outcomes (levels, losses, new rooms, refusals)
 are stored.
@@ -53,6 +57,7 @@ import structlog
 from agents import prompting
 from agents.client import ClientError, ConnectionLost
 from agents.contracts import Action, Memory, MemoryStore, Observation, Outcome, Usage
+from agents.owner import answer_messages
 
 # Tools an agent has no business calling; an injected "type quit" can't reach them.
 DEFAULT_EXCLUDED_TOOLS = ("alias", "color", "password", "prompt", "quit", "unalias")
@@ -327,6 +332,35 @@ class LLMPolicy:
             self.failures += 1
             self.log.error("llm_reply_unreadable", error=repr(exc)[:300])
             return []
+
+    async def answer_owner(self, obs: Observation, owner: str, asked: Sequence[str]
+                           ) -> str | None:
+        """A short answer in the model's words to what the agent's owner told it (the
+        runtime tells it back, agents/owner.py): one call without tools, metered like
+        every call. None when the call fails (the runtime answers with the status line).
+
+        Raises:
+            BudgetExceeded: the server refused the reservation.
+        """
+        messages = answer_messages(obs, owner, asked)
+        reservation = await self._reserve(messages)
+        reply: Any | None = None
+        kwargs: dict[str, Any] = {
+            "model": self.model, "messages": messages,
+            "max_completion_tokens": self._completion_cap() or METERED_COMPLETION_CAP}
+        try:
+            reply = await self.client.chat.completions.create(**kwargs)
+        except openai.OpenAIError as exc:
+            self.failures += 1
+            self.log.error("llm_answer_failed", error=str(exc)[:300])
+        if reservation is not None:
+            await self._settle(reservation, reply, messages)
+        if reply is None or not reply.choices:
+            return None
+        self.calls += 1
+        self._count(reply)
+        content = reply.choices[0].message.content
+        return content.strip() if isinstance(content, str) and content.strip() else None
 
     async def aclose(self) -> None:
         """Close the HTTP client if this policy made it."""

@@ -2,8 +2,9 @@
 
 - `Agent` plays one character: it connects (`agents/client.py`), fetches the
   tools, and loops: fold the events that came (`agents/observation.py`), ask the
-  server to `observe`, let the policy `decide`, send its actions as `call`s and
-  keep what became of them for the next turn. With nothing to do it waits for the
+  server to `observe`, answer its owner's tells (an agent account; agents/owner.py),
+  let the policy `decide`, send its actions as `call`s and keep what became of
+  them for the next turn. With nothing to do it waits for the
   next event (or the policy's `wake_after` timer while resting); it never spins.
   Each decision is logged (structlog, bound with `agent=name`).
 - `CredentialStore` keeps the agents' names and passwords in
@@ -50,6 +51,7 @@ import structlog
 from agents.client import BudgetExceeded, ClientError, ConnectionLost, Credentials, GameClient
 from agents.contracts import Action, MemoryStore, Observation, Outcome, Policy
 from agents.observation import Tracker
+from agents.owner import answer, owner_tells
 from agents.scripted import ScriptedPolicy
 
 if TYPE_CHECKING:
@@ -199,6 +201,7 @@ class Agent:
         self.remake = remake
         self.utcnow = utcnow
         self.model_again_at: datetime | None = None  # back to the model then (fell back)
+        self.owner = ""  # an agent account's owner (from `auth`): its tells are answered
         self._day_turned_at: datetime | None = None  # when we last went back to it
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -234,6 +237,7 @@ class Agent:
             self.on_registered(self.client.credentials.name)
         character = auth.get("character") or {}
         self.stats.cls = str(character.get("class") or self.stats.cls)
+        self.owner = str(character.get("owner") or "")
         self.log.info("agent_connected", created=self.client.created, character=character)
         self.tracker.obs.tools = await self.client.tools()
         self._attach_meter()
@@ -261,6 +265,7 @@ class Agent:
                     self._back_to_the_model()
                 obs = self.tracker.start_turn(outcomes)
                 outcomes = []
+                await self._answer_owner(obs)
                 try:
                     actions = await self.policy.decide(obs)
                 except BudgetExceeded as exc:
@@ -300,6 +305,17 @@ class Agent:
                 await asyncio.sleep(1.0)
             except TimeoutError:
                 self.log.warning("request_timeout")
+
+    async def _answer_owner(self, obs: Observation) -> None:
+        """Answer the tells of the agent's owner that came since the last turn (whatever
+        the policy; agents/owner.py): an A2A message waits for this (server/a2a.py)."""
+        asked = owner_tells(obs.events, self.owner, obs.name)
+        if not asked:
+            return
+        text = await answer(self.policy, obs, self.owner, asked)
+        result = await self.client.call("tell", {"target": self.owner, "text": text})
+        self.stats.actions += 1
+        self.log.info("owner_answered", asked=len(asked), ok=result.ok, code=result.code or None)
 
     async def _budget_reached(self, exc: BudgetExceeded) -> bool:
         """The server refused a model call: fall back to the scripted policy, or stop

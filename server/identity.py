@@ -13,6 +13,7 @@ people always see it with an [AI] tag. What lives here:
 * Repository functions over `IdentityStore` (server/identity_storage.py) for the server
   and the command line: `create_agent`, `rotate_key`, `revoke_agent`, `set_scopes`,
   `set_config`, `list_agents`. Synchronous; the server calls them through `Server.in_db`.
+  (The owner's A2A consent, `agent a2a`, is stored by server/a2a_storage.py.)
 * `Identity`, the server's side: the API-key login, scope enforcement, the in-game
   `agent` command's requests, and closing live sessions whose key is revoked (at once
   for revocations made in game; within `agent_key_check_interval` seconds for those
@@ -31,6 +32,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from server import accounts, log, render, wire
+from server.a2a_protocol import base_url, card_url
+from server.a2a_storage import A2AStore
 from server.identity_storage import AgentNotFound, AgentRecord, IdentityStore, NotAnOwner
 from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import AccountNotFound, NameTaken
@@ -412,14 +415,14 @@ class Identity:
                                           server.limits))
         self.log.info("agent_login", session=session.id, agent=record.name, owner=record.owner,
                       key_id=key_id, rate=session.limits.rate, burst=session.limits.burst)
-        server._enter(session, record.display_name, Role.PLAYER.value, snapshot, online, req.id,
+        server.enter(session, record.display_name, Role.PLAYER.value, snapshot, online, req.id,
                       created, kind=Kind.AGENT)
         ch = session.character
         if ch is not None:
             if muted:
                 server.admin.apply_mute(ch, muted_until)
             if created:
-                server.spawn(server._save([(record.name, server.world.snapshot(ch))]))
+                server.spawn(server.save([(record.name, server.world.snapshot(ch))]))
 
     def _failed(self, session: Session, req: AuthRequest, key_id: str | None, message: str
                 ) -> None:
@@ -566,6 +569,9 @@ class Identity:
                 after: AgentRecord | None = await server.in_db(self.store.get_agent, name)
                 record = after or existing
                 self._tell(session, AgentManaged("revoke", [record.to_data()]))
+            elif action == "a2a":
+                self._tell(session, await self._a2a(existing.name, str(scopes).lower() == "on",
+                                                    actor))
             elif action == "scopes":
                 chosen = parse_scopes(str(scopes or ""), self.categories)
                 record = await server.in_db(set_scopes, self.store, name, chosen)
@@ -577,6 +583,17 @@ class Identity:
         except IdentityError as exc:
             return Refused(exc.code, exc.message)
         return None
+
+    async def _a2a(self, name: str, on: bool, by: str) -> AgentManaged:
+        """`agent a2a <name> on|off`: the owner's consent to A2A (server/a2a.py)."""
+        server = self.server
+        record = await server.in_db(A2AStore(server.repo.engine).set_reachable, name, on)
+        self.log.info("agent_a2a_set", agent=record.name, on=on, by=by)
+        s = server.settings
+        data = {**record.to_data(), "a2a": on,
+                "card_url": card_url(base_url(s.public_url, s.host, server.port),
+                                     record.display_name) if on else None}
+        return AgentManaged("a2a", [data])
 
     def _tell(self, session: Session, event: AgentManaged) -> None:
         """Deliver to the owner only: a key never goes to admins snooping on the session."""
@@ -623,4 +640,9 @@ def _render_agent_managed(e: AgentManaged, viewer: str) -> render.Spans:
         return [("notice", f"{who}'s API key is revoked; its connections are closed.")]
     if e.action == "scopes":
         return [("notice", f"{who} may now use: {', '.join(agent.get('scopes') or ['*'])}.")]
+    if e.action == "a2a":
+        if not agent.get("a2a"):
+            return [("notice", f"{who} can no longer be reached over A2A.")]
+        return [("notice", f"{who} can now be reached over A2A with your agents' API keys."),
+                ("", "\nIts Agent Card: "), ("item", str(agent.get("card_url")))]
     return [("", f"agent {e.action} {who}")]

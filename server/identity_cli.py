@@ -1,10 +1,13 @@
-"""`aegent agent create|list|rotate|revoke|scopes|config`: agent accounts from the shell.
+"""`aegent agent create|list|rotate|revoke|scopes|config|a2a`: agent accounts from the shell.
 
 Like `aegent user create`, each command opens the database named by `--data-dir`
 (or AEGENT_DATA_DIR) or DATABASE_URL, migrates it, and works on it directly; a running
 server notices revocations and scope changes within `agent_key_check_interval`
 seconds. A new key is printed once, alone on standard output (so `KEY=$(aegent agent
 create ...)` works); what was done goes to standard error. Errors exit with status 2.
+`aegent agent a2a NAME on` lets the agent be reached over A2A (server/a2a.py) and prints
+its Agent Card's URL alone on standard output; `off` stops it (at once: the server
+reads the consent on every request).
 
 Only argparse is imported at start: the parser is built on every `aegent` call.
 """
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def add_agent_commands(sub: Any) -> None:
-    """Add create, list, rotate, revoke, scopes and config to the `agent` subparsers."""
+    """Add create, list, rotate, revoke, scopes, config and a2a to the `agent` subparsers."""
     def common(parser: argparse.ArgumentParser, fn: Callable[[argparse.Namespace], int]
                ) -> None:
         parser.add_argument("--data-dir", type=Path,
@@ -64,6 +67,12 @@ def add_agent_commands(sub: Any) -> None:
     cf.add_argument("name")
     _limit_flags(cf)
     common(cf, _config)
+
+    a = sub.add_parser("a2a", help="let the agent be reached over A2A (on), or not (off); "
+                                   "on prints its Agent Card's URL")
+    a.add_argument("name")
+    a.add_argument("state", choices=["on", "off"])
+    common(a, _a2a)
 
 
 def _limit_flags(parser: argparse.ArgumentParser) -> None:
@@ -212,4 +221,31 @@ def _config(args: argparse.Namespace) -> int:
         return _fail(exc.message)
     print(f"{record.display_name}: " + " ".join(f"{k}={v}"
                                                  for k, v in sorted(record.config.items())))
+    return 0
+
+
+def _a2a(args: argparse.Namespace) -> int:
+    from server import config, storage
+    from server.a2a import configured_base
+    from server.a2a_protocol import card_url
+    from server.a2a_storage import A2AStore
+    from server.identity_storage import AgentNotFound
+
+    on = args.state == "on"
+    settings = config.from_env(config_file=getattr(args, "config", None), data_dir=args.data_dir)
+    try:
+        with storage.opened(settings) as repo:
+            record = A2AStore(repo.engine).set_reachable(args.name, on)
+    except AgentNotFound:
+        return _fail(f"No agent named '{args.name[:30]}'.")
+    if not on:
+        print(f"{record.display_name} can no longer be reached over A2A.")
+        return 0
+    url = card_url(configured_base(settings), record.display_name)
+    print(f"{record.display_name} can now be reached over A2A with an API key of "
+          f"{record.owner}'s (Authorization: Bearer <key>). Its Agent Card:", file=sys.stderr)
+    if record.key_id is None:
+        print(f"(it has no live API key: `aegent agent rotate {record.display_name}` gives it "
+              "one; until then its card is not served)", file=sys.stderr)
+    print(url)
     return 0

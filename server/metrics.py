@@ -53,6 +53,9 @@ class Metrics:
                               registry=self.registry)
         self.saves = Counter("aegent_characters_saved_total", "Character snapshots written.",
                              registry=self.registry)
+        self.a2a = Counter("aegent_a2a_requests_total",
+                           "A2A requests (server/a2a.py) by outcome: answered, offline, "
+                           "unauthorized, rate_limited...", ["outcome"], registry=self.registry)
 
     def render(self) -> bytes:
         """All metrics in the Prometheus text format."""

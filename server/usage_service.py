@@ -207,6 +207,11 @@ class Metering:
         session.send(reply)
         self.server.mark(session)
 
+    def count(self, agent: str, owner: str, model: str) -> None:
+        """Count one call of `model` that uses no tokens and costs nothing (an A2A message
+        to the agent: model `a2a`, server/a2a.py), beside its model calls."""
+        self._queue(self.ledger.report(agent, owner, model, 0, 0, 0, day=self.today()))
+
     def _queue(self, rec: Recorded) -> None:
         p = self._pending.setdefault((rec.agent, rec.day, rec.model), _Pending())
         p.prompt += rec.prompt_tokens

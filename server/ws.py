@@ -2,7 +2,8 @@
 
 Each TCP connection runs websockets' sans-I/O `ServerProtocol` (bytes in, events
 out) and, once upgraded on `/ws`, our own `Session`. Plain HTTP requests get the
-static web client under `/`, Prometheus metrics at `/metrics` and `/health`.
+static web client under `/`, Prometheus metrics at `/metrics` and `/health`, and
+A2A agent cards and requests under `/a2a/` (answered by `Server.a2a`).
 
 Besides our own subprotocols it speaks the MUD community's (mudstandards.org):
 text-mode sessions whose ANSI text goes both ways in binary frames, with GMCP in
@@ -17,8 +18,11 @@ Hardening (docs/security.md): every bound answers the client and logs at most
 - HTTP: the request head is read here, up to `MAX_HEAD` bytes (more: 431), and only
   then given to the protocol, so bytes after it (a body, a pipelined second request)
   are never mistaken for frames: the first request is answered and the connection
-  closes (our responses say `Connection: close`). GET and HEAD only (else 405);
-  what the protocol cannot parse gets a 400.
+  closes (our responses say `Connection: close`). GET and HEAD only (else 405),
+  but POST to the A2A paths (`/a2a/<agent>`, server/a2a.py), whose body is bounded
+  (`a2a_max_body_bytes`: 413; no Content-Length: 411) and must come within
+  `http_body_timeout` (408; server/httpbody.py); what the protocol cannot parse gets
+  a 400.
 - `/ws`: a browser's `Origin` must be this server's own (its `Host`) or one of
   `allowed_origins` (403 otherwise); no `Origin` (not a browser) is fine.
 - Addresses: `X-Forwarded-For` is believed only from `trusted_proxies`; each
@@ -41,7 +45,7 @@ import http
 import mimetypes
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +59,8 @@ from websockets.protocol import State as WsState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol as WsSubprotocol
 
-from server import gmcp, mudstandards, netguard
+from server import gmcp, httpbody, mudstandards, netguard
+from server.a2a_protocol import PREFIX as A2A_PREFIX
 from server.session import Session
 from server.wire import ErrorCode, Subprotocol, WireError
 
@@ -69,7 +74,7 @@ MUDSTANDARDS = [s for s in SUBPROTOCOLS if Subprotocol(s).mudstandards]
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 MAX_HEAD = 16 << 10  # an HTTP request line and headers, in bytes; more: 431
 LINGER = 2.0  # seconds a client has to close after our last byte before it is dropped
-METHODS = ("GET", "HEAD")
+METHODS = ("GET", "HEAD")  # and POST to A2A paths (server/httpbody.py, server/a2a.py)
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TOO_MANY = b"Too many connections from your address.\n"
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)
@@ -211,6 +216,11 @@ class Connection(asyncio.Protocol):
         self._failed = False  # we failed the WebSocket: frames still queued are dropped
         self._eof_sent = False
         self._linger: asyncio.TimerHandle | None = None
+        # A POST (A2A): its request while its body comes, then the answer being made.
+        self._post_request: Request | None = None
+        self._body: httpbody.Body | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._answering: asyncio.Future[Response] | None = None
 
     # ---- asyncio.Protocol ---------------------------------------------------------
 
@@ -239,6 +249,10 @@ class Connection(asyncio.Protocol):
         try:
             if self._head is not None:
                 self._read_head(data)
+            elif self._body is not None:
+                self._feed_body(data)
+            elif self._post_request is not None:
+                pass  # after the body: a pipelined request, dropped
             else:
                 self.proto.receive_data(data)
                 self._events()
@@ -262,6 +276,12 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         self._head = None
+        if self._post_request is not None:  # a POST: still answered, then closed
+            if self._body is not None:
+                self._stop_body()
+                self._respond(plain(400, "The request body ended early.\n"))
+                self.write_pending()
+            return True
         try:
             self.proto.receive_eof()
             self._events()
@@ -276,6 +296,9 @@ class Connection(asyncio.Protocol):
             self._linger.cancel()
             self._linger = None
         self.server.connections.discard(self)
+        self._stop_body()
+        if self._answering is not None:
+            self._answering.cancel()  # the client is gone: stop waiting for its answer
         if self._counted is not None:
             self.server.per_address.release(self._counted)
             self._counted = None
@@ -309,6 +332,9 @@ class Connection(asyncio.Protocol):
                 self.write_pending()
             return
         self._head = None
+        if request_method(bytes(head[:end])) == "POST":
+            self._post(bytes(head[:end]), bytes(head[end:]))
+            return
         self.proto.receive_data(bytes(head[:end]))
         events = self.proto.events_received()
         if events and isinstance(events[0], Request):
@@ -344,8 +370,76 @@ class Connection(asyncio.Protocol):
         head_only = request.method == "HEAD"
         if path == "/ws":
             self._upgrade(request, head_only)
+        elif path.startswith(A2A_PREFIX):  # an agent's card (server/a2a.py)
+            self._later(self.server.a2a.get(path, request.headers), head_only)
         else:
             self._respond(self._http(path, request), head_only)
+
+    def _post(self, head: bytes, rest: bytes) -> None:
+        """A POST: only to A2A paths (else 405), with a Content-Length of at most
+        `a2a_max_body_bytes` (411, 413, 501 otherwise); its body is read within
+        `http_body_timeout` (408), then `Server.a2a` answers it."""
+        settings = self.server.settings
+        try:
+            request = httpbody.parse_head(head)
+            if not request.path.startswith(A2A_PREFIX):
+                self._refuse(not_allowed(), "http_refused", method="POST")
+                self.write_pending()
+                return
+            length = httpbody.content_length(request.headers, settings.a2a_max_body_bytes)
+        except httpbody.HeadRefused as exc:
+            self._refuse(plain(exc.status, exc.message + "\n"), "http_refused", method="POST")
+            self.write_pending()
+            return
+        if not self._settle_address(request):
+            self.write_pending()
+            return
+        self._post_request = request
+        self._body = httpbody.Body(length)
+        self._body_timer = asyncio.get_running_loop().call_later(
+            settings.http_body_timeout, self._body_timeout)
+        self._feed_body(rest)
+
+    def _feed_body(self, data: bytes) -> None:
+        body, request = self._body, self._post_request
+        assert body is not None and request is not None
+        if not body.feed(data):
+            return
+        self._stop_body()
+        path = request.path.split("?", 1)[0]
+        self._later(self.server.a2a.post(path, request.headers, body.data(), self.address))
+
+    def _stop_body(self) -> None:
+        self._body = None
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timeout(self) -> None:
+        """The body did not come whole in time: 408, closed."""
+        if self._body is not None and not self.closed:
+            self._stop_body()
+            self._respond(plain(408, "The request body took too long to arrive.\n"))
+            self.write_pending()
+
+    def _later(self, answer: Awaitable[Response], head_only: bool = False) -> None:
+        """Respond once `answer` (database work, an agent's reply) is ready."""
+        task = asyncio.ensure_future(answer)
+        self._answering = task
+        task.add_done_callback(functools.partial(self._answered, head_only=head_only))
+
+    def _answered(self, task: asyncio.Future[Response], head_only: bool) -> None:
+        self._answering = None
+        if task.cancelled() or self.closed:
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.server.log.error("http_answer_failed", address=self.address, exc_info=exc)
+            response = plain(500, "Something went wrong; it has been logged.\n")
+        else:
+            response = task.result()
+        self._respond(response, head_only)
+        self.write_pending()
 
     def _upgrade(self, request: Request, head_only: bool) -> None:
         why = origin_refusal(request.headers, self.server.settings.allowed_origins)

@@ -15,6 +15,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
+import server.a2a_storage  # noqa: F401  (agents reachable over A2A)
 import server.admin_storage  # noqa: F401  (edits, audit, bans)
 import server.identity_storage  # noqa: F401  (api keys)
 import server.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
