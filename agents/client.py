@@ -11,6 +11,7 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
   command causes before its result);
 - `observe()` asks for an `observation` (the snapshot and admissible actions);
 - `tools()` asks for the tool list;
+- `advance(ticks)` runs world ticks on a lockstep server (server/lockstep.py);
 - `usage_reserve`, `usage_settle`, `usage_report` account for model calls (agents
   logged in with an API key); a refused reservation raises `BudgetExceeded`;
 - `next_events(timeout)` waits for events without spinning: it returns what has
@@ -469,6 +470,20 @@ class GameClient:
                                   "prompt_tokens": prompt_tokens,
                                   "completion_tokens": completion_tokens,
                                   "cached_tokens": cached_tokens})
+
+    async def advance(self, ticks: int) -> int:
+        """Run `ticks` world ticks on a lockstep server and wait until their output has
+        gone out to everyone; returns the world's tick count after them.
+
+        Raises:
+            ClientError: refused: `lockstep_off` (the server runs on the clock), `busy`
+                (another advance is under way), `bad_field`.
+            ConnectionLost, TimeoutError: no answer.
+        """
+        answer, _ = await self._request({"type": "advance", "ticks": ticks})
+        if answer.get("type") != "result" or not answer.get("ok"):
+            raise ClientError(str(answer.get("code", "error")), str(answer.get("message", "")))
+        return int(answer.get("tick") or 0)
 
     async def ping(self) -> float:
         """A round trip to the server, in seconds."""

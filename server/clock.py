@@ -4,6 +4,9 @@ Tick n is due at `start + n * period` on the monotonic clock, so a slow tick
 delays the next one but never shifts the schedule. When the loop falls more than
 a whole tick behind it skips the missed deadlines (counting them) instead of
 running a burst of catch-up ticks.
+
+A `manual` loop (lockstep, server/lockstep.py) never ticks on the clock: `advance(n)`
+runs n ticks when a client asks, timed and reported the same way.
 """
 
 from __future__ import annotations
@@ -50,12 +53,14 @@ class TickLoop:
         hz: ticks per second.
         on_error: called with an exception raised by `step`; the loop goes on.
         clock: monotonic time source.
+        manual: never tick on the clock; only `advance` runs ticks (lockstep).
     """
 
     def __init__(self, step: Callable[[], None], hz: float = 10.0,
                  on_error: Callable[[BaseException], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, manual: bool = False) -> None:
         self.step = step
+        self.manual = manual
         self.period = 1.0 / hz
         self.on_error = on_error
         self.clock = clock
@@ -68,7 +73,10 @@ class TickLoop:
         self._stopped.set()
 
     async def run(self) -> None:
-        """Run until `stop()`."""
+        """Run until `stop()` (a `manual` loop only waits for it: `advance` ticks)."""
+        if self.manual:
+            await self._stopped.wait()
+            return
         start = self.clock()
         n = 0
         while not self._stopped.is_set():
@@ -87,13 +95,22 @@ class TickLoop:
                     self.stats.skipped += behind
                     n += behind
                 await asyncio.sleep(0)  # let I/O in even when late
-            t0 = self.clock()
-            try:
-                self.step()
-            except Exception as exc:  # one bad tick must not stop the world
-                if self.on_error is not None:
-                    self.on_error(exc)
-            elapsed = self.clock() - t0
-            self.stats.record(elapsed)
-            for listener in self.listeners:
-                listener(elapsed)
+            self._one()
+
+    def advance(self, ticks: int = 1) -> None:
+        """Run `ticks` ticks now, one after another (lockstep: the world moves when a
+        client says so, not on the clock)."""
+        for _ in range(ticks):
+            self._one()
+
+    def _one(self) -> None:
+        t0 = self.clock()
+        try:
+            self.step()
+        except Exception as exc:  # one bad tick must not stop the world
+            if self.on_error is not None:
+                self.on_error(exc)
+        elapsed = self.clock() - t0
+        self.stats.record(elapsed)
+        for listener in self.listeners:
+            listener(elapsed)
