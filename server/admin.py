@@ -42,6 +42,8 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from server import content, log
 from server.admin_storage import AdminStore, AuditRecord, BanRecord, EditRecord, address_matches
+from server.bus.messages import AdminInput, Command, Leave
+from server.host.recorder import RELOAD, ROLE, UNRECORDED, masked_line
 from server.session import GameRequest, Session
 from world import World, building
 from world.commands.registry import redact_line
@@ -263,6 +265,7 @@ class Admin:
         new_role = Role(role)
         ch = server.world.find_online(account.display_name)
         if ch is not None:
+            server.record(AdminInput(actor.name, ROLE, {"name": ch.name, "role": role}))
             ch.role = new_role
             target = server.by_character.get(ch.id)
             if target is not None:
@@ -287,13 +290,14 @@ class Admin:
         server.linkdead.pop(ch.id, None)
         if target is not None:
             target.notify([("warning", message)], "warning")
+        server.record(Leave("", target.id if target else "", ch.id, why))
         snap = server.world.leave(ch, why)
-        server._route()
+        server.route()
         if target is not None:
             target.close(why)
             server.mark(target)
         self.log.info("character_thrown_out", character=ch.name, why=why)
-        server.spawn(server._save([(ch.name, snap)]))
+        server.spawn(server.save([(ch.name, snap)]))
 
     def _kick(self, session: Session, actor: Character, name: str, reason: str
               ) -> Refused | None:
@@ -575,6 +579,9 @@ class Admin:
         if target is not None:
             target.notify([("warning", f"{actor.name} forces you to: {shown}")], "warning")
             server.mark(target)
+        if not server.record(Command("", target.id if target else "", ch.id,
+                                     masked_line(line, server.world.registry, ch.aliases))):
+            return UNRECORDED
         try:
             refusal = server.world.perform_line(ch, line)
         except Exception as exc:  # a bug in a command must not take the server down
@@ -582,7 +589,7 @@ class Admin:
                            exc_info=exc)
             refusal = Refused("internal_error", "Something went wrong; it has been logged.")
         self.collect_edits()
-        server._route()
+        server.route()
         if refusal is not None and target is not None:
             target.say([("error", refusal.message)])
             if not target.text_mode:
@@ -654,13 +661,16 @@ class Admin:
             self._tail = None
         scratch = World(new, seed=0)  # the files plus every unexported edit, built aside
         self._replay_into(scratch, records, tail)
+        server.record(AdminInput(actor.name, RELOAD))
         try:
             server.world.reload(scratch.content)
         except building.EditError as err:
             self.record(actor.name, "reload", "content", detail=f"refused: {err}")
             return Refused(Code.BAD_CONTENT, f"Content not reloaded: {err}")
+        finally:
+            server.reloaded()  # replay goes on from the world as it is now
         server.content = new
-        server._route()
+        server.route()
         counts = {"zones": len(new.zones), "rooms": len(scratch.content.rooms),
                   "edits": len(records) + len(tail)}
         self.record(actor.name, "reload", "content", None, counts)

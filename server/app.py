@@ -22,10 +22,23 @@ from typing import Any, Protocol, TypeVar
 import psutil
 
 from server import accounts, content, datadir, log, netguard, wire
+from server.a2a import A2A
 from server.admin import Admin
+from server.bus.messages import AdminInput, Enter, Input, Leave, LinkLost, Tick
+from server.bus.messages import Call as CallInput
+from server.bus.messages import Command as CommandInput
 from server.clock import TickLoop
 from server.config import Settings
+from server.host.recorder import (
+    START,
+    UNRECORDED,
+    WorldRecorder,
+    content_hash,
+    masked_args,
+    masked_line,
+)
 from server.identity import Identity
+from server.lockstep import Lockstep
 from server.metrics import Metrics
 from server.netguard import LogBudget
 from server.session import AuthRequest, GameRequest, Limits, Session, State
@@ -123,7 +136,8 @@ class Server:
         self.by_character: dict[int, Session] = {}
         self.roles: dict[int, str] = {}
         self.linkdead: dict[int, float] = {}
-        self.ticker = TickLoop(self._tick, settings.tick_hz, on_error=self._tick_error)
+        self.ticker = TickLoop(self._tick, settings.tick_hz, on_error=self._tick_error,
+                               manual=settings.lockstep)  # lockstep: `advance` ticks
         self.ticker.listeners.append(self.metrics.tick_seconds.observe)
         self._queued: set[Session] = set()
         self._dirty: set[Session] = set()
@@ -154,7 +168,11 @@ class Server:
         self.admin = Admin(self)
         self.identity = Identity(self)  # agents: API-key logins, scopes, key revocation
         self.usage = Metering(self, settings)  # agents' model usage and budgets
+        self.a2a = A2A(self)  # agents reachable over Agent2Agent (server/a2a.py)
+        self.lockstep = Lockstep(self)  # `advance` (server/lockstep.py)
         self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
+        # The journal (server/host/recorder.py): every world input, before it applies.
+        self.recorder: WorldRecorder | None = None
 
     # ---- life cycle -------------------------------------------------------------
 
@@ -184,6 +202,8 @@ class Server:
         await self.in_db(self.repo.migrate)
         await self.usage.start()
         await self.admin.replay()  # builder edits not yet exported, over the content files
+        if self.settings.journal:
+            await self._recover()
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(lambda: Connection(self), self.settings.host,
                                        self.settings.port, reuse_address=True, backlog=2048)
@@ -195,7 +215,7 @@ class Server:
         self._servers.append(tsrv)
         self.telnet_port = tsrv.sockets[0].getsockname()[1]
         for coro in (self.ticker.run(), self._housekeeping(), self._autosave(), self._flusher(),
-                     self.identity.watch(), self.usage.run()):
+                     self.identity.watch(), self.usage.run(), self._snapshots_task()):
             self._tasks.append(asyncio.create_task(coro))
         self.log.info("server_started", host=self.settings.host, port=self.port,
                       telnet_port=self.telnet_port,
@@ -224,11 +244,12 @@ class Server:
         batch = []
         for ch in list(self.world.characters.values()):
             if ch.kind is not Kind.MOB:
+                self.record(Leave("", "", ch.id, "shutdown"))
                 batch.append((ch.name, self.world.leave(ch, "shutdown")))
         self.world.drain()
         self._unsaved.clear()
         self._write_through.clear()
-        saved = await self._save(batch) if batch else True
+        saved = await self.save(batch) if batch else True
         for session in list(self.sessions):  # said only once it is true
             session.notify([("", "The server is shutting down now. " + (
                 "Your character is saved; see you soon." if saved else
@@ -247,6 +268,9 @@ class Server:
             conn.abort()
         for srv in self._servers:
             await srv.wait_closed()
+        if self.recorder is not None:  # the world as it stopped: the next start goes on
+            await asyncio.to_thread(self.recorder.snapshot_now, self.world)
+            self.recorder.close()
         await self.admin.flush()  # edits and audit entries still pending
         await self.usage.flush()  # model usage not yet written
         await self.in_db(self.repo.close)
@@ -255,6 +279,11 @@ class Server:
         self.hasher.close()
         self.log.info("shutdown_done", saved=len(batch))
         self.stopped.set()
+
+    def output_held(self) -> bool:
+        """Whether some session's output waits for a save to finish (lockstep's
+        `advance` answers only once it has gone out)."""
+        return bool(self._holding)
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -266,6 +295,69 @@ class Server:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             self.log.error("task_failed", error=repr(exc), exc_info=exc)
+
+    # ---- the journal ---------------------------------------------------------------
+
+    def record(self, entry: Input) -> bool:
+        """Journal one world input before it is applied (a no-op without a journal);
+        False if the journal could not take it (logged: the caller does not apply a
+        command then)."""
+        if self.recorder is None:
+            return True
+        try:
+            self.recorder.record(entry)
+        except Exception as exc:
+            self.metrics.errors.labels(code="journal_failed").inc()
+            self.log.error("journal_append_failed", entry=type(entry).__name__, error=repr(exc))
+            return False
+        return True
+
+    async def _recover(self) -> None:
+        """Open the journal and take the world it recorded (server/host/recorder.py):
+        the characters that were playing stand link-dead, waiting for their players."""
+        s = self.settings
+        digest = await asyncio.to_thread(content_hash, s.content_dir)
+        self.recorder = await asyncio.to_thread(
+            WorldRecorder, s.data_dir / "journal", digest, retention=s.journal_retention,
+            sync=s.journal_sync)
+        recovery = await asyncio.to_thread(self.recorder.recover, self.world)
+        self.world = recovery.world
+        self.world.drain()
+        if recovery.left:  # left just before the crash: written again, to be sure
+            await self.save(list(recovery.left.items()))
+        now = self.now()
+        for ch in list(self.world.characters.values()):
+            if ch.kind is Kind.MOB:
+                continue
+            if not ch.linkdead:
+                self.record(LinkLost("", "", ch.id))
+                self.world.set_linkdead(ch, True)
+            self.linkdead[ch.id] = now
+        self.world.drain()
+        if recovery.snapshot is not None:
+            self.log.info("world_resumed", snapshot=recovery.snapshot.seq,
+                          replayed=recovery.replayed, tick=self.world.time,
+                          waiting=len(self.linkdead))
+        # This run starts here: replay goes on from this snapshot (the world may be new).
+        self.record(AdminInput("", START, {"resumed": recovery.snapshot is not None}))
+        await asyncio.to_thread(self.recorder.snapshot_now, self.world)
+
+    def reloaded(self) -> None:
+        """The content was reloaded (after an `AdminInput` reload was recorded): snapshot
+        the world now, since replay goes on from there (the new content is not in the
+        journal). A few milliseconds on the loop, once per reload."""
+        if self.recorder is not None:
+            self.recorder.snapshot_now(self.world)
+
+    async def _snapshots_task(self) -> None:
+        """Snapshot the world every `snapshot_interval` (recovery replays less)."""
+        while True:
+            await asyncio.sleep(self.settings.snapshot_interval)
+            if self.recorder is not None:
+                try:
+                    await self.recorder.snapshot(self.world)
+                except Exception as exc:
+                    self.log.error("snapshot_failed", error=repr(exc))
 
     # ---- sessions ---------------------------------------------------------------
 
@@ -322,15 +414,17 @@ class Server:
             if ch.name.lower() in self.world.characters and fresh:
                 # Made and gone before its first command: nothing to come back to, so it
                 # leaves (saved) at once rather than stand link-dead for linkdead_grace.
+                self.record(Leave("", session.id, ch.id, "quit"))
                 snap = self.world.leave(ch, "quit")
-                self._route()
+                self.route()
                 self.log.info("character_left_unplayed", character=ch.name)
-                self.spawn(self._save([(ch.name, snap)]))
+                self.spawn(self.save([(ch.name, snap)]))
             elif ch.name.lower() in self.world.characters:
+                self.record(LinkLost("", session.id, ch.id))
                 self.world.set_linkdead(ch, True)
                 self.linkdead[ch.id] = self.now()
                 self._unsaved.add(ch)
-                self._route()
+                self.route()
 
     def mark(self, session: Session, urgent: bool = True) -> None:
         """Note that `session` has output. Answers to its own input (`urgent`) go out at
@@ -340,7 +434,7 @@ class Server:
         Each session waits from the first event it got: the sessions due are written a
         few at a time, every `_SLOT` seconds, rather than all at once when one timer
         fires, so a crowded server writes steadily instead of in bursts."""
-        if urgent or self.settings.fanout_delay <= 0:
+        if urgent or self.settings.fanout_delay <= 0 or self.settings.lockstep:
             self._dirty.add(session)
             if session.watchers:  # admins snooping on it get their copies in the same pass
                 self._dirty.update(session.watchers)
@@ -426,6 +520,16 @@ class Server:
                 return
         if session.watchers:
             session.echo(self._typed(ch, msg), typed=True)
+        if session.agent is not None and self.a2a.answer(session, ch, msg):
+            return  # its tell answered an A2A message, its owner away (server/a2a.py)
+        registry = self.world.registry
+        if not self.record(CommandInput("", session.id, ch.id,
+                                        masked_line(msg.line, registry, ch.aliases), msg.id)
+                           if isinstance(msg, wire.Command) else
+                           CallInput("", session.id, ch.id, msg.tool,
+                                     masked_args(msg.tool, msg.args, registry), msg.id)):
+            self._answer(session, msg.id, UNRECORDED)
+            return
         outer, self._deferred = self._deferred, []
         try:
             if isinstance(msg, wire.Command):
@@ -439,7 +543,7 @@ class Server:
         self.metrics.commands.labels(command=self.world.last_command or "unknown").inc()
         try:
             self.admin.collect_edits()
-            self._route()
+            self.route()
         finally:
             outcomes, self._deferred = self._deferred, outer
         if any(not isinstance(o, Refused) for o in outcomes):
@@ -496,7 +600,7 @@ class Server:
         self.metrics.commands.labels(command="observe").inc()
         self.mark(session)
 
-    def _route(self) -> None:
+    def route(self) -> None:
         deliveries = self.world.drain()
         if not deliveries:
             return
@@ -548,10 +652,11 @@ class Server:
             return
         if req.kind == "quit":
             self.by_character.pop(ch.id, None)
+            self.record(Leave("", session.id, ch.id, "quit"))
             snap = self.world.leave(ch, "quit")
             self._unsaved.discard(ch)
             self._write_through.discard(ch)
-            self._route()
+            self.route()
             self.log.info("character_quit", session=session.id, character=ch.name)
             session.close("quit")  # no more input; the goodbye waits for the save
             self._holding.add(session)
@@ -564,6 +669,8 @@ class Server:
             self.mark(session)
         elif req.kind == "agent":
             self._outcome(session, self.identity.request(session, ch, req))
+        elif req.kind == "advance":  # lockstep (server/lockstep.py)
+            self.lockstep.request(session, int(req.args["ticks"]), req.args["id"])
         elif req.kind == "usage_message":  # a `usage` message of an agent's runtime
             self.usage.handle(session, req.args["message"])
         elif req.kind == "usage":  # the in-game `usage` command
@@ -750,7 +857,7 @@ class Server:
             online = self.world.find_online(account.display_name)
         self.metrics.logins.labels(outcome="ok").inc()
         await self.in_db(self.repo.touch_login, account.name)
-        self._enter(session, account.display_name, account.role, snapshot, online, req.id, False)
+        self.enter(session, account.display_name, account.role, snapshot, online, req.id, False)
         if muted and session.character is not None:
             self.admin.apply_mute(session.character, muted_until)
 
@@ -800,13 +907,13 @@ class Server:
             return True
         self.log.info("account_created", session=session.id, name=name, cls=cls)
         self.metrics.logins.labels(outcome="registered").inc()
-        self._enter(session, name, account.role, {"cls": cls}, None, req.id, True)
+        self.enter(session, name, account.role, {"cls": cls}, None, req.id, True)
         ch = session.character
         if ch is not None:
-            self.spawn(self._save([(name, self.world.snapshot(ch))]))
+            self.spawn(self.save([(name, self.world.snapshot(ch))]))
         return True
 
-    def _enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
+    def enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
                online: Character | None, id: Any, created: bool,
                kind: Kind = Kind.PLAYER) -> None:
         if session.state is State.CLOSED:
@@ -826,6 +933,8 @@ class Server:
                 self.log.info("session_taken_over", session=old.id, character=name,
                               by=session.id)
             self.linkdead.pop(online.id, None)
+            self.record(Enter("", session.id, name, role_enum.value, online.cls, created,
+                              None, str(online.kind)))
             online.role = role_enum
             ch = online
             session.auth_succeeded(ch, role, id, created)
@@ -839,6 +948,8 @@ class Server:
             cls = str((snapshot or {}).get("cls") or next(iter(self.content.classes)))
             if cls not in self.content.classes:
                 cls = next(iter(self.content.classes))
+            self.record(Enter("", session.id, name, role_enum.value, cls, created, snapshot,
+                              str(kind)))
             ch = self.world.enter(name, cls, kind=kind, role=role_enum, state=snapshot)
             session.auth_succeeded(ch, role, id, created)
             self.by_character[ch.id] = session
@@ -849,12 +960,13 @@ class Server:
             self._fresh.add(session)
         self.log.info("character_entered", session=session.id, character=ch.name,
                       room=ch.room, created=created)
-        self._route()
+        self.route()
         self.mark(session)
 
     # ---- time -----------------------------------------------------------------------
 
     def _tick(self) -> None:
+        self.record(Tick(self.world.time + 1))
         self.world.tick()
         if self._queued:
             now = self.now()
@@ -863,7 +975,7 @@ class Server:
                 if not session.queued:
                     self._queued.discard(session)
                 self._after(session)
-        self._route()
+        self.route()
 
     def _tick_error(self, exc: BaseException) -> None:
         self.log.error("tick_crashed", exc_info=exc)
@@ -880,10 +992,11 @@ class Server:
                     del self.linkdead[cid]
                     ch = next((c for c in self.world.characters.values() if c.id == cid), None)
                     if ch is not None and ch.linkdead:
+                        self.record(Leave("", "", ch.id, "linkdead"))
                         snap = self.world.leave(ch, "linkdead")
-                        self._route()
+                        self.route()
                         self.log.info("linkdead_expired", character=ch.name)
-                        self.spawn(self._save([(ch.name, snap)]))
+                        self.spawn(self.save([(ch.name, snap)]))
             for session in list(self.sessions):
                 limit = s.idle_timeout if session.playing else s.login_timeout
                 if now - session.last_input > limit:
@@ -940,7 +1053,7 @@ class Server:
                     # Written through meanwhile: that write is newer than our snapshot.
                     newer = {ch.name for ch in self._written_during_flush}
                     self._written_during_flush.clear()
-                    await self._save([(n, snap) for n, snap in snaps if n not in newer])
+                    await self.save([(n, snap) for n, snap in snaps if n not in newer])
                 finally:
                     self._saving = False
 
@@ -956,10 +1069,10 @@ class Server:
         batch = [(ch.name, self.world.snapshot(ch)) for ch in self.world.characters.values()
                  if ch.kind is not Kind.MOB]
         if batch:
-            await self._save(batch)
+            await self.save(batch)
         return len(batch)
 
-    async def _save(self, batch: list[tuple[str, dict[str, Any]]]) -> bool:
+    async def save(self, batch: list[tuple[str, dict[str, Any]]]) -> bool:
         """Write `batch` in one transaction; False (and logged) if it failed."""
         return await self._save_soon(batch)
 

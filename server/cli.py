@@ -1,6 +1,6 @@
 """The `aegent` command line: serve, init, config show, backup, restore, play, content
 check/schema, user create, agent (create/list/rotate/revoke/scopes/config/export/import),
-usage (and usage budget), agents run/eval/install-model.
+usage (and usage budget), agents run/eval/install-model, replay (the journal, offline).
 
 Settings come from defaults < aegent.toml (a game folder's, or `--config FILE`) < AEGENT_*
 variables < flags (server/config.py); `aegent config show` says which gave each.
@@ -12,6 +12,8 @@ import argparse
 import asyncio
 import getpass
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -323,6 +325,55 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(text: str) -> float:
+    """A time for `replay --from/--until`: ISO 8601 (UTC if no zone) or Unix seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time (ISO 8601, like 2026-12-06T22:00:00, or Unix seconds)"
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from server.host.recorder import replay_recorded
+    from server.host.replay import canonical
+    from server.host.snapshots import SnapshotMismatch
+
+    settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
+    folder = settings.data_dir / "journal"
+    if not folder.is_dir():
+        print(f"aegent: no journal in {settings.data_dir} (was it run with journal off?)",
+              file=sys.stderr)
+        return 1
+    digest = hashlib.sha256()
+    count = 0
+    out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+    try:
+        for record in replay_recorded(folder, args.since, args.until):
+            line = canonical(record)
+            digest.update(line)
+            out.write(line)
+            count += 1
+    except SnapshotMismatch as exc:
+        print(f"aegent: cannot replay: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.output:
+            out.close()
+        else:
+            out.flush()
+    print(f"replayed {count} events; sha256 {digest.hexdigest()}", file=sys.stderr)
+    return 0
+
+
 def _restore(args: argparse.Namespace) -> int:
     from server import backup, datadir
 
@@ -344,12 +395,21 @@ def _restore(args: argparse.Namespace) -> int:
         return 1
     try:
         size = backup.restore_sqlite(args.file, database)
+        # The journal and snapshots hold the world of after the backup: set them aside,
+        # so the restored server starts from the backup (and the content), not from them.
+        journal = settings.data_dir / "journal"
+        aside = None
+        if journal.is_dir():
+            aside = journal.with_name(f"journal.before-restore-{int(time.time())}")
+            journal.rename(aside)
     except backup.BackupError as exc:
         print(f"aegent: {exc}", file=sys.stderr)
         return 1
     finally:
         lock.release()
     print(f"restored {args.file} into {database} ({size} bytes); start the server")
+    if aside is not None:
+        print(f"the world's journal of after the backup is set aside in {aside}")
     return 0
 
 
@@ -414,6 +474,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", type=Path, help="the data folder (AEGENT_DATA_DIR)")
     r.add_argument("--force", action="store_true", help="replace an existing database")
     r.set_defaults(fn=_restore)
+
+    rp = sub.add_parser("replay", help="replay the journal offline (no network) and write "
+                                       "the events, one JSON line each")
+    rp.add_argument("--data-dir", type=Path, help="the data folder (AEGENT_DATA_DIR)")
+    rp.add_argument("--from", dest="since", type=_when, metavar="T",
+                    help="from this time (ISO 8601 or Unix seconds; default: the oldest "
+                         "snapshot)")
+    rp.add_argument("--until", type=_when, metavar="T", help="up to this time")
+    rp.add_argument("-o", "--output", type=Path, metavar="FILE",
+                    help="write the events here (default: standard output)")
+    rp.set_defaults(fn=_replay)
 
     pl = sub.add_parser("play", help="play in this terminal")
     pl.add_argument("url", nargs="?", help="the server's WebSocket URL (ws://localhost:4000/ws)")

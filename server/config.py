@@ -23,7 +23,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -103,6 +103,12 @@ class Settings(BaseSettings):
         json_schema_extra=_SECRET)
 
     tick_hz: float = Field(default=10.0, gt=0, description="world ticks per second")
+    lockstep: bool = Field(default=False, description=(
+        "the world ticks only when a client sends `advance`, never on the clock, and "
+        "others' events go out at once (research environments, agents/env.py); not for "
+        "a server people play on"))
+    advance_max_ticks: int = Field(default=36000, ge=1, description=(
+        "the most ticks one `advance` may ask for (lockstep)"))
     autosave_interval: float = Field(default=60.0,
                                      description="every character is saved this often")
     linkdead_grace: float = Field(default=180.0, description=(
@@ -185,6 +191,16 @@ class Settings(BaseSettings):
     register_global_window: float = Field(default=60.0, description="see register_global")
     dirty_save_interval: float = Field(default=1.0, description=(
         "changed characters are written this often (durability)"))
+    journal: bool = Field(default=True, description=(
+        "journal every world input in DATA_DIR/journal before applying it, snapshot the "
+        "world, and recover it at start (docs/architecture.md)"))
+    journal_retention: float = Field(default=86400.0, gt=0, description=(
+        "journal entries are kept this long, even behind snapshots (for aegent replay)"))
+    journal_sync: Literal["batch", "always"] = Field(default="batch", description=(
+        "fsync the journal every append (always) or at most every 50 ms (batch); "
+        "either survives a kill -9, only always a power cut"))
+    snapshot_interval: float = Field(default=300.0, gt=0, description=(
+        "the world is snapshotted this often (recovery replays the journal after it)"))
 
     # Usage accounting (server/usage.py): prices are USD per 1M tokens, by model.
     prices_file: Path | None = Field(default=None, description=(
@@ -205,6 +221,21 @@ class Settings(BaseSettings):
     agent_burst: int = Field(default=8, description="an agent's commands at once")
     agent_key_check_interval: float = Field(default=2.0, description=(
         "how often live API keys are re-checked (revocations apply within this)"))
+
+    # A2A (server/a2a.py): agents their owners let be reached over Agent2Agent, on the
+    # HTTP port. docs/security.md lists the bounds.
+    public_url: str = Field(default="", description=(
+        "the server's address as others reach it (https://mud.example.org), for the links "
+        "it gives out (A2A agent cards); empty: the request's Host, or http://host:port"))
+    a2a_reply_timeout: float = Field(default=30.0, gt=0, description=(
+        "how long an A2A message waits for the agent's answer (its next tell to its owner); "
+        "keep it under login_timeout, which closes connections without a session"))
+    a2a_per_minute: int = Field(default=30, ge=0, description=(
+        "A2A requests one API key may make a minute; more get 429 (0: no limit)"))
+    a2a_max_body_bytes: int = Field(default=65536, ge=1, description=(
+        "the largest HTTP request body (an A2A JSON-RPC request); more: 413"))
+    http_body_timeout: float = Field(default=10.0, gt=0, description=(
+        "seconds a client has to send a whole HTTP request body (408)"))
 
     @classmethod
     def settings_customise_sources(

@@ -439,6 +439,11 @@ class Session:
                 self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
             else:
                 self.requests.append(GameRequest("usage_message", {"message": msg}))
+        elif isinstance(msg, wire.Advance):  # lockstep: the shell runs the ticks
+            if self.state is not State.PLAYING:
+                self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
+            else:
+                self.requests.append(GameRequest("advance", {"ticks": msg.ticks, "id": msg.id}))
         else:
             self._command(msg)
 
@@ -535,6 +540,8 @@ class Session:
                 "role": role,
             },
         }
+        if self.agent is not None:  # whose agent it is: it answers its owner's tells
+            msg["character"]["owner"] = self.agent.owner
         if id is not None:
             msg["id"] = id
         self.send(msg)

@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     NOT_AN_AGENT = "not_an_agent"  # `usage` is for sessions logged in with an agent's key
     BUDGET_EXCEEDED = "budget_exceeded"  # a `usage` reservation does not fit a daily budget
     UNKNOWN_RESERVATION = "unknown_reservation"  # settled already, expired, or never made
+    LOCKSTEP_OFF = "lockstep_off"  # `advance` on a server whose world runs on the clock
+    WORLD_UNAVAILABLE = "world_unavailable"  # the world can't take input now: nothing was done
     INTERNAL = "internal_error"
 
 
@@ -154,6 +156,20 @@ class Observe:
     id: Any = None
 
 
+MAX_ADVANCE_TICKS = 10**9
+"""`advance` asks for at most this many ticks on the wire; the server's own bound
+(`advance_max_ticks`) is lower."""
+
+
+@dataclass(frozen=True, slots=True)
+class Advance:
+    """Lockstep only (server/lockstep.py): run `ticks` world ticks now, then answer with
+    a `result` once their output has gone out to every session."""
+
+    ticks: int = 1
+    id: Any = None
+
+
 USAGE_OPS = ("reserve", "settle", "report")
 MAX_USAGE_TOKENS = 100_000_000  # more tokens than any one model call uses
 
@@ -177,7 +193,8 @@ class Usage:
     id: Any = None
 
 
-ClientMessage = Register | Login | Exists | Command | CallTool | Tools | Ping | Observe | Usage
+ClientMessage = (Register | Login | Exists | Command | CallTool | Tools | Ping | Observe | Usage
+                 | Advance)
 
 
 MIN_ID_INT, MAX_ID_INT = -(2**63), 2**63 - 1
@@ -297,6 +314,13 @@ def parse_message(msg: Any) -> ClientMessage:
         return _usage(msg, mid)
     if kind == "exists":
         return Exists(name=_str(msg, "name", mid) or "", id=mid)
+    if kind == "advance":
+        ticks = msg.get("ticks", 1)
+        if isinstance(ticks, bool) or not isinstance(ticks, int) or not (
+                1 <= ticks <= MAX_ADVANCE_TICKS):
+            raise WireError(ErrorCode.BAD_FIELD, "'ticks' must be a whole number from 1 to "
+                            f"{MAX_ADVANCE_TICKS}", mid)
+        return Advance(ticks=ticks, id=mid)
     if kind == "register":
         return Register(
             name=_str(msg, "name", mid) or "",

@@ -90,7 +90,8 @@ class Call:
 class Enter:
     """A character enters play through a session (after the world host accepted a
     login). `state` is the saved character when it comes back from storage, None when
-    it is still in the world (link-dead, or taken over from another session)."""
+    it is still in the world (link-dead, or taken over from another session). `kind`
+    is `player` or `agent` (world.entities.Kind)."""
 
     TYPE: ClassVar[str] = "enter"
     gateway: str
@@ -100,6 +101,7 @@ class Enter:
     cls: str
     created: bool = False
     state: dict[str, Any] | None = None
+    kind: str = "player"
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,8 @@ class FileJournal:
         dedup_window: seconds within which an append with a key already seen stores
             nothing and returns the first append's sequence number.
         clock: the wall clock (for tests).
+        readonly: only read (`aegent replay`, beside a running server): nothing is made,
+            cut off, pruned or appended; a torn tail is left as it is and not read.
     """
 
     def __init__(self, directory: str | os.PathLike[str], *,
@@ -133,7 +135,8 @@ class FileJournal:
                  segment_bytes: int = SEGMENT_BYTES,
                  retention: float = DEFAULT_RETENTION,
                  dedup_window: float = DEDUP_WINDOW,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 readonly: bool = False) -> None:
         if sync not in ("always", "batch"):
             raise ValueError(f"sync must be 'always' or 'batch', not {sync!r}")
         self.directory = Path(directory)
@@ -148,6 +151,14 @@ class FileJournal:
         self._dirty = False  # written since the last fsync
         self._closed = False
         self.truncated = 0  # bytes cut off a torn tail when opened
+        self.readonly = readonly
+        if readonly:
+            self._segments = self._list() if self.directory.is_dir() else []
+            self._last, self._size = (self._recover(self._segments[-1]) if self._segments
+                                      else (0, 0))
+            self._fd = -1
+            self._closed = True
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         self._segments = self._list()
         if not self._segments:
@@ -185,6 +196,8 @@ class FileJournal:
     @property
     def first(self) -> int:
         """The oldest sequence number held (last + 1 when none is)."""
+        if not self._segments:
+            return self._last + 1
         return min(self._segments[0].first, self._last + 1)
 
     @property
@@ -195,7 +208,8 @@ class FileJournal:
     def append_now(self, entry: Input, key: str | None = None) -> int:
         """`append` without the event loop (it never waits for anything but the disk)."""
         if self._closed:
-            raise BusClosed("the journal is closed")
+            raise BusClosed("the journal is read-only" if self.readonly else
+                            "the journal is closed")
         check_family(entry, INPUTS, "an input")
         now = self._clock()
         if key is not None:
@@ -330,6 +344,8 @@ class FileJournal:
         if head != MAGIC:
             if size >= len(MAGIC) and not MAGIC.startswith(head):
                 raise BusError(f"{segment.path} is not a journal segment of this version")
+            if self.readonly:
+                return segment.first - 1, size
             log.warning("journal_torn_header", segment=segment.path.name)
             self._create(segment.first)  # torn while being made: made again
             self.truncated += size
@@ -341,7 +357,7 @@ class FileJournal:
             if segment.first_time is None:
                 segment.first_time = raw.time
             end, last = raw.end, raw.seq
-        if end < size:
+        if end < size and not self.readonly:
             log.warning("journal_torn_tail", segment=segment.path.name, kept=last,
                         cut_bytes=size - end)
             self.truncated += size - end

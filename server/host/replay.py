@@ -46,7 +46,9 @@ from world.prototypes import Content
 from world.world import World
 
 EventRecord = dict[str, Any]
-AdminHandler = Callable[[World, AdminInput], None]
+AdminHandler = Callable[[World, AdminInput], "World | None"]
+"""Applies an admin input to the world; returns the world to go on with when the input
+replaced it (a content reload: the world of the snapshot taken after it), else None."""
 
 
 class ReplayError(Exception):
@@ -98,12 +100,22 @@ class Replayer:
         seed: the world's seed.
         admin: applies an `AdminInput` to the world (the world host's admin service);
             without one, an admin input is a `ReplayError`.
+        world: start from this world (a snapshot's) instead of a fresh one of `content`
+            and `seed` (which are then ignored).
+        records: False to apply inputs without making event records (recovery at start,
+            where only the world's state matters).
     """
 
-    def __init__(self, content: Content, seed: int, *, admin: AdminHandler | None = None
-                 ) -> None:
-        self.world = World(content, seed=seed)
+    def __init__(self, content: Content | None, seed: int = 0, *,
+                 admin: AdminHandler | None = None, world: World | None = None,
+                 records: bool = True) -> None:
+        if world is None:
+            if content is None:
+                raise ValueError("a Replayer needs content or a world")
+            world = World(content, seed=seed)
+        self.world = world
         self.admin = admin
+        self.records = records
         self.world.drain()  # building the world tells nobody anything
         self._ids: dict[int, Character] = {}  # character id -> the one in the world
 
@@ -113,13 +125,22 @@ class Replayer:
         Raises:
             ReplayError: the input does not fit the world.
         """
+        out = self._apply(entry, seq)
+        if not self.records:
+            self.world.drain()
+            return []
+        out[:0] = event_records(self.world.drain(), seq, self.world.time)
+        return out
+
+    def _apply(self, entry: Input, seq: int) -> list[EventRecord]:
+        """Apply `entry`; the records to follow its events (a command's answer)."""
         world = self.world
         if isinstance(entry, Tick):
             world.tick()
             if world.time != entry.tick:
                 raise ReplayError(f"entry {seq}: tick {entry.tick}, but the world is at "
                                   f"{world.time} (a tick is missing or extra)")
-            return event_records(world.drain(), seq, world.time)
+            return []
         if isinstance(entry, Command | Call):
             ch = self._character(entry.character, seq)
             try:
@@ -129,9 +150,7 @@ class Replayer:
                     refusal = world.perform(ch, WorldCall(entry.tool, entry.args))
             except Exception:  # as live: a command's bug is answered, play goes on
                 refusal = Refused(ErrorCode.INTERNAL, "Something went wrong; it has been logged.")
-            out = event_records(world.drain(), seq, world.time)
-            out.append(answer_record(ch, refusal, seq, world.time))
-            return out
+            return [answer_record(ch, refusal, seq, world.time)] if self.records else []
         if isinstance(entry, Enter):
             self._enter(entry, seq)
         elif isinstance(entry, LinkLost):
@@ -142,10 +161,14 @@ class Replayer:
             if self.admin is None:
                 raise ReplayError(f"entry {seq}: admin input {entry.action!r}, and no "
                                   "admin handler to apply it")
-            self.admin(world, entry)
+            replaced = self.admin(world, entry)
+            if replaced is not None:
+                world.drain()
+                self.world = replaced
+                self._ids = {}
         else:  # pragma: no cover - every input type is handled above
             raise ReplayError(f"entry {seq}: {type(entry).__name__} is not an input")
-        return event_records(world.drain(), seq, world.time)
+        return []
 
     def _enter(self, entry: Enter, seq: int) -> None:
         world = self.world
@@ -153,6 +176,10 @@ class Replayer:
             role = Role(entry.role)
         except ValueError:
             role = Role.PLAYER
+        try:
+            kind = Kind(entry.kind)
+        except ValueError:
+            kind = Kind.PLAYER
         online = world.characters.get(entry.name.lower())
         if online is not None:  # still in the world: taken back
             if entry.state is not None:
@@ -168,7 +195,7 @@ class Replayer:
         cls = entry.cls if entry.cls in world.content.classes else next(
             iter(world.content.classes))
         try:
-            world.enter(entry.name, cls, kind=Kind.PLAYER, role=role, state=entry.state)
+            world.enter(entry.name, cls, kind=kind, role=role, state=entry.state)
         except ValueError as exc:
             raise ReplayError(f"entry {seq}: {exc}") from None
 

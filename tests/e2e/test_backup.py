@@ -124,6 +124,15 @@ async def test_backup_of_a_live_server_restores_into_a_new_data_folder(tmp_path:
         await c.close()
     finally:
         await stop(proc)
+    # Restored over the live folder: its journal (the world after the backup) is set
+    # aside, so the next start does not bring back what the backup does not hold.
+    assert (live / "journal").is_dir()
+    over = await asyncio.to_thread(aegent, "restore", str(backup), "--data-dir", str(live),
+                                   "--force")
+    assert over.returncode == 0 and "set aside" in over.stdout, over.stderr
+    assert not (live / "journal").exists()
+    assert [p.name.startswith("journal.before-restore-") for p in live.iterdir()
+            if p.name.startswith("journal")] == [True]
 
 
 def test_backup_of_postgresql_gives_the_pg_dump_line(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,9 @@ def sample(name: str) -> tuple[str, Any]:
         return "10.0.0.0/8", "10.0.0.0/8"
     if name == "log_level":
         return "debug", "debug"
+    if typing.get_origin(annotation) is typing.Literal:  # one of its other choices
+        other = next(a for a in typing.get_args(annotation) if a != default)
+        return str(other), other
     if isinstance(default, bool) or annotation is bool:
         return "true", True
     if isinstance(default, int) and not isinstance(default, bool) or annotation == int | None:
