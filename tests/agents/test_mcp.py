@@ -155,9 +155,16 @@ async def test_mcp_plays_a_character_over_stdio(start_server: StartServer) -> No
         assert (await mcp.call_tool("wait_for_events", {"timeout": 0.2})
                 ).structured_content == {"events": [], "more": 0, "dropped": 0}
         # ...then what someone else causes, as it happens.
+        # No sleeps: a round trip on Ann's connection (reading the observation) is the
+        # barrier. The server answers Ann's `observe` after the events it routed to her
+        # before, on the same ordered connection, so the MCP process holds those by then.
         bob = await player(server, "Bob")
+        await mcp.read_resource("aegent://observation")
+        await mcp.call_tool("wait_for_events", {"timeout": 0})  # Bob's arrival, taken
         waiting = asyncio.create_task(mcp.call_tool("wait_for_events", {"timeout": 10}))
-        await asyncio.sleep(0.2)
+        # The MCP process serves requests concurrently, in the order they come: once a
+        # later request is answered, the wait has started, so Bob speaks while it waits.
+        await mcp.read_resource("aegent://observation")
         await bob.command("say anyone here?")
         heard: list[dict[str, Any]] = []
         got = await waiting
@@ -177,7 +184,9 @@ async def test_mcp_plays_a_character_over_stdio(start_server: StartServer) -> No
         cid = await player(server, "Cid")
         for i in range(3):
             assert (await cid.command(f"say count {i}"))[-1]["ok"]
-        await asyncio.sleep(0.5)
+        # The three `said` events were routed to Ann before Cid got his results: once the
+        # observation is read, the MCP process holds them.
+        await mcp.read_resource("aegent://observation")
         first = await mcp.call_tool("wait_for_events", {"timeout": 2, "max_events": 1})
         assert first.structured_content is not None
         assert len(first.structured_content["events"]) == 1

@@ -8,7 +8,7 @@ from typing import Any
 from server import gmcp, render, wire
 from server.session import Limits, Session, State
 from server.wire import Subprotocol
-from world.entities import Character, Kind
+from world.entities import Character, Item, ItemType, Kind
 from world.events import RoomShown, Said, Shouted, Told, Vitals
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
@@ -156,3 +156,112 @@ def test_room_numbers_are_stable() -> None:
     assert gmcp.room_number("haven:square") == gmcp.room_number("haven:square")
     assert gmcp.room_number("haven:square") != gmcp.room_number("haven:tavern")
     assert 0 < gmcp.room_number("haven:square") < 2**31
+
+
+# ---- GMCP, pinned: requests, the lists' sync, and where the channel brackets go -------------
+
+
+def gmcp_session(**settings: Any) -> Session:
+    """A text session with GMCP, playing Ann (with these settings); nothing queued."""
+    session = text_session()
+    session.gmcp_enabled = True
+    character = ann()
+    character.settings.update(settings)
+    session.auth_succeeded(character, "player")
+    session.outbox()
+    session.take_gmcp()
+    return session
+
+
+def plain(text: str) -> str:
+    return ANSI_CODE.sub("", text)
+
+
+def test_gmcp_requests_are_answered_only_while_playing_with_gmcp_on() -> None:
+    waiting = text_session()
+    waiting.gmcp_enabled = True
+    waiting.gmcp_request("Char.Items.Inv", "")
+    assert waiting.gmcp_out == []  # not logged in yet
+    off = text_session()
+    off.auth_succeeded(ann(), "player")
+    off.gmcp_request("Char.Items.Inv", "")
+    assert off.gmcp_out == [] and off.take_gmcp() == []  # no GMCP: no sync either
+    session = gmcp_session()
+    session.gmcp_request("Char.Items.Inv", "")
+    assert session.gmcp_out == [("Char.Items.List", {"location": "inv", "items": []})]
+    session.gmcp_out.clear()
+    coin = Item(id=8, proto="", name="a coin", keywords=("coin",), description="")
+    bag = Item(id=7, proto="", name="a bag", keywords=("bag",), description="",
+               type=ItemType.CONTAINER, contents=[coin])
+    assert session.character is not None
+    session.character.inventory.append(bag)
+    session.gmcp_request("Char.Items.Contents", "7")  # what is in the bag of id 7
+    assert session.gmcp_out == [("Char.Items.List", {
+        "location": "rep7", "items": [{"id": "8", "name": "a coin", "keyword": "coin"}]})]
+
+
+def test_take_gmcp_syncs_the_lists_only_while_playing() -> None:
+    session = text_session()
+    session.gmcp_enabled = True
+    session.gmcp_out.append(("Core.Hello", {}))
+    assert session.take_gmcp() == [("Core.Hello", {})]  # not playing: no lists
+    session.auth_succeeded(ann(), "player")
+    assert [p for p, _ in session.take_gmcp()] == [  # after a login, the lists whole
+        "Char.Name", "Char.Status", "Comm.Channel.List", "Char.Items.List"]
+    assert session.take_gmcp() == []  # nothing happened since
+    session.deliver(Said("Bob", "player", "hi"))
+    assert [p for p, _ in session.take_gmcp()] == ["Comm.Channel.Text"]  # the same things
+
+
+def test_channel_text_keeps_colour_only_for_a_colour_client() -> None:
+    grey = gmcp_session(color=False)
+    grey.deliver(Said("Bob", "player", "hi"))
+    assert grey.gmcp_out[0][1]["text"] == "Bob says, 'hi'"
+    bright = gmcp_session()
+    bright.deliver(Said("Bob", "player", "hi"))
+    assert bright.gmcp_out[0][1]["text"] != "Bob says, 'hi'"
+    assert plain(bright.gmcp_out[0][1]["text"]) == "Bob says, 'hi'"
+
+
+def brackets(session: Session, frame: str) -> list[tuple[str, str, str]]:
+    """Each inline message: (package, channel, the text from its offset to the next)."""
+    marks = session.gmcp_inline
+    ends = [at for at, _ in marks[1:]] + [len(frame)]
+    return [(package, data, plain(frame[at:end])) for (at, (package, data)), end
+            in zip(marks, ends, strict=True)]
+
+
+def test_channel_brackets_go_around_the_line_in_the_frame() -> None:
+    session = gmcp_session()
+    session.deliver(Said("Bob", "player", "first"))
+    session.deliver(vitals())  # no line: no bracket, and no shift
+    session.deliver(Told("Ann", "player", "Bob", "psst"))  # Ann's own tell, to Bob
+    [frame] = session.outbox()
+    assert isinstance(frame, str)
+    got = brackets(session, frame)
+    assert [(p, d) for p, d, _ in got] == [
+        ("Comm.Channel.Start", "say"), ("Comm.Channel.End", "say"),
+        ("Comm.Channel.Start", "tell Bob"), ("Comm.Channel.End", "tell Bob")]
+    assert got[0][2] == "Bob says, 'first'\n"
+    assert got[2][2] == "You tell Bob, 'psst'\n"
+    assert session.gmcp_inline[0][0] == 0 and session.gmcp_out == [
+        ("Comm.Channel.Text", session.gmcp_out[0][1]), ("Char.Vitals", session.gmcp_out[1][1]),
+        ("Comm.Channel.Text", session.gmcp_out[2][1])]
+
+
+def test_channel_brackets_count_the_lines_as_wrapped() -> None:
+    session = gmcp_session()
+    session.width = 30
+    session.deliver(room())  # a long description: several lines at 30 columns
+    session.deliver(Shouted("Cat", "agent", "HEY " * 12))
+    [frame] = session.outbox()
+    assert isinstance(frame, str)
+    got = brackets(session, frame)
+    assert [(p, d) for p, d, _ in got] == [("Comm.Channel.Start", "shout"),
+                                           ("Comm.Channel.End", "shout")]
+    before = plain(frame[:session.gmcp_inline[0][0]])
+    assert before.startswith("Town Square") and before.endswith("\n")
+    shout = got[0][2]
+    assert shout.startswith("[AI] Cat shouts") and shout.count("\n") > 1  # wrapped, then the end
+    assert "HEY" not in got[1][2]  # after the end: the prompt only
+    assert session.gmcp_inline[1][0] < len(frame)

@@ -113,3 +113,12 @@ def test_a_damage_over_time_kill_goes_to_its_caster_in_the_room_or_online() -> N
     goblin = mob(world, "goblin")  # mobs are never online: only the room finds them
     assert effects.caster_of(world, ann, "a goblin") is goblin
     assert effects.caster_of(world, goblin, "a goblin") is None
+
+
+def test_an_effect_of_one_tick_is_not_instant() -> None:
+    world = new_world()
+    rat = mob(world, "rat")
+    world.time = 40
+    got = effects.apply_effect(world, rat, EffectModel(name="blink", duration=1))
+    assert got is not None and got.until == 41 and rat.effects == [got]
+    assert effects.apply_effect(world, rat, EffectModel(name="flash", duration=0)) is None
