@@ -385,7 +385,7 @@ def _setting(e: ev.SettingChanged, viewer: str) -> Spans:
     return [("", f"{e.key}: {e.value}")]
 
 
-_RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
+RENDERERS: dict[type, Callable[[Any, str], Spans]] = {
     ev.RoomShown: _room,
     ev.Vitals: _vitals,
     ev.Arrived: _arrived,
@@ -419,7 +419,7 @@ def renders(event_type: type[ev.Event]) -> Callable[[Callable[[R, str], Spans]],
     """Register the renderer of one event type (every wire event needs one)."""
 
     def deco(fn: Callable[[R, str], Spans]) -> Callable[[R, str], Spans]:
-        _RENDERERS[event_type] = fn
+        RENDERERS[event_type] = fn
         return fn
 
     return deco
@@ -427,7 +427,7 @@ def renders(event_type: type[ev.Event]) -> Callable[[Callable[[R, str], Spans]],
 
 def render(event: ev.Event, viewer: str) -> Spans:
     """The spans `viewer` (a character name) reads for `event`."""
-    fn = _RENDERERS.get(type(event))
+    fn = RENDERERS.get(type(event))
     if fn is None:
         return [("dim", f"[{event.name}]")]
     return fn(event, viewer)

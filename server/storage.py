@@ -319,7 +319,7 @@ class SqlRepository:
             The account, or None if there is none by that name.
         """
         with self._session() as session:
-            row = self._find_account(session, _key(name))
+            row = self.find_account(session, _key(name))
             return None if row is None else _record(row)
 
     def create_account(
@@ -348,14 +348,14 @@ class SqlRepository:
             name=key, display_name=name, password_hash=password_hash, role=role
         )
         with self._session() as session:
-            if self._find_account(session, key) is not None:
+            if self.find_account(session, key) is not None:
                 raise NameTaken(name)
             session.add(row)
             try:
                 session.commit()
             except IntegrityError as error:
                 session.rollback()
-                if self._find_account(session, key) is not None:
+                if self.find_account(session, key) is not None:
                     raise NameTaken(name) from error
                 raise
             return _record(row)
@@ -476,12 +476,12 @@ class SqlRepository:
     # ---- helpers ----
 
     @staticmethod
-    def _find_account(session: Session, key: str) -> AccountRow | None:
+    def find_account(session: Session, key: str) -> AccountRow | None:
         return session.exec(select(AccountRow).where(AccountRow.name == key)).first()
 
     def _update_account(self, name: str, **values: Any) -> None:
         with self._session() as session:
-            row = self._find_account(session, _key(name))
+            row = self.find_account(session, _key(name))
             if row is None:
                 raise AccountNotFound(name)
             for field, value in values.items():

@@ -80,7 +80,8 @@ TOO_MANY = b"Too many connections from your address.\n"
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)
 
 
-def _select(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]) -> WsSubprotocol | None:
+def select_subprotocol(protocol: ServerProtocol, offered: Sequence[WsSubprotocol]
+                       ) -> WsSubprotocol | None:
     """The first of ours the client offers, else the first mudstandards.org one; none: text."""
     if not offered:
         return None
@@ -192,7 +193,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.proto = ServerProtocol(
             subprotocols=SUBPROTOCOLS,
-            select_subprotocol=_select,
+            select_subprotocol=select_subprotocol,
             max_size=settings.max_frame_bytes,
         )
         self.session: Session | None = None

@@ -68,7 +68,7 @@ class Raw:
         self.reader, self.writer = reader, writer
         self.wire = bytearray()  # everything received, as sent (compressed part included)
         self.raw = bytearray()  # everything received, decompressed
-        self.decompressor: zlib._Decompress | None = None
+        self.decompressor: Any = None  # a zlib decompressobj
         self.seen = 0  # how much of the text `until` has consumed
 
     @classmethod

@@ -75,7 +75,7 @@ def sample(name: str) -> tuple[str, Any]:
         return "7", 7
     if isinstance(default, float):
         return "2.5", 2.5
-    if config._is_path(name):
+    if config.is_path(name):
         return "/srv/x", Path("/srv/x")
     return "postgresql://u@h/db", "postgresql://u@h/db"
 

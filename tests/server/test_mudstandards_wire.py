@@ -13,7 +13,7 @@ from websockets.typing import Subprotocol as WsSubprotocol
 
 from server import mudstandards as mud
 from server.wire import ErrorCode, Subprotocol, WireError
-from server.ws import _select
+from server.ws import select_subprotocol
 
 GMCP, JSON, TERMINAL = Subprotocol.MUD_GMCP, Subprotocol.MUD_JSON, Subprotocol.MUD_TERMINAL
 
@@ -29,7 +29,7 @@ def test_the_mudstandards_subprotocols_are_text_mode() -> None:
 
 
 def select(*offered: str) -> str | None:
-    return _select(None, [WsSubprotocol(o) for o in offered])  # type: ignore[arg-type]
+    return select_subprotocol(None, [WsSubprotocol(o) for o in offered])  # type: ignore[arg-type]
 
 
 def test_ours_first_then_the_clients_order() -> None:

@@ -93,7 +93,7 @@ def test_every_wire_event_has_a_renderer() -> None:
                if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event]
     wire_events = [c for c in classes if not c.internal]
     assert len(wire_events) > 15
-    missing = [c.__name__ for c in wire_events if c not in render._RENDERERS]
+    missing = [c.__name__ for c in wire_events if c not in render.RENDERERS]
     assert missing == []
 
 

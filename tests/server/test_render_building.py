@@ -19,7 +19,7 @@ def test_every_building_event_has_a_renderer() -> None:
                if isinstance(c, type) and issubclass(c, Event) and c is not Event
                and not c.internal]
     assert len(classes) >= 8
-    assert [c.__name__ for c in classes if c not in render._RENDERERS] == []
+    assert [c.__name__ for c in classes if c not in render.RENDERERS] == []
 
 
 def test_golden_texts() -> None:

@@ -159,14 +159,14 @@ def test_insert_race_is_reported_as_name_taken(
 ) -> None:
     repo.create_account("Hero", "hash-1")
     # Another writer got there between our check and our insert: the check misses.
-    monkeypatch.setattr(SqlRepository, "_find_account", _miss_first_lookup())
+    monkeypatch.setattr(SqlRepository, "find_account", _miss_first_lookup())
     with pytest.raises(NameTaken):
         repo.create_account("hero", "hash-2")
     assert repo.count_accounts() == 1
 
 
 def _miss_first_lookup() -> Any:
-    real = SqlRepository._find_account
+    real = SqlRepository.find_account
     calls = 0
 
     def find(session: Any, key: str) -> AccountRow | None:

@@ -267,7 +267,16 @@ def test_the_package_plays_the_whole_game() -> None:
     assert len(LISTENERS) >= 8
 
 
-@pytest.mark.parametrize("package", ["world", "tests/world"])
+@pytest.mark.parametrize("package", ["server", "agents"])
+def test_nor_has_the_server_or_the_agents(package: str) -> None:
+    """The same rule for server/ and agents/: no cycle of imports run on import (those
+    under `if TYPE_CHECKING:` name a type only) nor through imports in functions."""
+    graph = import_graph(package=package, deferred=True)
+    assert len(graph) > 10
+    assert cycles(graph) == []
+
+
+@pytest.mark.parametrize("package", ["world", "server", "agents", "bench", "tests"])
 def test_no_module_takes_another_modules_private_names(package: str) -> None:
     found = [hit for path in sorted((ROOT / package).rglob("*.py"))
              for hit in private_imports(path)]
