@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 import psutil
 
-from server import accounts, content, datadir, log, netguard, wire
+from server import accounts, content, datadir, gctune, log, netguard, wire
 from server.a2a import A2A
 from server.admin import Admin
 from server.bus.messages import AdminInput, Enter, Input, Leave, LinkLost, Tick
@@ -155,6 +155,7 @@ class Server:
         self.port = settings.port
         self.telnet_port = settings.telnet_port
         self._proc = psutil.Process()
+        self.gc_meter = gctune.PauseMeter(self._gc_paused)  # every collection's pause, measured
         self.saved = 0
         # Durability (README): characters that were told something are written within
         # `dirty_save_interval`; economy changes (gold, trades, shops, quests, levels)
@@ -199,6 +200,7 @@ class Server:
             raise
 
     async def _start(self) -> None:
+        self.gc_meter.install()
         await self.in_db(self.repo.migrate)
         await self.usage.start()
         await self.admin.replay()  # builder edits not yet exported, over the content files
@@ -277,6 +279,7 @@ class Server:
         await asyncio.to_thread(self.lock.release)  # only now may another server start
         self.db.shutdown(wait=True)
         self.hasher.close()
+        self.gc_meter.remove()
         self.log.info("shutdown_done", saved=len(batch))
         self.stopped.set()
 
@@ -723,7 +726,12 @@ class Server:
             "rss_mib": round(mem / 2**20, 1),
             "uptime_s": round(time.time() - self.started_at),
             "characters_saved": self.saved,
+            "gc_max_ms": round(self.gc_meter.slowest * 1000, 3),
+            "gc_collections": list(self.gc_meter.collections),
         }
+
+    def _gc_paused(self, generation: int, seconds: float) -> None:
+        self.metrics.gc_pause.labels(generation=str(generation)).observe(seconds)
 
     def health_json(self) -> str:
         """A small JSON document for load balancers and people."""
@@ -1105,6 +1113,8 @@ async def serve(settings: Settings, on_ready: Callable[[Server], None] | None = 
     (0, or `REBOOT_EXIT_CODE` after `reboot`). `on_ready` is called once it listens."""
     server = Server(settings)
     await server.start()
+    # The process is ours: what start built lives on, out of the collector's walks.
+    gctune.tune(settings.gc_threshold)
     if on_ready is not None:
         on_ready(server)
     server.install_signal_handlers()

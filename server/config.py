@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     register_global_window: float = Field(default=60.0, description="see register_global")
     dirty_save_interval: float = Field(default=1.0, description=(
         "changed characters are written this often (durability)"))
+    gc_threshold: int = Field(default=50_000, ge=0, description=(
+        "aegent serve freezes the objects alive at start out of the garbage collector and "
+        "runs young collections every this many allocations (0: Python's own settings)"))
     journal: bool = Field(default=True, description=(
         "journal every world input in DATA_DIR/journal before applying it, snapshot the "
         "world, and recover it at start (docs/architecture.md)"))
@@ -373,13 +376,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         if key not in FIELDS:
             raise ConfigError(f"{path}: unknown setting {key!r} (`aegent config show` "
                               "lists them all)")
-        if _is_path(key) and isinstance(value, str) and value:
+        if is_path(key) and isinstance(value, str) and value:
             value = path.parent / value
         values[key] = value
     return values
 
 
-def _is_path(name: str) -> bool:
+def is_path(name: str) -> bool:
     annotation = FIELDS[name].annotation
     return annotation is Path or Path in typing.get_args(annotation)
 

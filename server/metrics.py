@@ -35,6 +35,12 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=self.registry,
         )
+        self.gc_pause = Histogram(
+            "aegent_gc_pause_seconds", "Garbage-collector pauses, by generation.",
+            ["generation"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=self.registry,
+        )
         self.ticks_skipped = Counter(
             "aegent_ticks_skipped_total", "Tick deadlines missed by a whole period.",
             registry=self.registry,
