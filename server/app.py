@@ -633,7 +633,7 @@ class Server:
             unsaved.difference_update(batch)
             if self._saving:  # a flush is taking its snapshots: theirs are older than these
                 self._written_during_flush.update(batch)
-            saving = asyncio.ensure_future(self._save_soon(self._snapshots(batch)))
+            saving = asyncio.ensure_future(self._save_soon(self.snapshots(batch)))
             # What told them of the change (and any result) goes out once it is written.
             held = [s for ch in batch if (s := by_character.get(ch.id)) is not None]
             self._holding.update(held)
@@ -1048,24 +1048,30 @@ class Server:
         every `dirty_save_interval` seconds; a pass never overlaps the one before."""
         while True:
             await asyncio.sleep(self.settings.dirty_save_interval)
-            if self._unsaved and not self._saving:
-                batch, self._unsaved = list(self._unsaved), set()
-                self._saving = True
-                try:
-                    # A slice of snapshots per pass of the loop, not all at once: a
-                    # crowd's flush would otherwise hold everyone's replies for its length.
-                    snaps: list[tuple[str, dict[str, Any]]] = []
-                    for i in range(0, len(batch), FLUSH_SLICE):
-                        snaps += self._snapshots(batch[i:i + FLUSH_SLICE])
-                        await asyncio.sleep(0)
-                    # Written through meanwhile: that write is newer than our snapshot.
-                    newer = {ch.name for ch in self._written_during_flush}
-                    self._written_during_flush.clear()
-                    await self.save([(n, snap) for n, snap in snaps if n not in newer])
-                finally:
-                    self._saving = False
+            await self.flush_dirty()
 
-    def _snapshots(self, characters: Iterable[Character]) -> list[tuple[str, dict[str, Any]]]:
+    async def flush_dirty(self) -> None:
+        """One pass of the durability flush: snapshot the changed characters, a slice per
+        pass of the loop, and write them, less those written through meanwhile (their
+        write is newer than our snapshot). Nothing if a pass is under way."""
+        if not self._unsaved or self._saving:
+            return
+        batch, self._unsaved = list(self._unsaved), set()
+        self._saving = True
+        try:
+            # A slice of snapshots per pass of the loop, not all at once: a crowd's
+            # flush would otherwise hold everyone's replies for its length.
+            snaps: list[tuple[str, dict[str, Any]]] = []
+            for i in range(0, len(batch), FLUSH_SLICE):
+                snaps += self.snapshots(batch[i:i + FLUSH_SLICE])
+                await asyncio.sleep(0)
+            newer = {ch.name for ch in self._written_during_flush}
+            self._written_during_flush.clear()
+            await self.save([(n, snap) for n, snap in snaps if n not in newer])
+        finally:
+            self._saving = False
+
+    def snapshots(self, characters: Iterable[Character]) -> list[tuple[str, dict[str, Any]]]:
         """Snapshots of those of `characters` still in the world (players and agents)."""
         world = self.world
         online = world.characters
