@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -130,6 +131,9 @@ def one_run(args: argparse.Namespace, data: DataDir, work: Path, label: str) -> 
         if attacks is not None and attacks.poll() is None:
             attacks.kill()
         stop_server(server)
+        if args.keep_log:
+            Path(args.keep_log).mkdir(parents=True, exist_ok=True)
+            shutil.copy(server_log, Path(args.keep_log) / server_log.name)
     return result
 
 
@@ -173,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env", action="append", default=[], metavar="AEGENT_X=V",
                    help="a setting for the server (repeatable)")
     p.add_argument("--out", default=str(RESULTS / "soak.json"))
+    p.add_argument("--keep-log", metavar="DIR", help="copy each run's server log here "
+                   "(with --env PYTHONASYNCIODEBUG=1 it names every callback over 100 ms)")
     args = p.parse_args(argv)
     raise_fd_limit()
     runs = []

@@ -725,7 +725,11 @@ class Connection(asyncio.Protocol):
         if not self.transport.can_write_eof():
             self.transport.close()
             return
-        self.transport.write_eof()
+        try:
+            self.transport.write_eof()
+        except OSError:  # the peer reset it before our half-close: nothing left to do
+            self.abort("reset by peer")
+            return
         self._linger = asyncio.get_running_loop().call_later(LINGER, self.abort, "linger")
 
     def ping(self, now: float) -> None:

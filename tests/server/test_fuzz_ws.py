@@ -19,7 +19,7 @@ import pytest
 from conftest import StartServer, ws_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rawws import TIMEOUT, RawWs, status_lines
+from rawws import TIMEOUT, RawWs, masked, status_lines
 from structlog.testing import capture_logs
 from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
@@ -220,3 +220,66 @@ def test_forwarded_client_is_an_untrusted_address_or_none(values: list[str]) -> 
     client = netguard.forwarded_client(values, networks)
     assert client is None or (netguard.valid_address(client) == client
                               and not netguard.is_trusted(client, networks))
+
+
+# ---- a client that resets before our answer ends ------------------------------------------
+
+
+async def test_a_client_that_resets_at_once_is_no_crash(server: Server, logs: LogLines) -> None:
+    """A request, then a reset (SO_LINGER 0) before the answer: the half-close after our
+    answer finds the socket gone (ENOTCONN). That is the client's doing, not a crash: no
+    `connection_crashed` with its traceback (the soak saw 13 a second under attack)."""
+    import socket
+    import struct
+
+    since = len(logs)
+    requests = [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"POST / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"]
+    for _ in range(10):
+        for request in requests:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            sock = writer.get_extra_info("socket")
+            writer.write(request)
+            await writer.drain()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()  # RST, at once
+    # And after the handshake: a close frame, then a reset before our close and EOF.
+    close = masked(Frame(Opcode.CLOSE, b"\x03\xe8bye"))
+    for _ in range(40):
+        ws = await RawWs.open(server.port)
+        ws.write(close)
+        await ws.writer.drain()
+        sock = ws.writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ws.writer.transport.abort()
+    await answered(server)  # every one of those handled by now
+    assert crashes(logs, since) == []
+
+
+async def test_a_socket_gone_before_our_half_close_is_no_crash(server: Server,
+                                                                logs: LogLines) -> None:
+    """The race above, made certain: the kernel answers our half-close (shutdown) with
+    ENOTCONN because the peer's reset came in first. The connection just goes."""
+    import errno
+
+    since = len(logs)
+    before = set(server.connections)
+    ws = await RawWs.open(server.port)
+    [conn] = [c for c in server.connections if c not in before]
+    link: Any = conn  # a ws.Connection: its asyncio transport
+    transport = link.transport
+
+    def gone() -> None:
+        raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+    transport.write_eof = gone
+    ws.write(masked(Frame(Opcode.CLOSE, b"\x03\xe8bye")))  # the server answers, then EOF
+    await ws.until(lambda f: f.opcode is Opcode.CLOSE)
+    for _ in range(500):  # dropped, not crashed (polled: no event says so)
+        if conn not in server.connections:
+            break
+        await asyncio.sleep(0.01)
+    assert conn not in server.connections
+    await ws.aclose()
+    assert crashes(logs, since) == []

@@ -5,6 +5,8 @@ keys are stored once within the window, and old segments go with the retention."
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -210,15 +212,31 @@ def test_a_damaged_older_segment_is_reported_when_read(tmp_path: Path) -> None:
         assert len(list(journal.read(journal.last - 1))) == 2
 
 
-async def test_batched_appends_reach_the_disk_after_the_interval(tmp_path: Path) -> None:
+async def test_batched_appends_reach_the_disk_after_the_interval(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced_in: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced_in.append(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     journal = FileJournal(tmp_path, sync="batch", sync_interval=0.01)
+    synced_in.clear()  # making the first segment synced it, at once
     for n in range(1, 101):
         assert await journal.append(Tick(n)) == n
     # written before `append` returned: another process would read it all now (so
     # would the next one after a kill -9), fsync or not
-    with FileJournal(tmp_path) as reader:
+    with FileJournal(tmp_path, readonly=True) as reader:
         assert reader.truncated == 0 and reader.last == 100
-    await asyncio.sleep(0.05)  # the timer's fsync runs in the loop, without errors
+    assert synced_in == []  # not yet: one fsync for the whole batch, later
+    for _ in range(500):
+        if synced_in:
+            break
+        await asyncio.sleep(0.01)
+    # One fsync for the batch, in a worker thread: the event loop never waits on the disk.
+    assert len(synced_in) == 1 and synced_in[0] != threading.get_ident()
     assert [r.seq for r in journal.read(99)] == [99, 100]
     journal.close()
 
