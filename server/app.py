@@ -30,7 +30,9 @@ from server.bus.messages import Command as CommandInput
 from server.clock import TickLoop
 from server.config import Settings
 from server.host.recorder import (
+    RELOAD,
     START,
+    STOP,
     UNRECORDED,
     WorldRecorder,
     content_hash,
@@ -271,7 +273,7 @@ class Server:
         for srv in self._servers:
             await srv.wait_closed()
         if self.recorder is not None:  # the world as it stopped: the next start goes on
-            await asyncio.to_thread(self.recorder.snapshot_now, self.world)
+            await asyncio.to_thread(self.recorder.snapshot_now, self.world, STOP)
             self.recorder.close()
         await self.admin.flush()  # edits and audit entries still pending
         await self.usage.flush()  # model usage not yet written
@@ -343,14 +345,14 @@ class Server:
                           waiting=len(self.linkdead))
         # This run starts here: replay goes on from this snapshot (the world may be new).
         self.record(AdminInput("", START, {"resumed": recovery.snapshot is not None}))
-        await asyncio.to_thread(self.recorder.snapshot_now, self.world)
+        await asyncio.to_thread(self.recorder.snapshot_now, self.world, START)
 
     def reloaded(self) -> None:
         """The content was reloaded (after an `AdminInput` reload was recorded): snapshot
         the world now, since replay goes on from there (the new content is not in the
         journal). A few milliseconds on the loop, once per reload."""
         if self.recorder is not None:
-            self.recorder.snapshot_now(self.world)
+            self.recorder.snapshot_now(self.world, RELOAD)
 
     async def _snapshots_task(self) -> None:
         """Snapshot the world every `snapshot_interval` (recovery replays less)."""

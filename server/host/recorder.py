@@ -45,6 +45,9 @@ from world.world import World
 
 log = structlog.get_logger("aegent.journal")
 
+STOP = "stop"
+"""The snapshot taken when the server stops (the next start goes on from it)."""
+
 RELOAD = "reload"
 """The admin input of a content reload: a snapshot is taken right after it, and replay
 goes on from that snapshot (the new content is in it, not in the journal)."""
@@ -183,10 +186,10 @@ class WorldRecorder:
         finally:
             self.snapshotting = False
 
-    def snapshot_now(self, world: World) -> SnapshotInfo:
-        """Snapshot `world` in this thread (at shutdown, after a reload)."""
+    def snapshot_now(self, world: World, kind: str) -> SnapshotInfo:
+        """Snapshot `world` in this thread, for reason `kind` (START, RELOAD, STOP)."""
         return self.snapshots.write(dump(world), self.journal.last, world.time, self.clock(),
-                                    self.content)
+                                    self.content, kind)
 
     def _prune(self) -> None:
         self.journal.prune()

@@ -34,6 +34,9 @@ from typing import Any
 import world as world_package
 from world.world import World
 
+PERIODIC = "periodic"
+"""A snapshot taken on the clock: only needed to start a replay or recovery sooner."""
+
 MAGIC = b"AQSNAP1\n"
 """The first bytes of every snapshot: the format, version 1."""
 
@@ -55,6 +58,7 @@ class SnapshotInfo:
     fingerprint: str
     path: Path
     content: str = ""  # the hash of the content files the world was built from
+    kind: str = PERIODIC  # why it was taken: periodic, start, reload or stop
 
 
 @cache
@@ -86,12 +90,13 @@ class SnapshotStore:
         self.keep = keep
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def write(self, data: bytes, seq: int, tick: int, time: float, content: str = ""
-              ) -> SnapshotInfo:
+    def write(self, data: bytes, seq: int, tick: int, time: float, content: str = "",
+              kind: str = PERIODIC) -> SnapshotInfo:
         """Write a snapshot (the bytes of `dump`) taken after entry `seq` at `tick`, of a
-        world built from content files of hash `content`. Blocking: run it off the loop."""
+        world built from content files of hash `content`, for reason `kind`. Blocking:
+        run it off the event loop."""
         header = {"seq": seq, "tick": tick, "time": time, "fingerprint": fingerprint(),
-                  "content": content}
+                  "content": content, "kind": kind}
         path = self.directory / f"{seq:016d}{SUFFIX}"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
@@ -101,7 +106,7 @@ class SnapshotStore:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.directory)
-        return SnapshotInfo(seq, tick, time, fingerprint(), path, content)
+        return SnapshotInfo(seq, tick, time, fingerprint(), path, content, kind)
 
     def list(self) -> list[SnapshotInfo]:
         """Every readable snapshot, oldest first (a file that is not one is skipped)."""
@@ -147,13 +152,28 @@ class SnapshotStore:
             raise SnapshotMismatch(f"{info.path.name} holds no world")
         return world
 
-    def prune(self, oldest_needed_seq: int) -> int:
-        """Delete snapshots older than the newest one at or before `oldest_needed_seq`
-        (the journal's first entry: older ones cannot be replayed from), keeping the
-        newest `keep` always; how many were deleted."""
+    def prune(self, oldest_needed_seq: int, spacing: float = 3600.0) -> int:
+        """Delete the snapshots no replay needs; how many were deleted.
+
+        Kept: the base (the newest at or before `oldest_needed_seq`, the journal's first
+        entry: older ones cannot be replayed from), every later one taken at a start or a
+        reload (replay goes on from those), the newest `keep`, and of the periodic ones
+        one per `spacing` seconds (where `aegent replay --from` can start). So the folder
+        holds about a day's 24 snapshots, not 288."""
         snaps = self.list()
         base = max((i for i, s in enumerate(snaps) if s.seq <= oldest_needed_seq), default=0)
-        doomed = snaps[:min(base, max(0, len(snaps) - self.keep))]
+        newest = set(range(max(0, len(snaps) - self.keep), len(snaps)))
+        doomed = []
+        last_kept = float("-inf")
+        for i, info in enumerate(snaps):
+            if i in newest:
+                continue
+            if i < base:
+                doomed.append(info)
+            elif i == base or info.kind != PERIODIC or info.time - last_kept >= spacing:
+                last_kept = info.time if info.kind == PERIODIC or i == base else last_kept
+            else:
+                doomed.append(info)
         for info in doomed:
             info.path.unlink(missing_ok=True)
         for stray in self.directory.glob("*.tmp"):
@@ -168,7 +188,8 @@ def _header(path: Path) -> SnapshotInfo | None:
                 return None
             head: Any = json.loads(f.readline())
         return SnapshotInfo(int(head["seq"]), int(head["tick"]), float(head["time"]),
-                            str(head["fingerprint"]), path, str(head.get("content", "")))
+                            str(head["fingerprint"]), path, str(head.get("content", "")),
+                            str(head.get("kind", PERIODIC)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -23,7 +23,7 @@ from server.host.recorder import (
     masked_line,
     replay_recorded,
 )
-from server.host.snapshots import MAGIC, SnapshotMismatch, SnapshotStore, dump
+from server.host.snapshots import MAGIC, PERIODIC, SnapshotMismatch, SnapshotStore, dump
 from world.commands.registry import SECRET
 from world.entities import Role
 from world.world import World
@@ -56,7 +56,7 @@ def test_recover_gives_the_world_of_the_moment_it_stopped(tmp_path: Path) -> Non
     rec = WorldRecorder(tmp_path, "c1")
     world = fresh()
     rec.record(AdminInput("", START))
-    rec.snapshot_now(world)
+    rec.snapshot_now(world, START)
     live_step(rec, world, Enter("", "s1", "Ann", "player", "warrior", True))
     ann = world.characters["ann"]
     for line in ("drop potion", "north", "say hello"):
@@ -79,7 +79,7 @@ def test_recover_gives_the_world_of_the_moment_it_stopped(tmp_path: Path) -> Non
 def test_a_leave_after_the_snapshot_is_handed_back_to_be_saved(tmp_path: Path) -> None:
     rec = WorldRecorder(tmp_path, "c1")
     world = fresh()
-    rec.snapshot_now(world)
+    rec.snapshot_now(world, START)
     live_step(rec, world, Enter("", "s1", "Ann", "player", "warrior", True))
     ann_id = world.characters["ann"].id
     live_step(rec, world, Command("", "s1", ann_id, "north"))
@@ -93,7 +93,7 @@ def test_a_leave_after_the_snapshot_is_handed_back_to_be_saved(tmp_path: Path) -
 def test_no_usable_snapshot_means_the_fresh_world(tmp_path: Path) -> None:
     rec = WorldRecorder(tmp_path, "c1")
     world = fresh()
-    rec.snapshot_now(world)
+    rec.snapshot_now(world, START)
     live_step(rec, world, Enter("", "s1", "Ann", "player", "warrior", True))
     rec.close()
     start = fresh()
@@ -127,14 +127,19 @@ def test_snapshots_load_only_into_the_code_that_wrote_them(tmp_path: Path) -> No
 def test_prune_keeps_what_the_journal_still_needs(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, keep=2)
     world = fresh()
-    for seq in (10, 20, 30, 40, 50):
-        store.write(dump(world), seq, world.time, float(seq), "c")
+    data = dump(world)
+    # Every 5 minutes; one start (a new run) among them.
+    for n, seq in enumerate((10, 20, 30, 40, 50, 60, 70, 80)):
+        store.write(data, seq, world.time, n * 300.0, "c", START if seq == 40 else PERIODIC)
     (tmp_path / "x.tmp").write_bytes(b"half")
-    # The journal starts at 26: the snapshot at 20 is the base to replay from.
-    assert store.prune(25) == 1
-    assert [s.seq for s in store.list()] == [20, 30, 40, 50]
-    assert store.prune(1000) == 2  # the newest `keep` stay whatever the journal holds
-    assert [s.seq for s in store.list()] == [40, 50]
+    # The journal starts at 26: the snapshot at 20 is the base to replay from; after it,
+    # the start (replay goes on from it), periodic ones 15 minutes apart at least
+    # (spacing 900 s here), and the newest two.
+    assert store.prune(25, spacing=900.0) == 3
+    assert [(s.seq, s.kind) for s in store.list()] == [
+        (20, PERIODIC), (40, START), (50, PERIODIC), (70, PERIODIC), (80, PERIODIC)]
+    assert store.prune(1000) == 3  # past the journal's start: only the newest `keep`
+    assert [s.seq for s in store.list()] == [70, 80]
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -142,13 +147,13 @@ def test_a_reload_goes_on_from_the_snapshot_taken_after_it(tmp_path: Path) -> No
     rec = WorldRecorder(tmp_path, "c1")
     world = fresh()
     rec.record(AdminInput("", START))
-    rec.snapshot_now(world)
+    rec.snapshot_now(world, START)
     live_step(rec, world, Enter("", "s1", "Ann", "admin", "warrior", True))
     rec.record(AdminInput("root", ROLE, {"name": "Ann", "role": "builder"}))
     world.characters["ann"].role = Role.BUILDER
     rec.record(AdminInput("root", RELOAD))
     world.rooms[world.content.start_room].items.clear()  # what the reload changed
-    rec.snapshot_now(world)
+    rec.snapshot_now(world, START)
     live_step(rec, world, Tick(world.time + 1))
     rec.close()
     got = WorldRecorder(tmp_path, "c1").recover(fresh()).world
