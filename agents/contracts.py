@@ -43,6 +43,8 @@ class Observation:
             those the exits lead to.
         events: the events that came since the last `decide` (`name`, `data`, `text`,
             `seq`), oldest first; the runtime replaces them before each `decide`.
+        group: from `observe`: the group we are in, `leader` and `members` (each with
+            its vitals, `room`, `here`, `fighting`); empty when in none.
     """
 
     name: str = ""
@@ -64,6 +66,7 @@ class Observation:
     characters: list[dict[str, Any]] = field(default_factory=list)
     zones: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    group: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ class Tracker:
         obs.character = dict(msg.get("character") or {})
         obs.characters = list(msg.get("characters") or [])
         obs.zones = dict(msg.get("zones") or {})
+        obs.group = dict(msg.get("group") or {})
         if obs.character.get("name"):
             obs.name = str(obs.character["name"])
         obs.fighting = obs.character.get("fighting") or obs.vitals.get("fighting")

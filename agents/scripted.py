@@ -35,6 +35,33 @@ It learns from what happens: a death or a flight marks the foe and the room as
 dangerous until it has gained two levels (the room is walked through only when
 there is no other way); an action refused twice in a room is not tried there
 again for a while.
+
+Party mode (`party=True`; docs/agents.md, "Parties") plays in groups of up to
+`party_size`, told apart by the group state of `observe` (`group`, `following`):
+
+- It invites when prey here is too strong to take alone (`consider` says risky
+  without a fair chance, or deadly, or it beat us before) but fair for two
+  (agents/party.py, `party_ratio`): it `tell`s a friend (`friends`; anyone here when
+  none are named) a plan line, `plan v1 {"goal":"group","leader":...}`
+  (agents/plans.py), and waits in the room for an answer; when the one invited
+  follows, it takes them in (`group`) and tells the group its plan (`hunt`).
+- Invited (a valid `group` plan from the leader it names, who is a friend), it goes
+  to the room the plan names and `follow`s; not taken in soon, it stops following.
+  When two invite each other, the name first in the alphabet leads.
+- The leader hunts, fighting what is fair for the group (the odds of a fight together,
+  a healer counted), and before it walks or fights it waits for the group: members
+  elsewhere (for a while), resting, hurt, or a healer low on mana (it tells the group
+  a `rest` plan and rests: "waits for its healer"). Members ask for trips over `gtell`
+  (`errand` plans: a quest to hand in, a shop) and the leader takes them there.
+- A member never starts a fight or walks its own way: it assists the group's fights
+  (`assist`), walks back to the leader when they are apart, and otherwise rests or
+  waits; the leader's walk takes it along (`follow`).
+- A healer heals the most wounded member here (in a fight too) before anything else.
+- Loot is shared: the member who did not loot the last corpse loots the next (the
+  leader first); a corpse left to another too long is looted anyway; gold from a
+  corpse is split evenly with the members here (`give`).
+Plans heard are data: a line that is not a valid plan is chat, and a plan is only
+weighed against these rules, never obeyed as such.
 """
 
 from __future__ import annotations
@@ -42,11 +69,14 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.contracts import Action, Observation, Usage
+from agents.party import Group, heard, hp_of, mana_of, party_ratio
+from agents.party import verdict as _verdict_of
+from agents.plans import Plan, PlanError, encode
 
 OFFENSIVE_KINDS = ("backstab", "bash", "kick", "damage", "dot", "debuff", "stun")
 WIMPY_FRACTION = 5  # wimpy at max_hp / 5: the server makes us flee below it
@@ -61,6 +91,17 @@ LEAVE_BELOW = 2  # prey this many levels below us (60 % of its XP or less) is le
 EXPLORE_AHEAD = 2  # rooms deep it explores into a zone made for levels above its own
 UNSEEN_PRIOR = 0.4  # a room we never saw prey in, unseen for a reset: this share of a
 #                     typical ground (others may have emptied it each time we passed)
+# Party mode: seconds of the policy's clock.
+INVITE_WAIT = 60.0  # the inviter waits this long in place for an answer
+INVITE_AGAIN = 180.0  # before the same one is invited again
+JOIN_WAIT = 90.0  # an accepted invitation is pursued this long (walk there, follow, taken in)
+REGROUP_WAIT = 120.0  # a leader waits this long for a member who is elsewhere
+ERRAND_STAY = 6.0  # a leader stays this long where a member asked to go
+ERRAND_AGAIN = 120.0  # before the same errand is asked for again
+PLAN_AGAIN = 60.0  # between two `rest` plans told to the group
+LOOT_PATIENCE = 3  # turns a corpse is left to the member whose turn it is
+ANY_LEVEL = 99  # a member walks back to its leader through zones of any level
+VERDICT_ORDER = ("easy", "fair", "risky", "deadly")
 
 
 @dataclass(slots=True)
@@ -113,6 +154,10 @@ class ScriptedPolicy:
         respawn_wait: seconds after which a room we emptied is likely full again (the
             zones here reset every 3 or 4 minutes).
         clock: seconds, for when things were seen (tests pass their own).
+        party: play in groups (the module docstring's party mode).
+        party_size: the most members a group it leads takes in, itself included.
+        friends: the names it invites and accepts invitations from (None: anyone it
+            meets: it invites players here, and accepts any invitation).
     """
 
     name = "scripted"
@@ -120,7 +165,8 @@ class ScriptedPolicy:
     def __init__(self, *, seed: int | None = None, rest_below: float = 0.5,
                  fight_above: float = 0.8, flee_below: float = 0.25,
                  rest_wait: float = 3.0, respawn_wait: float = 180.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, party: bool = False,
+                 party_size: int = 2, friends: Iterable[str] | None = None) -> None:
         self.rng = random.Random(seed)
         self.clock = clock
         self.respawn_wait = respawn_wait
@@ -158,6 +204,24 @@ class ScriptedPolicy:
         self.steps_away = 0  # steps taken in a row to rest away from danger
         self.wait_why = ""  # why `decide` returned no action (for the logs)
         self.moved = False  # this observation is of another room than the last
+        # Party mode (see the module docstring).
+        self.party = party
+        self.party_size = max(2, party_size)
+        self.friends = None if friends is None else frozenset(f.lower() for f in friends)
+        self.invited: dict[str, float] = {}  # name -> when we invited them
+        self.invite_until = 0.0  # waiting in place for an answer until then
+        self.invite_prey = ""  # the prey we invited someone for
+        self.joining: tuple[str, str, float] | None = None  # (leader, room, since)
+        self.announced = False  # told the group our hunt since it formed
+        self.regroup_since = 0.0  # a member has been elsewhere since then
+        self.errands: deque[str] = deque()  # rooms members asked the group to go to
+        self.errand_at = 0.0  # when we reached the first errand's room
+        self.said: dict[str, float] = {}  # what we last told, and when
+        self.last_looter = ""  # the member who looted the last corpse
+        self.loot_wait = 0  # turns we left a corpse to the one whose turn it is
+        self.gold_due: list[tuple[str, int]] = []  # (member, gold we owe them)
+        self.plans_heard: deque[tuple[str, Plan]] = deque(maxlen=20)  # (sender, plan)
+        self.force = (1, False)  # (fighters here, a healer among them), this turn
 
     # ---- the Policy protocol -----------------------------------------------------------
 
@@ -286,11 +350,20 @@ class ScriptedPolicy:
         moves = _ratio(v.get("moves"), v.get("max_moves"))
         position = str(v.get("position") or obs.character.get("position") or "standing")
         level = int(v.get("level") or 1)
+        group = Group.of(obs)
+        if self.party:
+            self._hear(obs, group)
 
         if position == "fighting" or obs.fighting:
-            return self._fight(obs, by_tool, hp)
+            heal = self._heal_mate(obs, by_tool, group) if self.party and hp >= 0.4 else None
+            return heal or self._fight(obs, by_tool, hp)
         self._foe_verdict = ""
         if position in ("sleeping", "resting"):
+            if self.party and hp >= 0.5 and any(m.get("fighting") for m in group.mates_here()):
+                return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
+            if group.grouped and not group.leading and hp >= self.fight_above \
+                    and mana >= 0.6 and moves >= 0.5:  # what the leader waits for
+                return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
             if hp >= 0.95 and mana >= 0.9 and self._rested(obs, moves, level):
                 self.idle_rest = False
                 return self._pick(by_tool, "stand") or self._pick(by_tool, "wake")
@@ -304,8 +377,13 @@ class ScriptedPolicy:
             return Action("wimpy", {"hp": max(1, max_hp // WIMPY_FRACTION)},
                           "flee on my own when nearly dead")
         caster = isinstance(v.get("max_mana"), int) and v["max_mana"] >= 20
+        if self.party:
+            act = self._party_turn(obs, by_tool, group, hp, level)
+            if act is not None or self.wait_why:
+                return act
+        member = group.grouped and not group.leading
         if hp < self.rest_below or (caster and mana < 0.3) or moves < 0.15:
-            if self._dangerous_here(obs):
+            if self._dangerous_here(obs) and not member:
                 step = self._step_away(obs, by_tool)
                 if step is not None:
                     return step
@@ -318,9 +396,12 @@ class ScriptedPolicy:
         else:
             self.steps_away = 0
         for tool in ("get_corpse", "wield", "wear"):
-            act = self._pick(by_tool, tool) if tool != "get_corpse" else self._loot(by_tool)
+            act = self._pick(by_tool, tool) if tool != "get_corpse" \
+                else self._loot(by_tool, group)
             if act is not None:
                 return act
+        if self.wait_why:
+            return None
         quest = self._quest(obs, by_tool)
         if quest is not None:
             return quest
@@ -330,7 +411,11 @@ class ScriptedPolicy:
         pick = self._pickup(obs, by_tool)
         if pick is not None:
             return pick
-        target = self._target(obs, by_tool, hp, level)
+        if group.leading:
+            held, act = self._hold(obs, by_tool, group)
+            if held:
+                return act
+        target = None if member else self._target(obs, by_tool, hp, level, group)
         if target is not None:
             if hp >= self.fight_above and (not caster or mana >= 0.5):
                 return target
@@ -342,6 +427,8 @@ class ScriptedPolicy:
             rest = self._recover(obs, by_tool)
             if rest is not None and not self._dangerous_here(obs):
                 return rest
+        if group.leading:  # where the weakest of the group may go
+            level = min([level] + [int(m.get("level") or level) + 1 for m in group.mates()])
         return self._walk(obs, by_tool, level)
 
     def _rested(self, obs: Observation, moves: float, level: int) -> bool:
@@ -368,6 +455,348 @@ class ScriptedPolicy:
     def _pick(self, by_tool: dict[str, list[dict[str, Any]]], tool: str) -> Action | None:
         found = by_tool.get(tool)
         return self._act(found[0]) if found else None
+
+    # ---- parties ------------------------------------------------------------------------
+
+    def _hear(self, obs: Observation, group: Group) -> None:
+        """Take in what the events since the last turn say of the party: who looted the
+        last corpse, the gold we owe, the plans told to us (`heard`: valid plan lines
+        only; the rest is chat)."""
+        now = self.clock()
+        if not group.grouped:
+            self.announced = False
+            self.errands.clear()
+        self.force = self._party_force(group)
+        names = group.names() | {obs.name}
+        looted_gold = False
+        for ev in obs.events:
+            data = ev.get("data")
+            if not isinstance(data, dict):
+                continue
+            what = ev.get("name")
+            if what == "item_moved" and data.get("action") == "taken_from" \
+                    and "corpse" in str(data.get("container")) and data.get("actor") in names:
+                self.last_looter = str(data.get("actor"))
+                looted_gold = looted_gold or (data.get("actor") == obs.name
+                                              and data.get("keyword") == "gold")
+            elif what == "gold_changed" and data.get("reason") == "got" and looted_gold:
+                looted_gold = False
+                mates = [str(m.get("name")) for m in group.mates_here()]
+                share = int(data.get("amount") or 0) // (len(mates) + 1)
+                self.gold_due += [(m, share) for m in mates if share > 0]
+        for sender, channel, plan in heard(obs.events, obs.name):
+            self.plans_heard.append((sender, plan))
+            if channel == "tell" and plan.goal == "group" and plan.leader == sender:
+                self._invited_by(obs, group, sender, plan.room, now)
+            elif channel == "tell" and plan.goal == "leave":
+                self.invited.pop(sender.lower(), None)
+                if self.joining is not None and self.joining[0] == sender:
+                    self.joining = None
+            elif channel == "group" and plan.goal == "errand" and group.leading \
+                    and plan.room not in self.errands and len(self.errands) < 4:
+                self.errands.append(plan.room)
+
+    def _invited_by(self, obs: Observation, group: Group, sender: str, room: str,
+                    now: float) -> None:
+        """An invitation: accepted (`joining`) from a friend, when in no group and not
+        joining another; when we invited each other, the first name in the alphabet leads."""
+        if self.friends is not None and sender.lower() not in self.friends:
+            return
+        if group.grouped or self.joining is not None or obs.character.get("following"):
+            return
+        mine = self.invited.get(sender.lower())
+        if mine is not None and now - mine < INVITE_WAIT and obs.name.lower() < sender.lower():
+            return  # they will take up ours
+        self.invited.pop(sender.lower(), None)
+        self.invite_until = 0.0
+        self.joining = (sender, room, now)
+
+    def _party_force(self, group: Group | None) -> tuple[int, bool]:
+        """How many of us would fight here (ourselves and the members here, standing and
+        above half their hit points), and whether a healer with mana is among them."""
+        if group is None or not group.grouped:
+            return 1, False
+        able = [m for m in group.mates_here()
+                if hp_of(m) >= 0.5 and m.get("position") in ("standing", "fighting")]
+        names = {str(m.get("name")) for m in able} | {group.me}
+        healer = any(mana_of(m) >= 0.3 for m in group.healers_here()
+                     if str(m.get("name")) in names)
+        return 1 + len(able), healer
+
+    def _party_turn(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]],
+                    group: Group, hp: float, level: int) -> Action | None:
+        """Standing, out of a fight: what the party needs of us first (the module
+        docstring). An action; or None with `wait_why` set: wait; or None: play on."""
+        now = self.clock()
+        following = str(obs.character.get("following") or "")
+        if hp >= 0.3:
+            assist = self._pick(by_tool, "assist")
+            if assist is not None:
+                return assist
+        act = self._heal_mate(obs, by_tool, group) or self._pay(obs, group)
+        if act is None and not following:
+            act = self._take_in(obs, by_tool, group)
+        if act is not None:
+            return act
+        if group.leading and not self.announced:
+            self.announced = True
+            told = self._gtell(Plan("hunt", prey=self.invite_prey, room=self.here),
+                               "tell the group our plan")
+            if told is not None:
+                return told
+        if following and not group.grouped:
+            if self.joining is not None and now - self.joining[2] < JOIN_WAIT:
+                return self._idle(obs, by_tool, f"wait for {following} to take us in")
+            self.joining = None
+            return Action("follow", {"who": "self"}, f"{following} did not take us in")
+        if self.joining is not None and not group.grouped:
+            return self._join(obs, by_tool, now)
+        if not group.grouped:
+            return self._invite(obs, level, now)
+        if not group.leading:
+            return self._errand(obs, level, now)
+        return None
+
+    def _heal_mate(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]],
+                   group: Group) -> Action | None:
+        """A healing spell on the most wounded member here (the server lists one only
+        for those below three quarters of their hit points)."""
+        if not group.grouped:
+            return None
+        best: tuple[float, dict[str, Any], str] | None = None
+        for a in by_tool.get("cast", []):
+            if "(heal" not in str(a.get("why")):
+                continue
+            who = self._name_of(obs, str((a.get("args") or {}).get("target") or ""))
+            m = group.member(who)
+            if m is None or who == group.me:
+                continue
+            if best is None or hp_of(m) < best[0]:
+                best = (hp_of(m), a, who)
+        if best is None:
+            return None
+        return self._act(best[1], f"heal {best[2]} ({round(best[0] * 100)}% hp)")
+
+    def _pay(self, obs: Observation, group: Group) -> Action | None:
+        """Hand a member here its share of the gold we took from a corpse."""
+        if not group.grouped:
+            self.gold_due.clear()
+        here = {str(m.get("name")) for m in group.mates_here()}
+        for n, (who, amount) in enumerate(self.gold_due):
+            if who in here:
+                del self.gold_due[n]
+                amount = min(amount, int(obs.character.get("gold") or 0))
+                if amount < 1:
+                    return None
+                return Action("give", {"item": f"{amount} gold", "to": self._word_of(obs, who)},
+                              f"{who}'s share of the gold")
+        return None
+
+    def _take_in(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]],
+                 group: Group) -> Action | None:
+        """Take into our group the one we invited, who now follows us (room permitting)."""
+        if group.grouped and len(group.members) >= self.party_size:
+            return None
+        for a in by_tool.get("group", []):
+            who = self._name_of(obs, str((a.get("args") or {}).get("who") or ""))
+            if who.lower() in self.invited:
+                del self.invited[who.lower()]
+                self.invite_until = 0.0
+                return self._act(a, f"take {who} into the group")
+        return None
+
+    def _join(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], now: float
+              ) -> Action | None:
+        """Answer an invitation we accepted: follow its leader here, or walk to the room
+        it named; given up after `JOIN_WAIT`, or when we know no way there."""
+        assert self.joining is not None
+        leader, room, since = self.joining
+        if now - since > JOIN_WAIT:
+            self.joining = None
+            return None
+        if any(c.get("name") == leader for c in obs.characters):
+            return Action("follow", {"who": self._word_of(obs, leader)},
+                          f"join {leader}'s group")
+        act = self._go_to(obs, by_tool, room, ANY_LEVEL, f"to {leader}, who invited us")
+        if act is None:
+            self.joining = None
+        return act
+
+    def _too_strong_alone(self, obs: Observation, c: dict[str, Any], level: int) -> bool:
+        """Prey here we would not take alone (`consider` says deadly, or risky without a
+        fair chance, or it beat us before) that two of us would take (fair or easy)."""
+        if not c.get("attackable") or c.get("kind") != "mob" or c.get("fighting") \
+                or c.get("roles"):
+            return False
+        name, lvl = str(c.get("name")), int(c.get("level") or 0)
+        if self._left(name, lvl, level, self._wanted(obs)):
+            return False
+        said = str(c.get("verdict"))
+        alone = said in ("easy", "fair") or (said == "risky" and self._fair_risk(c, 1.0, level))
+        if alone and name not in self.danger:
+            return False
+        return _verdict_of(party_ratio(c, 2, False)) in ("easy", "fair")
+
+    def _invite(self, obs: Observation, level: int, now: float) -> Action | None:
+        """Invite a friend (else a player here) when prey here is too strong alone."""
+        if now < self.invite_until:
+            return None
+        strong = [c for c in obs.characters if self._too_strong_alone(obs, c, level)]
+        if not strong:
+            return None
+        if self.friends is not None:
+            names = sorted(f for f in self.friends if f != obs.name.lower())
+        else:
+            names = [str(c.get("name")) for c in obs.characters
+                     if c.get("kind") in ("player", "agent") and not c.get("fighting")]
+        names = [n for n in names if now - self.invited.get(n.lower(), -1e9) > INVITE_AGAIN]
+        if not names:
+            return None
+        prey = str(strong[0].get("name"))[:80]
+        act = self._tell_plan(names[0], Plan("group", leader=obs.name, prey=prey,
+                                             room=self.here),
+                              f"invite {names[0]}: {prey} is too strong alone")
+        if act is not None:
+            self.invited[names[0].lower()] = now
+            self.invite_until = now + INVITE_WAIT
+            self.invite_prey = prey
+        return act
+
+    def _errand(self, obs: Observation, level: int, now: float) -> Action | None:
+        """A member with somewhere to go (a quest to hand in, a shop) asks the group."""
+        found = self._errand_plan(obs, level)
+        if found is None:
+            return None
+        path, goal = found
+        room = self._dest_of(path)
+        key = f"errand {room}"
+        if room == self.here or now - self.said.get(key, -1e9) < ERRAND_AGAIN:
+            return None
+        act = self._gtell(Plan("errand", who=obs.name, room=room), f"ask the group: {goal}")
+        if act is not None:
+            self.said[key] = now
+        return act
+
+    def _hold(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], group: Group
+              ) -> tuple[bool, Action | None]:
+        """A leader, before it fights or walks on, waits for its group: members elsewhere
+        (for `REGROUP_WAIT`), a healer low on mana (telling the group a `rest` plan),
+        members resting or hurt. (True, what to do meanwhile) or (False, None)."""
+        now = self.clock()
+        away = [str(m.get("name")) for m in group.mates() if not m.get("here")]
+        if away:
+            self.regroup_since = self.regroup_since or now
+            if now - self.regroup_since < REGROUP_WAIT:
+                return True, self._idle(obs, by_tool, f"wait for {', '.join(away)} to come back")
+            return False, None
+        self.regroup_since = 0.0
+        low = [str(m.get("name")) for m in group.healers_here(me_too=False) if mana_of(m) < 0.5]
+        if low:
+            if now - self.said.get("rest", -1e9) > PLAN_AGAIN:
+                told = self._gtell(Plan("rest", who=low[0], until="mana"),
+                                   f"wait for {low[0]}'s mana")
+                if told is not None:
+                    self.said["rest"] = now
+                    return True, told
+            return True, self._idle(obs, by_tool, f"wait for {low[0]}, our healer, "
+                                                  "to get mana back")
+        tired = [str(m.get("name")) for m in group.mates_here()
+                 if m.get("position") in ("resting", "sleeping") or hp_of(m) < self.fight_above]
+        if tired:
+            return True, self._idle(obs, by_tool, f"wait for {', '.join(tired)} to rest")
+        return False, None
+
+    def _party_walk(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]],
+                    level: int) -> tuple[bool, Action | None]:
+        """Walking in party mode: a member keeps up with its leader (or waits where it
+        is); an inviter waits for an answer; a leader goes where members asked first.
+        (True, what to do) or (False, None): walk as alone."""
+        group = Group.of(obs)
+        now = self.clock()
+        if group.grouped and not group.leading:
+            leader = group.member(group.leader)
+            if leader is None or leader.get("here"):
+                return True, self._idle(obs, by_tool, f"with {group.leader}")
+            act = self._go_to(obs, by_tool, str(leader.get("room")), ANY_LEVEL,
+                              f"back to {group.leader}")
+            return (True, act) if act is not None else (False, None)
+        if not group.grouped and now < self.invite_until:
+            return True, self._idle(obs, by_tool, "wait for an answer to our invitation")
+        if group.leading and not self.path and self.errands:
+            room = self.errands[0]
+            if room == self.here:
+                self.errand_at = self.errand_at or now
+                if now - self.errand_at < ERRAND_STAY:
+                    return True, self._idle(obs, by_tool, "wait while the group does an errand")
+            else:
+                act = self._go_to(obs, by_tool, room, level, f"errand to {room}")
+                if act is not None:
+                    return True, act
+            self.errands.popleft()
+            self.errand_at = 0.0
+        return False, None
+
+    def _go_to(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], room: str,
+               level: int, why: str) -> Action | None:
+        """The first step (or door to open) on the way to `room`, even a room marked
+        dangerous (a member is there); None if we are there or know no way."""
+        if not room or room == self.here:
+            return None
+        step = next((path[0] for through_bad in (False, True)
+                     for rid, path, _, _ in self._bfs(level, through_bad) if rid == room), None)
+        if step is None:
+            return None
+        for a in by_tool.get("open", []) + by_tool.get("unlock", []):
+            if (a.get("args") or {}).get("door") == step:
+                return self._act(a, f"open the way {step} ({why})")
+        for a in by_tool.get("go", []):
+            if (a.get("args") or {}).get("direction") == step:
+                return self._act(a, f"{why}: {a.get('why')}")
+        return None
+
+    def _idle(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], why: str
+              ) -> Action | None:
+        """Wait for the party: rest if not quite whole (a member: if not as whole as its
+        leader waits for), else do nothing for a while."""
+        v = obs.vitals
+        group = Group.of(obs)
+        bars = (self.fight_above, 0.6, 0.5) if group.grouped and not group.leading \
+            else (0.95, 0.9, 0.9)
+        if _ratio(v.get("hp"), v.get("max_hp")) < bars[0] \
+                or _ratio(v.get("mana"), v.get("max_mana")) < bars[1] \
+                or _ratio(v.get("moves"), v.get("max_moves")) < bars[2]:
+            rest = self._recover(obs, by_tool)
+            if rest is not None:
+                return Action(rest.tool, rest.args, f"{rest.tool}: {why}")
+        self.wake_after = self.rest_wait
+        self.wait_why = why
+        return None
+
+    @staticmethod
+    def _gtell(plan: Plan, why: str) -> Action | None:
+        try:
+            return Action("gtell", {"text": encode(plan)}, why)
+        except PlanError:
+            return None
+
+    @staticmethod
+    def _tell_plan(who: str, plan: Plan, why: str) -> Action | None:
+        try:
+            return Action("tell", {"target": who, "text": encode(plan)}, why)
+        except PlanError:
+            return None
+
+    @staticmethod
+    def _name_of(obs: Observation, word: str) -> str:
+        """The name of the one here whom `word` names (the word itself if no one)."""
+        return next((str(c.get("name")) for c in obs.characters
+                     if str(c.get("keyword")) == word), word)
+
+    @staticmethod
+    def _word_of(obs: Observation, name: str) -> str:
+        """The word that names `name` here (the name itself if not here)."""
+        return next((str(c.get("keyword")) for c in obs.characters
+                     if c.get("name") == name and c.get("keyword")), name)
 
     # ---- fighting ----------------------------------------------------------------------
 
@@ -448,21 +877,27 @@ class ScriptedPolicy:
         return place.exits.get(direction, "") if place else ""
 
     def _target(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]], hp: float,
-                level: int) -> Action | None:
+                level: int, group: Group | None = None) -> Action | None:
         wanted = self._wanted(obs)
         best: tuple[float, dict[str, Any]] | None = None
         by_word = {str(c.get("keyword")): c for c in obs.characters}
+        fighters, healer = self._party_force(group)
         for a in by_tool.get("kill", []):
             c = by_word.get(str((a.get("args") or {}).get("target")))
             if c is None or c.get("kind") != "mob":
                 continue
             name = str(c.get("name"))
-            if name in self.danger or c.get("fighting"):
+            verdict = str(c.get("verdict"))
+            if fighters > 1:  # the odds of the group here, if better
+                together = _verdict_of(party_ratio(c, fighters, healer))
+                if VERDICT_ORDER.index(together) < VERDICT_ORDER.index(verdict):
+                    verdict = together
+            if (name in self.danger and verdict not in ("easy", "fair")) or c.get("fighting"):
                 continue
             if self._left(name, int(c.get("level") or 0), level, wanted):
                 continue  # small prey: left to the low-level players who live on it
-            verdict = str(c.get("verdict"))
-            if verdict == "deadly" or (verdict == "risky" and not self._fair_risk(c, hp, level)):
+            if verdict not in VERDICT_ORDER or verdict == "deadly" \
+                    or (verdict == "risky" and not self._fair_risk(c, hp, level)):
                 continue
             xp = float(c.get("xp") or 0)
             score = xp / max(1, int(c.get("rounds_to_win") or 1))
@@ -490,11 +925,24 @@ class ScriptedPolicy:
 
     # ---- things, quests, shops ------------------------------------------------------------
 
-    def _loot(self, by_tool: dict[str, list[dict[str, Any]]]) -> Action | None:
-        for a in by_tool.get("get", []):
-            if (a.get("args") or {}).get("container"):
-                return self._act(a)
-        return None
+    def _loot(self, by_tool: dict[str, list[dict[str, Any]]], group: Group | None = None
+              ) -> Action | None:
+        """Loot a corpse here; in a group with others here, only in our turn (the one who
+        did not loot the last corpse; the leader first), or when the one whose turn it is
+        has left it for `LOOT_PATIENCE` turns."""
+        corpses = [a for a in by_tool.get("get", []) if (a.get("args") or {}).get("container")]
+        if not corpses:
+            self.loot_wait = 0
+            return None
+        if group is not None and group.mates_here():
+            mine = self.last_looter != group.me if self.last_looter else group.leading
+            if not mine and self.loot_wait < LOOT_PATIENCE:
+                self.loot_wait += 1
+                self.wake_after = self.rest_wait
+                self.wait_why = "leave the corpse to the one whose turn it is"
+                return None
+        self.loot_wait = 0
+        return self._act(corpses[0])
 
     def _pickup(self, obs: Observation, by_tool: dict[str, list[dict[str, Any]]]
                 ) -> Action | None:
@@ -584,6 +1032,10 @@ class ScriptedPolicy:
         goes = {str((a.get("args") or {}).get("direction")): a for a in by_tool.get("go", [])}
         opens = {str((a.get("args") or {}).get("door")): a
                  for a in by_tool.get("open", []) + by_tool.get("unlock", [])}
+        if self.party:
+            held, act = self._party_walk(obs, by_tool, level)
+            if held:
+                return act
         if not self.path:
             self.path, self.goal = self._plan(obs, level)
         if self.path:
@@ -635,6 +1087,23 @@ class ScriptedPolicy:
 
     def _plan(self, obs: Observation, level: int) -> tuple[deque[str], str]:
         """A path to the most useful place, and why."""
+        errand = self._errand_plan(obs, level)
+        if errand is not None:
+            return errand
+        # Into a zone above our level, only its first rooms: level-1 explorers who went
+        # deep into the Greenwood met its aggressive spiders and bandits, and died.
+        path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,
+                             unknown_ok=True, ahead=EXPLORE_AHEAD)
+        if path is not None:
+            return path, "explore"
+        hunt = self._hunt(obs, level)
+        if hunt is not None:
+            return hunt
+        return deque(), ""
+
+    def _errand_plan(self, obs: Observation, level: int) -> tuple[deque[str], str] | None:
+        """A path to a quest's turn-in, to a quest giver, or to a shop, and why; None if
+        none is due."""
         ready = [q for q in obs.quests if q.get("state") == "accepted" and q.get("ready")]
         for q in ready:
             who = str(q.get("turn_in"))
@@ -657,16 +1126,7 @@ class ScriptedPolicy:
                                  and now - self.shop_visit.get(p.id, -1e9) > SHOP_AGAIN, level)
             if path is not None:
                 return path, "to a shop"
-        # Into a zone above our level, only its first rooms: level-1 explorers who went
-        # deep into the Greenwood met its aggressive spiders and bandits, and died.
-        path = self._path_to(lambda p: p.id not in self.map or p.visits == 0, level,
-                             unknown_ok=True, ahead=EXPLORE_AHEAD)
-        if path is not None:
-            return path, "explore"
-        hunt = self._hunt(obs, level)
-        if hunt is not None:
-            return hunt
-        return deque(), ""
+        return None
 
     def _prey_value(self, place: Place, level: int, wanted: set[str]) -> float:
         """The XP this room's mobs (as seen before) are worth to us now, if we can beat
@@ -688,7 +1148,8 @@ class ScriptedPolicy:
         if name in self.danger or self._left(name, lvl, level, wanted):
             return 0.0
         beatable = verdict in ("easy", "fair") or (verdict == "risky" and level > then) \
-            or (verdict == "deadly" and level >= then + 2)
+            or (verdict == "deadly" and level >= then + 2) \
+            or (verdict == "risky" and self.force[0] > 1)  # a group takes what is risky alone
         if not beatable:
             return 0.0
         return xp * kill_scale(level, lvl) / kill_scale(then, lvl) * (3 if name in wanted else 1)

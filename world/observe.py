@@ -6,7 +6,9 @@ lists, strings, numbers) for the server's `observe` answer (docs/protocol.md):
 - `observe(world, ch)` is the full snapshot: the character sheet, the room as the
   `room` event shows it, vitals, inventory, equipment, effects, quests, skills,
   the characters here (with what `consider` would say of those one may attack),
-  the zones here and next door (name, levels), and `actions`.
+  the zones here and next door (name, levels), the group one is in (`group`:
+  its leader and each member's state, where it is and whom it fights; None when in
+  none), and `actions`.
 - `actions(world, ch)` are the admissible actions, like the admissible-command
   lists of text-game benchmarks: each is `{"tool", "args", "line", "why"}`, a
   call the command registry takes (`line` is the same as a person types it),
@@ -15,7 +17,9 @@ lists, strings, numbers) for the server's `observe` answer (docs/protocol.md):
   carrying limits), so doing it now is not refused for any rule known here.
   Only what is worth doing is listed: walking (and opening closed doors),
   attacking, picking up and looting, spells and skills ready, wearing better
-  gear, trading at a shop, taking and finishing quests, resting and getting up.
+  gear, trading at a shop, taking and finishing quests, resting and getting up,
+  and in a group: assisting a member who fights, healing and helping members here
+  (spells aimed at an ally), taking a follower into one's group.
 
 Targets are named so that the command finds exactly that one (`rat`, `2.rat`).
 Nothing here changes the world.
@@ -34,7 +38,7 @@ from world.context import find
 from world.entities import Character, Item, ItemType, Position, Slot
 from world.errors import Refused
 from world.inventory import Budget, can_take, carried_count, carried_weight, max_count, max_weight
-from world.systems import behaviours, combat, magic, progression
+from world.systems import behaviours, combat, groups, magic, progression
 from world.systems import quests as q
 
 if TYPE_CHECKING:
@@ -192,8 +196,19 @@ def observe(world: World, ch: Character) -> dict[str, Any]:
         "skills": skill_rows(world, ch),
         "characters": character_rows(world, ch, memo),
         "zones": zone_rows(world, ch),
+        "group": group_view(ch),
         "actions": actions(world, ch, memo),
     }
+
+
+def group_view(ch: Character) -> dict[str, Any] | None:
+    """The group `ch` is in: its leader and its members, leader first, each as the
+    `group` command lists them (`groups.member_row`); None when in none."""
+    members = groups.members(ch)
+    if not members:
+        return None
+    return {"leader": members[0].name,
+            "members": [groups.member_row(ch, m, m is members[0]) for m in members]}
 
 
 def zone_rows(world: World, ch: Character) -> dict[str, dict[str, Any]]:
@@ -222,6 +237,7 @@ def character_sheet(world: World, ch: Character) -> dict[str, Any]:
         "gold": ch.gold,
         "position": str(ch.position),
         "fighting": ch.fighting.name if ch.fighting is not None else None,
+        "following": ch.following.name if ch.following is not None else None,
         "wimpy": ch.wimpy,
         "armor_class": rules.armor_class(ch),
         "attributes": {a: rules.attribute(ch, a) for a in ("str", "dex", "con", "int", "wis")},
@@ -345,6 +361,7 @@ def actions(world: World, ch: Character, memo: Memo | None = None) -> list[dict[
     if ch.position is Position.STANDING:
         out += _exit_actions(world, ch)
         out += _attack_actions(world, ch, memo)
+        out += _group_actions(world, ch)
     if ch.position in (Position.STANDING, Position.RESTING):
         out += _pickup_actions(world, ch)
         out += _shop_actions(world, ch)
@@ -433,6 +450,33 @@ def _attack_actions(world: World, ch: Character, memo: Memo | None) -> list[dict
                            f"{a.verdict}: {other.name}, level {other.level}{pack}, "
                            f"{a.rounds_to_win} rounds to win, {a.rounds_to_lose} to lose, "
                            f"{xp} xp"))
+    return out
+
+
+def _mates_here(world: World, ch: Character) -> list[Character]:
+    """The other members of `ch`'s group standing alive in its room (no mobs)."""
+    return [m for m in groups.members_in_room(world, ch, ch.room)
+            if m is not ch and not m.is_mob]
+
+
+def _group_actions(world: World, ch: Character) -> list[dict[str, Any]]:
+    """Standing: join a group member's fight here; take a follower here into one's group."""
+    room = world.rooms[ch.room]
+    out: list[dict[str, Any]] = []
+    for m in _mates_here(world, ch):
+        foe = m.fighting
+        if foe is None or foe is ch or not combat.present(world, ch, foe) \
+                or combat.can_attack(world, ch, foe) is not None:
+            continue
+        word = word_for(m, room.characters)
+        out.append(_action("assist", {"who": word}, f"assist {word}",
+                           f"help {m.name} against {foe.name} (your group)"))
+    if ch.following is None:
+        for f in ch.followers:
+            if f.room == ch.room and not f.grouped and not f.is_mob:
+                word = word_for(f, room.characters)
+                out.append(_action("group", {"who": word}, f"group {word}",
+                                   f"{f.name} follows you: take them into your group"))
     return out
 
 
@@ -617,7 +661,7 @@ def _spell_targets(world: World, ch: Character, kind: str, aim: str
         if kind == "rescue":
             return [c for c in room.characters if c is not ch and not c.is_mob
                     and any(f.fighting is c for f in room.characters)]
-        return [ch]
+        return [ch, *_mates_here(world, ch)]
     if aim in ("self", "none", "room_enemies"):
         return [None]
     return []  # items (identify): nothing worth suggesting

@@ -15,7 +15,7 @@ from helpers import new_world
 from world.commands.registry import Call, bind_call, parse_line
 from world.entities import Character, Effect, Position
 from world.observe import actions, observe, word_for
-from world.systems import combat
+from world.systems import combat, groups
 from world.world import World
 
 Setup = Callable[[], tuple[World, Character]]
@@ -83,8 +83,45 @@ def fighting_a_rat() -> tuple[World, Character]:
     return world, ch
 
 
+def _pair(cls: str = "warrior") -> tuple[World, Character, Character]:
+    """Ann (`cls`) leads a group with Bob, a warrior, in the stable with two rats."""
+    world, ann = _hero(cls, room="haven:stable")
+    bob = world.enter("Bob", "warrior")
+    world.move(bob, "haven:stable")
+    groups.follow(world, bob, ann)
+    groups.add_member(world, ann, bob)
+    world.drain()
+    return world, ann, bob
+
+
+def leading_a_follower() -> tuple[World, Character]:
+    """Bob follows Ann, not yet in her group."""
+    world, ann = _hero(room="haven:stable")
+    bob = world.enter("Bob", "warrior")
+    world.move(bob, "haven:stable")
+    groups.follow(world, bob, ann)
+    world.drain()
+    return world, ann
+
+
+def cleric_with_a_wounded_member() -> tuple[World, Character]:
+    world, ann, bob = _pair("cleric")
+    bob.hp = bob.max_hp // 3
+    return world, ann
+
+
+def member_fighting_a_rat() -> tuple[World, Character]:
+    """Bob, Ann's group member, fights a rat; Ann stands by."""
+    world, ann, bob = _pair("cleric")
+    combat.engage(world, bob, _mobs(world, "haven:stable", "haven:cellar_rat")[0])
+    bob.hp = bob.max_hp // 2
+    world.drain()
+    return world, ann
+
+
 SITUATIONS: list[Setup] = [at_square, at_gate, in_stable_with_two_rats, mage_in_stable,
-                           in_shop, beside_a_corpse, fighting_a_rat]
+                           in_shop, beside_a_corpse, fighting_a_rat, leading_a_follower,
+                           cleric_with_a_wounded_member, member_fighting_a_rat]
 
 
 # ---- the actions in each situation -----------------------------------------------------
@@ -262,13 +299,41 @@ def test_snapshot_has_every_part() -> None:
     world, ch = at_square()
     snap = observe(world, ch)
     assert set(snap) == {"character", "room", "vitals", "inventory", "equipment", "effects",
-                         "quests", "skills", "characters", "zones", "actions"}
+                         "quests", "skills", "characters", "zones", "group", "actions"}
     assert snap["room"]["id"] == "haven:square" and snap["vitals"]["hp"] == ch.hp
     assert snap["character"]["name"] == "Ann"
     assert snap["equipment"]["wield"]["name"] == "a short sword"
     assert snap["zones"] == {"haven": {"name": "Haven", "levels": [1, 3]}}
     world.move(ch, "haven:forest_edge")  # a way into the Greenwood
     assert observe(world, ch)["zones"]["greenwood"]["levels"] == [2, 6]
+
+
+def test_group_view_and_group_actions() -> None:
+    world, ch = at_square()
+    assert observe(world, ch)["group"] is None
+    assert observe(world, ch)["character"]["following"] is None
+    world, ann = leading_a_follower()
+    assert observe(world, ann)["group"] is None  # following is not yet grouping
+    assert _lines(actions(world, ann), "group") == ["group bob"]
+    bob = world.characters["bob"]
+    assert observe(world, bob)["character"]["following"] == "Ann"
+    assert _lines(actions(world, bob), "group") == []  # only the leader takes people in
+    world, ann = member_fighting_a_rat()
+    view = observe(world, ann)["group"]
+    assert view["leader"] == "Ann"
+    assert [(m["name"], m["leader"], m["here"], m["room"], m["fighting"])
+            for m in view["members"]] == [("Ann", True, True, "haven:stable", None),
+                                          ("Bob", False, True, "haven:stable", "a cellar rat")]
+    assert _lines(actions(world, ann), "assist") == ["assist bob"]
+    heals = [a for a in actions(world, ann) if a["tool"] == "cast"
+             and a["args"].get("spell") == "cure light"]
+    assert [a["args"].get("target") for a in heals] == ["bob"]  # Ann is unhurt
+    bob = world.characters["bob"]
+    world.move(bob, "haven:square")  # a member elsewhere: nothing to do for him here
+    assert _lines(actions(world, ann), "assist") == []
+    assert observe(world, ann)["group"]["members"][1]["here"] is False
+    world, ann = cleric_with_a_wounded_member()
+    assert any(a["line"] == "cast 'cure light' bob" for a in actions(world, ann))
 
 
 def test_nothing_while_stunned_or_dead() -> None:

@@ -196,7 +196,7 @@ def group(ctx: Ctx, who: Annotated[Target | None, "a follower to take in or put 
         members = groups.members(actor)
         if not members:
             raise Refused(Code.NOT_GROUPED, "You are not in a group.")
-        ctx.tell(GroupListed(members[0].name, [_member(actor, m, m is members[0])
+        ctx.tell(GroupListed(members[0].name, [groups.member_row(actor, m, m is members[0])
                                               for m in members]))
         return
     if actor.following is not None:
@@ -220,15 +220,6 @@ def group(ctx: Ctx, who: Annotated[Target | None, "a follower to take in or put 
         groups.remove_member(world, actor, member)
     else:
         groups.add_member(world, actor, member)
-
-
-def _member(viewer: Character, m: Character, leader: bool) -> dict[str, object]:
-    return {
-        "name": m.name, "level": m.level, "class": m.cls, "kind": str(m.kind),
-        "hp": m.hp, "max_hp": m.max_hp, "mana": m.mana, "max_mana": m.max_mana,
-        "moves": m.moves, "max_moves": m.max_moves, "position": str(m.position),
-        "here": m.room == viewer.room, "leader": leader,
-    }
 
 
 @command("gtell", aliases=("gsay", "gt"), category="group", sleeping_ok=True,

@@ -50,6 +50,18 @@ def members_in_room(world: World, ch: Character, room_id: str) -> list[Character
             and _in_world(world, m)]
 
 
+def member_row(viewer: Character, m: Character, leader: bool) -> dict[str, object]:
+    """What `viewer` knows of a member of its group, as plain data (the `group` command's
+    list and the `group` part of `observe`): who, how hurt, where, fighting whom."""
+    return {
+        "name": m.name, "level": m.level, "class": m.cls, "kind": str(m.kind),
+        "hp": m.hp, "max_hp": m.max_hp, "mana": m.mana, "max_mana": m.max_mana,
+        "moves": m.moves, "max_moves": m.max_moves, "position": str(m.position),
+        "here": m.room == viewer.room, "leader": leader, "room": m.room,
+        "fighting": m.fighting.name if m.fighting is not None else None,
+    }
+
+
 def _in_world(world: World, ch: Character) -> bool:
     if ch.kind is Kind.MOB:
         return world.mobs.get(ch.id) is ch
