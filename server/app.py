@@ -1120,11 +1120,19 @@ async def serve(settings: Settings, on_ready: Callable[[Server], None] | None = 
     """Run a server until SIGINT/SIGTERM, `shutdown` or `reboot`; returns the exit status
     (0, or `REBOOT_EXIT_CODE` after `reboot`). `on_ready` is called once it listens."""
     server = Server(settings)
+    # A SIGTERM while it starts (the port may already be open) is kept, and acted on
+    # once it has started: never the default action, which would kill it unsaved.
+    early: list[signal.Signals] = []
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, early.append, sig)
     await server.start()
-    # The process is ours: what start built lives on, out of the collector's walks.
-    gctune.tune(settings.gc_threshold)
+    server.install_signal_handlers()
+    if early:
+        server.spawn(server.shutdown(f"signal {early[0].name}"))
     if on_ready is not None:
         on_ready(server)
-    server.install_signal_handlers()
+    # The process is ours: what start built lives on, out of the collector's walks.
+    gctune.tune(settings.gc_threshold)
     await server.stopped.wait()
     return server.exit_code
