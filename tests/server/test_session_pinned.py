@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from server import render, wire
+from server.identity import AgentIdentity
 from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Kind
@@ -133,6 +134,8 @@ def test_an_existing_character_by_text() -> None:
     assert s.password_expected
     typed(s, "secret")
     assert s.requests[-1] == AuthRequest("login", "Bob", "secret", None, None)
+    typed(s, "secret")  # again, while the shell checks it
+    assert screen(s) == [err("One moment, please...")] and len(s.requests) == 2
     s.auth_failed("auth_failed", "Wrong name or password.")
     assert screen(s) == [err("Wrong name or password."), "By what name are you known? "]
     typed(s, "x")
@@ -229,6 +232,26 @@ def test_usage_messages_go_to_the_shell() -> None:
     msg = wire.Usage("report", model="m", id=4)
     s.receive(msg)
     assert s.requests == [GameRequest("usage_message", {"message": msg})]
+
+
+def test_advance_goes_to_the_shell_only_while_playing() -> None:
+    s = session()
+    s.receive(wire.Advance(3, id=7))
+    assert frames(s) == [{"type": "error", "code": "not_authenticated",
+                          "message": "Log in first.", "id": 7}]
+    assert s.requests == []
+    s = playing()
+    s.receive(wire.Advance(3, id=8))
+    assert s.requests == [GameRequest("advance", {"ticks": 3, "id": 8})]
+
+
+def test_an_agent_is_told_whose_it_is_at_login() -> None:
+    s = session()
+    s.agent = AgentIdentity("robo", "Robo", "olga", "k1", frozenset())
+    s.auth_succeeded(ann(), "player", id=2)
+    assert frames(s) == [{"type": "auth", "ok": True, "created": False, "id": 2,
+                          "character": {"name": "Ann", "class": "warrior", "level": 2,
+                                        "kind": "player", "role": "player", "owner": "olga"}}]
 
 
 def test_tools_asks_the_game_for_this_session_with_or_without_all() -> None:

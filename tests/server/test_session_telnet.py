@@ -9,7 +9,7 @@ from server import gmcp, render, wire
 from server.session import Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Item, ItemType, Kind
-from world.events import RoomShown, Said, Shouted, Told, Vitals
+from world.events import GoldChanged, RoomShown, Said, Shouted, Told, Vitals
 
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -265,3 +265,34 @@ def test_channel_brackets_count_the_lines_as_wrapped() -> None:
     assert shout.startswith("[AI] Cat shouts") and shout.count("\n") > 1  # wrapped, then the end
     assert "HEY" not in got[1][2]  # after the end: the prompt only
     assert session.gmcp_inline[1][0] < len(frame)
+
+
+def test_gmcp_events_are_read_for_the_sessions_character() -> None:
+    session = gmcp_session()
+    assert session.character is not None
+    session.character.gold = 12
+    session.deliver(GoldChanged(12, 12, "got"))  # the character's status goes along
+    session.deliver(Told("Ann", "player", "Bob", "psst"))  # Ann's own tell: the tell to Bob
+    assert session.gmcp_out[0] == ("Char.Status", {
+        "name": "Ann", "fullname": "Ann", "level": 3, "class": "mage", "gold": 12, "xp": 0})
+    assert session.gmcp_out[1][0] == "Comm.Channel.Text"
+    assert plain(session.gmcp_out[1][1]["text"]) == "You tell Bob, 'psst'"
+
+
+def test_a_notice_before_login_brackets_nothing() -> None:
+    session = text_session()
+    session.gmcp_enabled = True
+    session.notify([("", "The server restarts in a minute.")])
+    assert session.gmcp_out == [] and session.gmcp_inline == []
+    assert "restarts" in str(session.outbox()[0])
+
+
+def test_channel_brackets_in_a_frame_not_wrapped() -> None:
+    session = gmcp_session(width=0)  # the character turned wrapping off
+    session.deliver(room())
+    session.deliver(Said("Bob", "player", "hi"))
+    [frame] = session.outbox()
+    assert isinstance(frame, str)
+    got = brackets(session, frame)
+    assert got[0][:2] == ("Comm.Channel.Start", "say") and got[0][2] == "Bob says, 'hi'\n"
+    assert plain(frame[:session.gmcp_inline[0][0]]).count("\n") == 3  # the room, unwrapped

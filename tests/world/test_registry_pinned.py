@@ -316,6 +316,8 @@ def test_closest_and_did_you_mean() -> None:
         "abcdefghijk", "abcdefghijkl"]  # best first (0.95, then 0.91: within 0.05)
     assert closest("abcd", ["abcde", "abcdf", "abcdg", "abcdh"]) == [
         "abcde", "abcdf", "abcdg"]  # three at most
+    assert closest("abcd", ["abcdxy", "abcx"]) == [
+        "abcdxy", "abcx"]  # 0.8, then 0.75: exactly 0.05 below the best is kept
     assert did_you_mean([]) == ""
     assert did_you_mean(["look"]) == " Did you mean 'look'?"
     assert did_you_mean(["look", "lock"]) == " Did you mean 'look' or 'lock'?"

@@ -481,3 +481,31 @@ def test_a_mob_lays_a_curse_once_unless_it_stacks(sid: str, effect: str, again: 
     assert magic.mob_choice(world, shaman) == (sid, ann)
     ann.effects.append(Effect(effect, until=world.time + 100))
     assert magic.mob_choice(world, shaman) == ((sid, ann) if again else None)
+
+
+# ---- content checks ------------------------------------------------------------------------
+
+
+def test_what_the_content_check_says_of_faulty_spells() -> None:
+    faulty = {
+        "numb": {"name": "numb", "description": "x", "kind": "dot", "target": "enemy",
+                 "effect": {"name": "numb", "duration": 10}},  # no dot dice
+        "bare": {"name": "bare", "description": "x", "kind": "dot", "target": "enemy"},
+        "flash": {"name": "flash", "description": "x", "kind": "buff", "target": "self",
+                  "effect": {"name": "flash"}},  # no duration
+        "blink": {"name": "blink", "description": "x", "kind": "buff", "target": "self",
+                  "effect": {"name": "blink", "duration": 1}},  # one tick: fine
+        "mend_foe": {"name": "mend foe", "description": "x", "kind": "heal",
+                     "target": "enemy", "dice": "1d4"},
+    }
+    hall = {"zone": {"id": "lab", "name": "Lab"},
+            "rooms": {"hall": {"name": "Hall", "description": "Bare."}}}
+    spells = build_content(("world.yaml", {"name": "Lab", "start_room": "lab:hall"}),
+                           ("classes.yaml", CLASSES), [("zones/lab.yaml", hall)], {},
+                           ("spells.yaml", {"spells": faulty}))
+    assert magic.check_content(spells) == [
+        "spells.numb: a dot spell's effect needs dot dice",
+        "spells.bare: a dot spell needs an effect",
+        "spells.flash: an effect needs a duration",
+        "spells.mend_foe: a heal spell takes target ally or self",
+    ]
