@@ -102,3 +102,24 @@ def test_leads_to_stops_at_a_loop() -> None:
     ann.following, bob.following = bob, ann  # a loop the `follow` command never makes
     assert groups.leads_to(ann, bob) and groups.leads_to(bob, ann)
     assert not groups.leads_to(ann, cid)
+
+
+def test_a_group_member_as_the_group_list_shows_it() -> None:
+    world = new_world()
+    ann, bob, _ = trio(world)
+    groups.follow(world, bob, ann)
+    groups.add_member(world, ann, bob)
+    world.move(bob, "t:b")
+    rat = world.spawn_mob("t:rat", "t:b")
+    bob.fighting = rat
+    bob.hp, bob.mana, bob.moves = 21, 3, 77
+    assert groups.member_row(ann, bob, False) == {  # a warrior of tests/npc_content.py
+        "name": "Bob", "level": 1, "class": "warrior", "kind": "player",
+        "hp": 21, "max_hp": 30, "mana": 3, "max_mana": 0, "moves": 77, "max_moves": 100,
+        "position": "standing", "here": False, "leader": False, "room": "t:b",
+        "fighting": "a rat"}
+    assert groups.member_row(ann, ann, True) == {
+        "name": "Ann", "level": 1, "class": "warrior", "kind": "player",
+        "hp": 30, "max_hp": 30, "mana": 0, "max_mana": 0, "moves": 100, "max_moves": 100,
+        "position": "standing", "here": True, "leader": True, "room": "t:a",
+        "fighting": None}
