@@ -78,6 +78,14 @@ _SLOT = 0.005
 """Fan-out output is written in slots this far apart (see `Server.mark`)."""
 
 
+def same_state(written: dict[str, Any] | None, snap: dict[str, Any]) -> bool:
+    """Whether `snap` holds what `written` does, but for the time played (which grows by
+    the tick: written with the next real change, the autosave or the quit)."""
+    if written is None or len(written) != len(snap):
+        return False
+    return all(v == written.get(k) for k, v in snap.items() if k != "played_ticks")
+
+
 class Link(Protocol):
     """What the server needs of a connection (ws.Connection, telnet.TelnetConnection)."""
 
@@ -166,6 +174,8 @@ class Server:
         self._write_through: set[Character] = set()
         self._saving = False
         self._written_during_flush: set[Character] = set()
+        # Each character's last snapshot written: the flush skips those unchanged since.
+        self._written: dict[str, dict[str, Any]] = {}
         self._holding: set[Session] = set()  # quit: output held until the save is done
         self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
         self.admin = Admin(self)
@@ -1069,7 +1079,13 @@ class Server:
                 await asyncio.sleep(0)
             newer = {ch.name for ch in self._written_during_flush}
             self._written_during_flush.clear()
-            await self.save([(n, snap) for n, snap in snaps if n not in newer])
+            # Told something is not changed: a bystander who heard a `say` is as written.
+            written = self._written
+            await self.save([(n, snap) for n, snap in snaps
+                             if n not in newer and not same_state(written.get(n), snap)])
+            if len(written) > 2 * len(self.world.characters) + 100:  # the ones who left
+                online = {ch.name for ch in self.world.characters.values()}
+                self._written = {n: v for n, v in written.items() if n in online}
         finally:
             self._saving = False
 
@@ -1101,14 +1117,18 @@ class Server:
             return done
         write = asyncio.get_running_loop().run_in_executor(self.db, self.repo.save_characters,
                                                            batch)
-        return self._saved(write, len(batch), time.perf_counter())
+        return self._saved(write, batch, time.perf_counter())
 
-    async def _saved(self, write: Awaitable[int], count: int, t0: float) -> bool:
+    async def _saved(self, write: Awaitable[int], batch: list[tuple[str, dict[str, Any]]],
+                     t0: float) -> bool:
         try:
             n = await write
         except Exception as exc:
-            self.log.error("save_failed", count=count, exc_info=exc)
+            self.log.error("save_failed", count=len(batch), exc_info=exc)
             return False
+        written = self._written
+        for name, snap in batch:  # in the order of the writes: the database thread is one
+            written[name] = snap
         self.saved += n
         self.metrics.saves.inc(n)
         self.log.debug("characters_saved", count=n,

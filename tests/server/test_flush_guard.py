@@ -47,3 +47,37 @@ async def test_without_changes_a_flush_writes_nothing(start_server: StartServer)
     before = server.saved
     await server.flush_dirty()
     assert server.saved == before
+
+
+async def test_the_flush_writes_who_changed_not_who_only_heard(start_server: StartServer
+                                                               ) -> None:
+    server: Server = await start_server(dirty_save_interval=3600.0)  # we run the flush
+    ann = await Client.open(ws_url(server), "aegent.json")
+    bob = await Client.open(ws_url(server), "aegent.json")
+    await ann.register("Ann")
+    await bob.register("Bob")
+    await server.flush_dirty()  # both written once: the flush knows their state now
+    await ann.command("say hello")  # Bob hears it, Ann speaks: neither changes
+    await bob.until(lambda m: m.get("name") == "said")
+    before = server.saved
+    await server.flush_dirty()
+    assert server.saved == before  # nothing written: the same state, but for time played
+    await ann.command("north")  # Ann moves (Bob sees her go): only Ann changed
+    await bob.until(lambda m: m.get("name") == "departed")
+    await server.flush_dirty()
+    assert server.saved == before + 1
+    stored = await server.in_db(server.repo.load_character, "Ann")
+    assert stored is not None and stored["room"] == server.world.characters["ann"].room
+    for c in (ann, bob):
+        await c.close()
+
+
+def test_same_state_ignores_only_the_time_played() -> None:
+    from server.app import same_state
+
+    snap = {"room": "a", "gold": 3, "played_ticks": 10, "inventory": [{"proto": "x"}]}
+    assert same_state(dict(snap, played_ticks=99), snap)
+    assert not same_state(None, snap)
+    assert not same_state(dict(snap, gold=4), snap)
+    assert not same_state(dict(snap, inventory=[]), snap)
+    assert not same_state({**snap, "extra": 1}, snap)
