@@ -73,7 +73,7 @@ mutate: $(STAMP)
 	$(BIN)/python tests/mutate.py $(MODULE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check server world agents tests
+	$(BIN)/ruff check server world agents tests bench
 	$(BIN)/mypy
 
 content-check: $(STAMP)

@@ -61,14 +61,16 @@ def main() -> None:
         out: list[str | bytes] = []
         seq = [0]
 
-        def share(frame: str | bytes = frame) -> None:
+        def share(frame: str | bytes = frame, out: list[str | bytes] = out) -> None:
             out.append(frame)
 
-        def splice(frame: str | bytes = frame) -> None:
+        def splice(frame: str | bytes = frame, out: list[str | bytes] = out,
+                   seq: list[int] = seq) -> None:
             seq[0] += 1
             out.append(wire.with_seq(frame, seq[0]))
 
-        def encode(sub: Subprotocol = sub) -> None:
+        def encode(sub: Subprotocol = sub, out: list[str | bytes] = out,
+                   seq: list[int] = seq) -> None:
             seq[0] += 1
             out.append(wire.encode_any(sub, {**MSG, "seq": seq[0]}))
 
@@ -84,12 +86,12 @@ def main() -> None:
             sessions.append(s)
         event = HitLanded("a cellar rat", "Bob", 3, "hit", False)
 
-        def fan_out() -> None:
+        def fan_out(sessions: list[Session] = sessions, event: HitLanded = event) -> None:
             cache: dict[Any, str | bytes] = {}
             for s in sessions:
                 s.deliver(event, cache)
             for s in sessions:
-                s._out.clear()
+                s.outbox()  # takes (and drops) what was queued
 
         per = _median_ns(fan_out, loops=500) / len(sessions)
         real = wire.with_seq
