@@ -3,10 +3,12 @@
 Both play characters over the public protocol (agents/client.py), as every agent does.
 
 - `reset(seed=...)` starts a fresh world of that seed with one character (`AegentEnv`)
-  or N (`AegentParallelEnv(num_agents=N)`): by default an embedded server in this
-  process (server/embedded.py, in lockstep, with a temporary data dir), so
-  `AegentEnv()` needs nothing else. Given `url`, the characters log in to that server
-  instead (registering on first use) and the seed only seeds the env's own choices.
+  or N (`AegentParallelEnv(num_agents=N)`): by default a server of its own, `aegent
+  serve` as a child process (in lockstep, on free loopback ports, with a temporary data
+  dir; `_World`), stopped with the episode, so `AegentEnv()` needs nothing else. Given
+  `url`, the characters log in to that server instead (registering on first use) and
+  the seed only seeds the env's own choices. Either way the env is a client of the
+  protocol and nothing more: it imports nothing of server/.
 - A step sends each agent's action, one agent after the other in a fixed order and
   each waiting for its result, then advances the world `ticks_per_step` ticks of world
   time (the `advance` message: as fast as the CPU allows), then asks each agent's
@@ -37,13 +39,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import secrets
+import shutil
 import string
+import tempfile
 import threading
 import unicodedata
 import weakref
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import gymnasium as gym
@@ -54,7 +60,7 @@ from pettingzoo import ParallelEnv
 from agents.client import ClientError, Credentials, GameClient
 from agents.contracts import Action, Observation, Outcome, Policy
 from agents.observation import Tracker
-from agents.runner import agent_name
+from agents.runner import PRIVATE_SERVER_ENV, ServerProcess, agent_name, start_server
 from agents.scripted import ScriptedPolicy
 
 T = TypeVar("T")
@@ -74,6 +80,22 @@ JSON_CHARSET = frozenset(_ASCII + "\x7f")  # json.dumps(ensure_ascii=True) write
 ACTION_CHARSET = frozenset(string.ascii_letters + string.digits + string.punctuation + " ")
 REFUSED_HERE = frozenset({"quit", "password"})  # they would end or lock the connection
 REQUEST_TIMEOUT = 600.0  # seconds an answer may take (a long advance)
+WORLD_START_TIMEOUT = 60.0  # seconds a world's server may take to answer
+WORLD_STOP_TIMEOUT = 20.0  # seconds it may take to save and exit before it is killed
+
+WORLD_SETTINGS: dict[str, str] = {
+    "AEGENT_LOCKSTEP": "true",  # the world ticks only on `advance` (server/lockstep.py)
+    "AEGENT_FANOUT_DELAY": "0",  # others' events go out at once, before the next step
+    "AEGENT_ARGON2_TIME_COST": "1",  # the characters' passwords guard nothing here
+    "AEGENT_ARGON2_MEMORY_KIB": "1024",
+    "AEGENT_RATE": "1000000",  # the env waits for each answer: no flood to hold back
+    "AEGENT_BURST": "10000",
+    **PRIVATE_SERVER_ENV,  # every character connects and registers from 127.0.0.1
+}
+"""The settings of an env's own world over the server's defaults, as `AEGENT_*`
+environment variables (`server_settings` win over these)."""
+SERVER_ENV_ALIASES = ("DATABASE_URL", "QDRANT_URL")
+"""Settings the server also reads without the `AEGENT_` prefix (server/config.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +218,108 @@ class _Player:
         return {"xp": xp, "quest_steps": steps, "deaths": deaths}
 
 
+class _World:
+    """A world of its own for one episode: `aegent serve` as a child process, seeded, in
+    lockstep, on free loopback ports, with a temporary data dir; spoken to over the
+    protocol only, as any server.
+
+    Its settings are `WORLD_SETTINGS` and `server_settings` (a name of server/config.py
+    each: `{"tick_hz": 20}` is `AEGENT_TICK_HZ=20`), as environment variables, and
+    nothing from this process's own `AEGENT_*` variables or `aegent.toml`. They are also
+    written to the folder's `settings.toml`, the child's `AEGENT_CONFIG`: the server
+    refuses a name it does not know there (an unknown variable it would ignore), so a
+    misspelt setting fails the reset instead of passing unnoticed.
+
+    `stop()` (also when the `_World` is dropped, and at exit) ends the child, SIGTERM
+    then SIGKILL, waits for it, and removes the folder.
+    """
+
+    def __init__(self, seed: int, quiet: bool, settings: Mapping[str, Any]) -> None:
+        env = _world_env(settings, quiet)  # a bad value: ValueError before anything starts
+        folder = Path(tempfile.mkdtemp(prefix="aegent-env-"))
+        try:
+            config = folder / "settings.toml"
+            config.write_text(_settings_toml(settings), encoding="utf-8")
+            env["AEGENT_CONFIG"] = str(config)
+            self.server = start_server(seed, folder / "data", env=env, base_env=_base_env(),
+                                       timeout=WORLD_START_TIMEOUT, cwd=Path.cwd(),
+                                       log_file=quiet)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self.url = self.server.url
+        self.stop = weakref.finalize(self, _end_world, self.server, folder)
+
+
+def _end_world(server: ServerProcess, folder: Path) -> None:
+    try:
+        server.stop(WORLD_STOP_TIMEOUT)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _base_env() -> dict[str, str]:
+    """This process's environment without the server's settings (`AEGENT_*`,
+    `DATABASE_URL`, `QDRANT_URL`): an env's world is what the env says, not what the
+    shell it runs in happens to set."""
+    return {k: v for k, v in os.environ.items()
+            if not k.upper().startswith("AEGENT_") and k.upper() not in SERVER_ENV_ALIASES}
+
+
+def _world_env(settings: Mapping[str, Any], quiet: bool) -> dict[str, str]:
+    """The `AEGENT_*` variables of an env's world: `WORLD_SETTINGS`, warnings only if
+    `quiet`, then `settings` (None: the server's own default).
+
+    Raises:
+        ValueError: a name that cannot be a setting's, or a value of another type than
+            str, int, float, bool, Path or None.
+    """
+    env = dict(WORLD_SETTINGS)
+    if quiet:
+        env["AEGENT_LOG_LEVEL"] = "warning"
+    for name, value in settings.items():
+        var = "AEGENT_" + _setting_name(name).upper()
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = _env_value(name, value)
+    return env
+
+
+def _settings_toml(settings: Mapping[str, Any]) -> str:
+    """`settings` (checked by `_world_env`) as a TOML file (see `_World`)."""
+    lines = ["# server_settings of an env's world (agents/env.py); AEGENT_* win over these"]
+    for name, value in settings.items():
+        if value is None:
+            continue
+        if isinstance(value, bool | int | float):
+            text = _env_value(name, value) if isinstance(value, bool) else repr(value)
+        else:  # str or Path
+            text = json.dumps(_env_value(name, value), ensure_ascii=False)
+        lines.append(f"{name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def _setting_name(name: object) -> str:
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
+        raise ValueError(f"server_settings: {name!r} is not a setting's name "
+                         "(server/config.py, e.g. 'tick_hz')")
+    return name
+
+
+def _env_value(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Path):
+        return str(value.resolve())  # relative to this process's folder, as it meant
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ValueError(f"server_settings[{name!r}]: a str, int, float, bool, Path or None, "
+                     f"not {type(value).__name__}")
+
+
 class _Runtime:
-    """The world (an embedded server, or `url`), the players' connections, and the
+    """The world (a server of its own, or `url`), the players' connections, and the
     step: act, advance, observe (see the module docstring)."""
 
     def __init__(self, names: Sequence[str], classes: Sequence[str], url: str | None,
@@ -215,7 +337,7 @@ class _Runtime:
         self.tick_hz = tick_hz
         self.quiet = quiet
         self.server_settings = dict(server_settings or {})
-        self.server: Any = None  # server.embedded.EmbeddedServer, imported when needed
+        self.world: _World | None = None  # the episode's own server (no `url`)
         self.loop: _Loop | None = None
         self.tick = 0  # the world's tick count
         self.episode_ticks = 0
@@ -224,15 +346,13 @@ class _Runtime:
     # ---- life cycle ---------------------------------------------------------------
 
     def start(self, seed: int) -> None:
-        """A fresh world of `seed` (embedded) or a new connection to `url`, and every
-        player logged in, one after the other."""
+        """A fresh world of `seed` (a server of its own) or a new connection to `url`,
+        and every player logged in, one after the other."""
         self.stop()
         url = self.url
         if url is None:
-            from server.embedded import EmbeddedServer  # agents/ is a client: only here
-
-            self.server = EmbeddedServer(seed, quiet=self.quiet, **self.server_settings)
-            url = self.server.start()
+            self.world = _World(seed, self.quiet, self.server_settings)
+            url = self.world.url
         self.loop = _Loop()
         self.tick = self.episode_ticks = 0
         self.realtime = False
@@ -256,14 +376,16 @@ class _Runtime:
         return collect
 
     def stop(self) -> None:
-        """Close the connections and stop the embedded server (if any)."""
+        """Close the connections and stop the world's server (if its own)."""
         loop, self.loop = self.loop, None
-        if loop is not None:
-            loop.run(self._close_clients())
-            loop.close()
-        server, self.server = self.server, None
-        if server is not None:
-            server.stop()
+        try:
+            if loop is not None:
+                loop.run(self._close_clients())
+                loop.close()
+        finally:
+            world, self.world = self.world, None
+            if world is not None:
+                world.stop()
 
     async def _close_clients(self) -> None:
         for p in self.players:
@@ -400,7 +522,7 @@ class AegentEnv(gym.Env[Obs, ActionLike]):
     """One character in a world of its own (see the module docstring).
 
     Args:
-        url: a server's WebSocket URL (None: an embedded server per episode).
+        url: a server's WebSocket URL (None: a server of its own per episode).
         max_ticks: the episode's length in world ticks (18,000: 30 minutes at 10 Hz).
         ticks_per_step: world ticks per step.
         rewards: the reward's weights.
@@ -409,8 +531,10 @@ class AegentEnv(gym.Env[Obs, ActionLike]):
         password: its password on `url` (default: a random one for this env).
         render_mode: "ansi" (`render()` returns the step's text) or "human" (prints it).
         tick_hz: the server's ticks per second (waiting in real time, without lockstep).
-        quiet: keep the embedded server's logs to warnings.
-        server_settings: more settings of the embedded server (server/config.py).
+        quiet: keep its own server's log to warnings, in its data dir (False: its log
+            goes to this process's stdout and stderr).
+        server_settings: more settings of its own server, by name (server/config.py:
+            `{"tick_hz": 20}`); str, int, float, bool, Path or None (the default) each.
     """
 
     metadata = METADATA
@@ -428,7 +552,8 @@ class AegentEnv(gym.Env[Obs, ActionLike]):
         self.action_space = action_space()
         self._runtime = _Runtime([name], [cls], url, password, max_ticks, ticks_per_step,
                                  tick_hz, quiet, server_settings)
-        # An env dropped without close() stops its world (at exit its threads just end).
+        # An env dropped without close() stops its world (at exit its thread just ends;
+        # its world's server is stopped then by the world's own finalizer).
         weakref.finalize(self, self._runtime.stop).atexit = False
         self._started = False
 
@@ -461,7 +586,7 @@ class AegentEnv(gym.Env[Obs, ActionLike]):
         return _render(self._runtime if self._started else None, self.render_mode, False)
 
     def close(self) -> None:
-        """Close the connection and stop the embedded server (closing twice is fine)."""
+        """Close the connection and stop its own server (closing twice is fine)."""
         self._runtime.stop()
         self._started = False
 
@@ -478,7 +603,7 @@ class AegentParallelEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo has no
 
     Args:
         num_agents: how many characters.
-        url: a server's WebSocket URL (None: an embedded server per episode).
+        url: a server's WebSocket URL (None: a server of its own per episode).
         classes: their classes, in turn (("warrior", "cleric"): a warrior, a cleric...).
         name_prefix: the names' start (letters only).
         other arguments: as `AegentEnv`'s.
@@ -504,7 +629,8 @@ class AegentParallelEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo has no
         self._act_spaces = {a: action_space() for a in self.possible_agents}
         self._runtime = _Runtime(self.possible_agents, list(classes), url, password,
                                  max_ticks, ticks_per_step, tick_hz, quiet, server_settings)
-        # An env dropped without close() stops its world (at exit its threads just end).
+        # An env dropped without close() stops its world (at exit its thread just ends;
+        # its world's server is stopped then by the world's own finalizer).
         weakref.finalize(self, self._runtime.stop).atexit = False
         self._rng = np.random.default_rng()
         self._started = False
@@ -559,7 +685,7 @@ class AegentParallelEnv(ParallelEnv):  # type: ignore[misc]  # pettingzoo has no
         return _render(self._runtime if self._started else None, self.render_mode, True)
 
     def close(self) -> None:
-        """Close the connections and stop the embedded server (closing twice is fine)."""
+        """Close the connections and stop its own server (closing twice is fine)."""
         self._runtime.stop()
         self._started = False
         self.agents = []

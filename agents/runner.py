@@ -676,12 +676,13 @@ def free_port() -> int:
 
 @dataclass(slots=True)
 class ServerProcess:
-    """A game server started as a child process (`aegent serve`) for an evaluation."""
+    """A game server started as a child process (`aegent serve`): an evaluation's, or
+    the world of a research environment's episode (agents/env.py)."""
 
     port: int
     data_dir: Path
     proc: subprocess.Popen[bytes]
-    log: Path
+    log: Path | None  # None: its output went to this process's
 
     @property
     def url(self) -> str:
@@ -694,12 +695,13 @@ class ServerProcess:
             text: str = r.read().decode()
             return text
 
-    def stop(self) -> None:
-        """SIGTERM (the server saves everyone), then wait."""
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (the server saves everyone), then wait; SIGKILL after `timeout` s.
+        It is waited for either way (no zombie); stopping twice is fine."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -713,37 +715,85 @@ PRIVATE_SERVER_ENV = {
 connects, registers and logs in from 127.0.0.1 (`aegent agents eval`)."""
 
 
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+"""The folder that holds agents/ and server/ (a source tree, or site-packages)."""
+
+
 def start_server(seed: int, data_dir: Path, extra: Sequence[str] = (),
-                 env: dict[str, str] | None = None, timeout: float = 60.0) -> ServerProcess:
+                 env: Mapping[str, str] | None = None, timeout: float = 60.0, *,
+                 base_env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 log_file: bool = True) -> ServerProcess:
     """Start `aegent serve` on free ports with `seed` in `data_dir`, and wait until it
     answers /health.
 
+    Args:
+        env: environment variables (settings: `AEGENT_*`) over `base_env`.
+        base_env: the child's environment before `env` (default: this process's).
+        cwd: its working folder, where relative paths in its settings start (default:
+            SOURCE_ROOT). Its `server` package is the one beside this `agents` either way
+            (`-P`: never one in `cwd`).
+        log_file: its output goes to `data_dir/server.log`, as JSON lines (False: to this
+            process's stdout and stderr).
+
     Raises:
-        RuntimeError: it exited or did not answer in time (the log says why).
+        RuntimeError: it exited or did not answer in time (with the end of its log).
     """
     port = free_port()
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "server.log"
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--telnet-port",
-           "0", "--data-dir", str(data_dir), "--seed", str(seed), "--log-json", *extra]
-    out = open(log, "ab")  # noqa: SIM115 - the child writes to it
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})},
-                            cwd=Path(__file__).resolve().parent.parent)
-    out.close()
+    log = data_dir / "server.log" if log_file else None
+    # -P: not a `server` package in the working folder (if it has one), but SOURCE_ROOT's
+    cmd = [sys.executable, "-P", "-m", "server.cli", "serve", "--port", str(port),
+           "--telnet-port", "0", "--data-dir", str(data_dir), "--seed", str(seed),
+           *(["--log-json"] if log is not None else []), *extra]
+    child_env = {**(os.environ if base_env is None else base_env), **(env or {})}
+    if (SOURCE_ROOT / "pyproject.toml").is_file():  # a source tree, maybe not installed
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(SOURCE_ROOT), child_env.get("PYTHONPATH", "")) if p)
+    out = open(log, "ab") if log is not None else None  # noqa: SIM115 - the child writes to it
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT if out is not None else None,
+                                env=child_env, cwd=cwd or SOURCE_ROOT)
+    finally:
+        if out is not None:
+            out.close()
+    try:
+        return _wait_until_healthy(proc, port, data_dir, log, timeout)
+    except BaseException:  # it is not left behind: killed (if still running) and waited for
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        raise
+
+
+def _wait_until_healthy(proc: subprocess.Popen[bytes], port: int, data_dir: Path,
+                        log: Path | None, timeout: float) -> ServerProcess:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}; see {log}")
+            raise RuntimeError(f"the server exited with {proc.returncode}{_log_end(log)}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
                 if json.loads(r.read()).get("ok"):
                     return ServerProcess(port, data_dir, proc, log)
         except OSError:
             pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"the server did not answer within {timeout} s; see {log}")
+        time.sleep(0.05)
+    raise RuntimeError(f"the server did not answer within {timeout} s{_log_end(log)}")
+
+
+def _log_end(log: Path | None, lines: int = 20) -> str:
+    """The end of a child server's log, for an error message (its folder may be gone
+    by the time someone reads the message)."""
+    if log is None:
+        return " (its output is above)"
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").rstrip()
+    except OSError:
+        return ""
+    tail = "\n".join(text.splitlines()[-lines:])
+    return f"; {log} ends with:\n{tail}" if tail else f"; {log} is empty"
 
 
 def report(stats: Sequence[AgentStats], seconds: float, policy: str, seed: int

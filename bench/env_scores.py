@@ -2,10 +2,10 @@
 
 Run by hand (not by `make bench`): each policy plays `AegentEnv` (one warrior) and
 `AegentParallelEnv` (`--agents` characters, warriors and clerics in turn) for one
-episode per seed, on a fresh embedded world of that seed in lockstep, and it prints
-a Markdown table of the scores (the total reward per agent, default `Rewards`: XP,
-50 per quest step, -200 per death) and of the speed in world time (ticks and steps
-per second of wall time, the policy's own time included).
+episode per seed, on a fresh world of that seed in lockstep (a child `aegent serve`),
+and it prints a Markdown table of the scores (the total reward per agent, default
+`Rewards`: XP, 50 per quest step, -200 per death) and of the speed in world time
+(ticks and steps per second of wall time, the policy's own time included).
 
 - `random`: a uniformly random admissible action each step (the `admissible` lines
   of the server's `observe`), or nothing when none is listed;

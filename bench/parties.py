@@ -1,10 +1,10 @@
 """Parties against solo play: world time to level 5 for 4 scripted agents, over seeds.
 
-Run by hand (not by `make bench`). For each seed and each mode, a fresh embedded world
-of that seed (lockstep) gets `AegentParallelEnv(num_agents=4, classes=("warrior",
-"cleric"))`: Agentaa and Agentac are warriors, Agentab and Agentad clerics. Each is
-played by `ScriptedPolicy` (agents/scripted.py) through `PolicyAgent`, its clock in
-world seconds:
+Run by hand (not by `make bench`). For each seed and each mode, a fresh world of that
+seed (lockstep; its own `aegent serve` process) gets `AegentParallelEnv(num_agents=4,
+classes=("warrior", "cleric"))`: Agentaa and Agentac are warriors, Agentab and Agentad
+clerics. Each is played by `ScriptedPolicy` (agents/scripted.py) through `PolicyAgent`,
+its clock in world seconds:
 
 - `solo`: party mode off: four agents on their own, in one world;
 - `parties`: party mode on, `party_size=2`, friends in pairs (Agentaa with Agentab,

@@ -1,22 +1,31 @@
-"""The research environments (agents/env.py) against real embedded servers.
+"""The research environments (agents/env.py) against real servers: each episode's own
+(`aegent serve`, a child process of the env), or one at a URL (an embedded server).
 
 Both pass their library's own checker (Gymnasium's `check_env`, PettingZoo's
 `parallel_api_test`); the same seed and the same actions give the same observations
-and another seed does not; actions are lines or tool calls; the reward counts what the
-world says happened (XP, deaths); a server URL works, in lockstep or on the clock.
-Episodes are short (tens of ticks) so that each test takes seconds.
+(in two processes) and another seed does not; actions are lines or tool calls; the
+reward counts what the world says happened (XP, deaths); a server URL works, in
+lockstep or on the clock. An episode's server goes with it: no process, zombie or
+folder is left after the next reset or close; `server_settings` reach it, and a
+misspelt one fails the reset. Episodes are short (tens of ticks) so that each test
+takes seconds.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gymnasium
+import psutil
 import pytest
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import parallel_api_test
 
+from agents.client import ClientError
 from agents.env import AegentEnv, AegentParallelEnv, PolicyAgent, Rewards, clean_text
 from server.app import Server
 from server.embedded import EmbeddedServer
@@ -170,3 +179,85 @@ def test_a_server_on_the_clock_is_waited_for() -> None:
 def test_text_outside_the_charset_is_folded() -> None:
     assert clean_text("Zoë says 'ő\u4e16'\ttoo") == "Zoë says 'o?' too"
     assert len(clean_text("x" * 70_000)) == 1 << 16
+
+
+# ---- an episode's own server -------------------------------------------------------------
+
+
+@pytest.fixture
+def worlds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder where the envs' worlds get their temporary folders (and nothing else)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def world_process(worlds: Path) -> tuple[Path, psutil.Process]:
+    """The one world folder under `worlds`, and its server (the pid in its lock file)."""
+    (folder,) = worlds.iterdir()
+    pid = int((folder / "data" / "aegent.lock").read_text(encoding="ascii"))
+    return folder, psutil.Process(pid)
+
+
+def gone(proc: psutil.Process) -> bool:
+    """Whether it ended and was waited for (a zombie is still there)."""
+    try:
+        proc.status()
+    except psutil.NoSuchProcess:
+        return True
+    return False
+
+
+def test_each_episode_has_a_server_process_that_goes_with_it(
+        worlds: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shell's settings do not reach the world: it would not start on this database.
+    monkeypatch.setenv("AEGENT_LOCKSTEP", "false")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    env = AegentEnv(max_ticks=20)  # quiet: the server's log stays in its folder
+    try:
+        env.reset(seed=1)
+        first, server = world_process(worlds)
+        assert server.ppid() == os.getpid() and "serve" in server.cmdline()
+        assert server.environ()["AEGENT_LOCKSTEP"] == "true"
+        assert "DATABASE_URL" not in server.environ()
+        assert (first / "data" / "server.log").is_file()
+
+        env.reset(seed=2)  # a new world: the first one's server and folder are gone
+        second, again = world_process(worlds)
+        assert second != first and again.pid != server.pid and gone(server)
+        *_, info = env.step("look")
+        assert info["outcome"]["ok"] is True
+    finally:
+        env.close()
+    assert gone(again) and list(worlds.iterdir()) == []
+
+
+def test_server_settings_reach_the_world(worlds: Path) -> None:
+    env = AegentEnv(max_ticks=20, server_settings={"advance_max_ticks": 5, "journal": False})
+    try:
+        env.reset(seed=1)
+        folder, _ = world_process(worlds)
+        assert not (folder / "data" / "journal").exists()
+        with pytest.raises(ClientError) as refused:  # a step is 10 ticks, the world says 5
+            env.step("")
+        assert refused.value.code == "bad_field"
+    finally:
+        env.close()
+    assert list(worlds.iterdir()) == []
+
+
+@pytest.mark.parametrize(("settings", "error", "message"), [
+    ({"tik_hz": 20}, RuntimeError, "unknown setting 'tik_hz'"),
+    ({"tick_hz": "fast"}, RuntimeError, "setting tick_hz from AEGENT_TICK_HZ"),
+    ({"tick_hz": [20]}, ValueError, "a str, int, float, bool, Path or None, not list"),
+    ({"Tick-Hz": 20}, ValueError, "not a setting's name"),
+])
+def test_a_bad_setting_fails_the_reset_and_leaves_nothing(
+        worlds: Path, settings: dict[str, Any], error: type[Exception], message: str) -> None:
+    env = AegentEnv(server_settings=settings)
+    try:
+        with pytest.raises(error, match=message):
+            env.reset(seed=1)
+    finally:
+        env.close()
+    assert list(worlds.iterdir()) == []
+    assert [p for p in psutil.Process().children() if str(worlds) in " ".join(p.cmdline())] == []

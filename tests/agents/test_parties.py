@@ -1,6 +1,6 @@
 """Parties: the `plan v1` line format (agents/plans.py), the scripted policy's party
 mode on observations made by hand (agents/scripted.py), and two agents really forming
-a group in an embedded world (agents/env.py).
+a group in a world of their own (agents/env.py).
 
 The hand-made observations are shaped like the server's `observation` answer, with
 its `group` part (world/observe.py) and the events since the last turn.

@@ -1,6 +1,9 @@
 """The world core stays pure (no I/O, no clock, no server), and agents stay outside it.
 
-Checked by parsing the source with `ast`, so nothing is imported to find out.
+Checked by parsing the source with `ast`, so nothing is imported to find out. An import
+inside a function counts as much as one at the top: agents/ imports nothing of server/
+but the wire, anywhere (the research environments start their worlds as child
+processes, agents/env.py).
 """
 
 from __future__ import annotations
@@ -19,9 +22,6 @@ WORLD_FORBIDDEN = frozenset({
 })
 AGENTS_FORBIDDEN = frozenset({"world", "server"})
 AGENTS_ALLOWED = frozenset({"server.wire"})
-# The research environments start an embedded server (agents/env.py): only through its
-# small public API, and only inside the function that starts it, never on import.
-AGENTS_ALLOWED_IN_FUNCTIONS = frozenset({"server.embedded"})
 
 
 def imported(tree: ast.AST) -> Iterator[tuple[int, list[str]]]:
@@ -38,23 +38,14 @@ def within(module: str, packages: frozenset[str]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
 
-def in_functions(tree: ast.AST) -> set[int]:
-    """The lines of the import statements inside a function (run when it is called)."""
-    return {node.lineno for fn in ast.walk(tree)
-            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
-            for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom)}
-
-
 def offences(path: Path, forbidden: frozenset[str], allowed: frozenset[str] = frozenset(),
-             root: Path = ROOT, allowed_in_functions: frozenset[str] = frozenset()
-             ) -> list[str]:
-    """`file:line: module` for each import statement that names a forbidden module."""
+             root: Path = ROOT) -> list[str]:
+    """`file:line: module` for each import statement, at the top or in a function, that
+    names a forbidden module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    lazy = in_functions(tree)
     found = []
     for line, modules in sorted(imported(tree)):
-        ok = allowed | allowed_in_functions if line in lazy else allowed
-        bad = [m for m in modules if within(m, forbidden) and not within(m, ok)]
+        bad = [m for m in modules if within(m, forbidden) and not within(m, allowed)]
         if bad:
             found.append(f"{path.relative_to(root)}:{line}: {bad[0]}")
     return found
@@ -75,13 +66,13 @@ def test_world_imports_no_io(path: Path) -> None:
 
 def test_agents_import_only_the_wire() -> None:
     problems = [msg for path in sources("agents")
-                for msg in offences(path, AGENTS_FORBIDDEN, AGENTS_ALLOWED,
-                                    allowed_in_functions=AGENTS_ALLOWED_IN_FUNCTIONS)]
+                for msg in offences(path, AGENTS_FORBIDDEN, AGENTS_ALLOWED)]
     assert problems == []
 
 
 def test_the_checker_catches_offences(tmp_path: Path) -> None:
-    """The checker itself: it sees what it must refuse and lets the wire through."""
+    """The checker itself: it sees what it must refuse, in a function as well, and lets
+    the wire through."""
     bad = tmp_path / "bad.py"
     bad.write_text(
         "import time\n"
@@ -99,15 +90,20 @@ def test_the_checker_catches_offences(tmp_path: Path) -> None:
         "def g():\n"
         "    from server.embedded import EmbeddedServer\n"
         "    from server.app import Server\n"
+        "async def h():\n"
+        "    import server.runner\n"
+        "    from server import wire as w\n"
     )
     world_hits = offences(bad, WORLD_FORBIDDEN, root=tmp_path)
-    agent_hits = offences(bad, AGENTS_FORBIDDEN, AGENTS_ALLOWED, root=tmp_path,
-                          allowed_in_functions=AGENTS_ALLOWED_IN_FUNCTIONS)
+    agent_hits = offences(bad, AGENTS_FORBIDDEN, AGENTS_ALLOWED, root=tmp_path)
     assert world_hits == [
         "bad.py:1: time", "bad.py:2: asyncio.sleep", "bad.py:3: server.app",
         "bad.py:5: server.wire", "bad.py:6: server.wire.encode_json", "bad.py:7: server.wire",
         "bad.py:10: socket", "bad.py:12: server.embedded",
         "bad.py:14: server.embedded.EmbeddedServer", "bad.py:15: server.app.Server",
+        "bad.py:17: server.runner", "bad.py:18: server.wire",
     ]
     assert agent_hits == ["bad.py:3: server.app", "bad.py:4: world.World",
-                          "bad.py:12: server.embedded", "bad.py:15: server.app.Server"]
+                          "bad.py:12: server.embedded",
+                          "bad.py:14: server.embedded.EmbeddedServer",
+                          "bad.py:15: server.app.Server", "bad.py:17: server.runner"]
