@@ -129,8 +129,10 @@ class Settings(BaseSettings):
         "larger messages get `too_large` (the session goes on)"))
     max_frame_bytes: int = Field(default=1 << 20, description=(
         "larger frames close the connection (1009)"))
-    fanout_delay: float = Field(default=0.05, description=(
-        "others' events wait up to this long to share a write (half a tick)"))
+    fanout_delay: float = Field(default=0.1, description=(
+        "others' events wait up to this long to share a write (one tick at 10 Hz: a "
+        "bystander gets at most one write a tick; the answer to its own command goes "
+        "at once)"))
     ping_interval: float = Field(default=20.0, description="WebSocket ping interval")
     ping_timeout: float = Field(default=20.0, description="a ping unanswered this long closes")
 
