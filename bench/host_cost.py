@@ -10,8 +10,8 @@ clients send. Per command it times:
 
 - **journal**: the `Command` input appended to a real `FileJournal` (batch fsync) in a
   temporary folder;
-- **apply**: `World.perform_line` and `World.drain`;
-- **out**: the deliveries grouped once per event with their recipients and encoded
+- **apply**: `World.perform_line` and `World.drain_fanouts`;
+- **out**: each event once with its recipients (as the world queues it) and encoded
   as the bus's `Delivery` messages (msgpack), which is what leaves the host per event
   in cluster mode; rendering and encoding per viewer happen in the gateways;
 
@@ -35,14 +35,13 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 from server.bus.messages import Command, Delivery, Tick, encode
 from server.content import load
 from server.host.journal import FileJournal
 from world import World
 from world.entities import Character
-from world.events import Delivery as WorldDelivery
+from world.events import Fanout
 
 ROOT = Path(__file__).resolve().parents[1]
 SAYINGS = ["hello there", "anyone seen the rats?", "nice weather", "looking for a group"]
@@ -79,21 +78,16 @@ def populate(world: World, players: int, crowd: float, rng: random.Random
     return chars, crowded
 
 
-def out_messages(deliveries: list[WorldDelivery], seq: int, tick: int) -> int:
-    """Encode the deliveries once per event with their recipients; the bytes made."""
-    by_event: dict[int, tuple[Any, list[int]]] = {}
-    for d in deliveries:
-        if d.event.internal:
-            continue
-        got = by_event.get(id(d.event))
-        if got is None:
-            by_event[id(d.event)] = (d.event, [d.recipient.id])
-        else:
-            got[1].append(d.recipient.id)
+def out_messages(fanouts: list[Fanout], seq: int, tick: int) -> int:
+    """Encode each event once with its recipients (as the world queued it); the bytes
+    made."""
     size = 0
-    for event, recipients in by_event.values():
-        size += len(encode(Delivery("gw", recipients, {"name": event.name,
-                                                       "data": event.to_data()},
+    for f in fanouts:
+        event = f.event
+        if event.internal:
+            continue
+        size += len(encode(Delivery("gw", [ch.id for ch in f.recipients],
+                                    {"name": event.name, "data": event.to_data()},
                                     tick, seq)))
     return size
 
@@ -122,9 +116,9 @@ def one_run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             seq = journal.append_now(Command("gw", "s", ch.id, line, n))
             t1 = perf()
             world.perform_line(ch, line)
-            deliveries = world.drain()
+            fanouts = world.drain_fanouts()
             t2 = perf()
-            out_bytes += out_messages(deliveries, seq, world.time)
+            out_bytes += out_messages(fanouts, seq, world.time)
             t3 = perf()
             t_journal += t1 - t0
             t_apply += t2 - t1
@@ -133,7 +127,7 @@ def one_run(args: argparse.Namespace, seed: int) -> dict[str, float]:
                 t4 = perf()
                 seq = journal.append_now(Tick(world.time + 1))
                 world.tick()
-                out_bytes += out_messages(world.drain(), seq, world.time)
+                out_bytes += out_messages(world.drain_fanouts(), seq, world.time)
                 t_tick += perf() - t4
     k = args.commands
     us = 1e6

@@ -616,25 +616,27 @@ class Server:
         self.mark(session)
 
     def route(self) -> None:
-        deliveries = self.world.drain()
-        if not deliveries:
+        fanouts = self.world.drain_fanouts()
+        if not fanouts:
             return
         cache: dict[Any, Any] = {}
         by_character = self.by_character
         touched: set[Session] = set()
         economy = ECONOMY
-        for d in deliveries:
-            session = by_character.get(d.recipient.id)
-            if session is None:
-                continue
-            event = d.event
-            session.deliver(event, cache)
-            if session.requests:
-                self._handle_requests(session)
-            touched.add(session)
-            if type(event) in economy and (not isinstance(event, ItemMoved) or (
-                    event.action == "given" and d.recipient.name in (event.actor, event.target))):
-                self._write_through.add(d.recipient)
+        for fanout in fanouts:
+            event = fanout.event
+            valued = type(event) in economy
+            for recipient in fanout.recipients:
+                session = by_character.get(recipient.id)
+                if session is None:
+                    continue
+                session.deliver(event, cache)
+                if session.requests:
+                    self._handle_requests(session)
+                touched.add(session)
+                if valued and (not isinstance(event, ItemMoved) or (
+                        event.action == "given" and recipient.name in (event.actor, event.target))):
+                    self._write_through.add(recipient)
         unsaved = self._unsaved
         for session in touched:
             self.mark(session, urgent=False)

@@ -9,7 +9,7 @@ system, so `World(content)` plays the whole game however it was imported.
 
 import world.game  # noqa: F401  (first: the game's commands and systems register)
 from world.commands.registry import Call
-from world.events import Audience, Delivery, Event
+from world.events import Audience, Delivery, Event, Fanout
 from world.world import World
 
-__all__ = ["Audience", "Call", "Delivery", "Event", "World"]
+__all__ = ["Audience", "Call", "Delivery", "Event", "Fanout", "World"]

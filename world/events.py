@@ -56,6 +56,18 @@ class Delivery:
     event: Event
 
 
+@dataclass(slots=True)
+class Fanout:
+    """One event with all its recipients, in the order they hear it: what the world
+    queues (`World.drain_fanouts`), one per event rather than one per recipient, so a
+    `say` in a crowd of 150 is one entry, and a host sends it on as one message with
+    its recipients (server/bus/messages.py's `Delivery`). Not frozen, for the same
+    reason as `Delivery`."""
+
+    event: Event
+    recipients: list[Character]
+
+
 # ---- the two mandated events -------------------------------------------------
 
 

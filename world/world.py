@@ -1,7 +1,8 @@
 """`World`: the sans-I/O game state machine.
 
 Input goes in through `perform`, `perform_line`, `enter`, `leave`, `set_linkdead`
-and `tick`; output comes out of `drain()` as a list of `Delivery`. Time is the
+and `tick`; output comes out of `drain_fanouts()`, each event once with its
+recipients (`Fanout`), or `drain()`, one `Delivery` per recipient. Time is the
 integer `time` (ticks), and all randomness comes from `rng`, seeded at creation,
 so the same seed and the same inputs replay the same events.
 
@@ -55,6 +56,7 @@ from world.events import (
     Entered,
     Entering,
     Event,
+    Fanout,
     Leaving,
     Left,
     LinkLost,
@@ -104,7 +106,7 @@ class World:
         self.recovering: dict[int, Character] = {}  # below a maximum: regeneration runs
         self.affected: dict[int, Character] = {}  # effects that end or hurt: the effects system
         self.npcs = NpcIndex()  # mob behaviours' active sets: wanderers, aggressive...
-        self._out: list[Delivery] = []
+        self._out: list[Fanout] = []
         self._dirty: dict[int, Character] = {}
         self._next_id = 1
         self.edits: list[building.Edit] = []  # builder changes the server has yet to drain
@@ -250,25 +252,34 @@ class World:
     def emit_to(self, ch: Character, event: Event) -> None:
         """Queue `event` for one character (dropped for mobs and the link-dead)."""
         if ch.kind is not Kind.MOB and (not ch.linkdead or event.internal):
-            self._out.append(Delivery(ch, event))
+            self._out.append(Fanout(event, [ch]))
 
     def emit_room(self, room: Room, event: Event, exclude: Character | None = None) -> None:
-        """Queue `event` for everyone in `room` but `exclude`."""
-        out, internal, mob = self._out, event.internal, Kind.MOB
-        for ch in room.characters:  # emit_to inlined: this loop runs for every bystander
-            if ch is not exclude and ch.kind is not mob and (not ch.linkdead or internal):
-                out.append(Delivery(ch, event))
+        """Queue `event` for everyone in `room` but `exclude` (one entry for them all)."""
+        internal, mob = event.internal, Kind.MOB
+        heard = [ch for ch in room.characters  # runs for every bystander: kept lean
+                 if ch is not exclude and ch.kind is not mob and (not ch.linkdead or internal)]
+        if heard:
+            self._out.append(Fanout(event, heard))
 
     def emit_all(self, event: Event, exclude: Character | None = None) -> None:
-        """Queue `event` for everyone online."""
-        for ch in self.characters.values():
-            if ch is not exclude:
-                self.emit_to(ch, event)
+        """Queue `event` for everyone online (one entry for them all)."""
+        internal, mob = event.internal, Kind.MOB
+        heard = [ch for ch in self.characters.values()
+                 if ch is not exclude and ch.kind is not mob and (not ch.linkdead or internal)]
+        if heard:
+            self._out.append(Fanout(event, heard))
 
-    def drain(self) -> list[Delivery]:
-        """Take every delivery queued since the last drain, in order."""
+    def drain_fanouts(self) -> list[Fanout]:
+        """Take every event queued since the last drain, each with its recipients, in
+        order: what a host routes (one entry per event, however many hear it)."""
         out, self._out = self._out, []
         return out
+
+    def drain(self) -> list[Delivery]:
+        """Take every delivery queued since the last drain, in order: one per recipient
+        of each event (`drain_fanouts`, flattened)."""
+        return [Delivery(ch, f.event) for f in self.drain_fanouts() for ch in f.recipients]
 
     def touch(self, ch: Character) -> None:
         """Note that `ch`'s vitals changed: sent at the end of the tick, recovered over time."""
