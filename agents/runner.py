@@ -724,7 +724,7 @@ def start_server(seed: int, data_dir: Path, extra: Sequence[str] = (),
                  base_env: Mapping[str, str] | None = None, cwd: Path | None = None,
                  log_file: bool = True) -> ServerProcess:
     """Start `aegent serve` on free ports with `seed` in `data_dir`, and wait until it
-    answers /health.
+    answers /health. It stops by itself once this process has gone (`parent_pid`).
 
     Args:
         env: environment variables (settings: `AEGENT_*`) over `base_env`.
@@ -746,7 +746,9 @@ def start_server(seed: int, data_dir: Path, extra: Sequence[str] = (),
     cmd = [sys.executable, "-P", "-m", "server.cli", "serve", "--port", str(port),
            "--telnet-port", "0", "--data-dir", str(data_dir), "--seed", str(seed),
            *(["--log-json"] if log is not None else []), *extra]
-    child_env = {**(os.environ if base_env is None else base_env), **(env or {})}
+    # It stops once this process is gone, even killed (server setting parent_pid).
+    child_env = {**(os.environ if base_env is None else base_env),
+                 "AEGENT_PARENT_PID": str(os.getpid()), **(env or {})}
     if (SOURCE_ROOT / "pyproject.toml").is_file():  # a source tree, maybe not installed
         child_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(SOURCE_ROOT), child_env.get("PYTHONPATH", "")) if p)

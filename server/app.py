@@ -231,6 +231,8 @@ class Server:
         for coro in (self.ticker.run(), self._housekeeping(), self._autosave(), self._flusher(),
                      self.identity.watch(), self.usage.run(), self._snapshots_task()):
             self._tasks.append(asyncio.create_task(coro))
+        if self.settings.parent_pid is not None:
+            self._tasks.append(asyncio.create_task(self._watch_parent(self.settings.parent_pid)))
         self.log.info("server_started", host=self.settings.host, port=self.port,
                       telnet_port=self.telnet_port,
                       rooms=len(self.world.rooms), tick_hz=self.settings.tick_hz,
@@ -1041,6 +1043,14 @@ class Server:
             if now - last_report >= 60:
                 last_report = now
                 self.log.info("tick_report", **self.stats())
+
+    async def _watch_parent(self, pid: int) -> None:
+        """Stop once `pid` is no longer this process's parent (it died: the process was
+        handed to init or a subreaper), checked every `housekeeping_interval`."""
+        while os.getppid() == pid:
+            await asyncio.sleep(self.settings.housekeeping_interval)
+        self.log.warning("parent_gone", parent_pid=pid)
+        self.spawn(self.shutdown("parent process gone"))
 
     async def _autosave(self) -> None:
         while True:

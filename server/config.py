@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         "a connection must log in within this long"))
     housekeeping_interval: float = Field(default=1.0, description=(
         "how often timeouts, link-dead characters and key checks are looked at"))
+    parent_pid: int | None = Field(default=None, description=(
+        "stop (saving everyone) once this process is no longer the server's parent: "
+        "set by programs that start a server of their own (the research environments, "
+        "agents eval) so that it does not outlive them when they are killed"))
 
     rate: float = Field(default=8.0,
                         description="commands per second a session may send, sustained")
@@ -252,8 +256,8 @@ class Settings(BaseSettings):
         environment itself, so that it knows each value's source."""
         return (init_settings,)
 
-    @field_validator("seed", "database_url", "qdrant_url", "embeddings_url", "prices_file",
-                     "prices", mode="before")
+    @field_validator("seed", "parent_pid", "database_url", "qdrant_url", "embeddings_url",
+                     "prices_file", "prices", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
