@@ -2,16 +2,18 @@
 
 Every event has a wire `name` (past tense, snake_case, except the two mandated
 ones, `room` and `vitals`) and `to_data()` gives the map sent to structured
-clients. An `Audience` says who receives it; the world resolves it to a list of
+clients; `from_data(name, data)` rebuilds the event from it (a gateway renders what a
+world host sent over the bus). An `Audience` says who receives it; the world resolves it to a list of
 `Delivery(recipient, event)`. Events marked `internal` are requests to the server
 (quit, password change, stats) and never go on the wire.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from world.entities import Character
@@ -28,6 +30,8 @@ class Audience(StrEnum):
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_TUPLES: dict[type, tuple[str, ...]] = {}  # fields that JSON and msgpack turn into lists
+_BY_NAME: dict[str, type[Event]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class Event:
 
     name: ClassVar[str] = "event"
     internal: ClassVar[bool] = False
+    renamed: ClassVar[Mapping[str, str]] = {}  # key in to_data() -> field, where they differ
 
     def to_data(self) -> dict[str, Any]:
         """The event's fields as a wire-safe map."""
@@ -44,6 +49,77 @@ class Event:
         if names is None:
             names = _FIELDS[cls] = tuple(f.name for f in fields(self))
         return {n: getattr(self, n) for n in names}
+
+    @classmethod
+    def from_data(cls: type[E], data: Mapping[str, Any]) -> E:
+        """The event whose `to_data()` was `data`, also after a trip through JSON or
+        msgpack (a tuple comes back a list): what a gateway renders from a world host's
+        `Delivery` (server/bus/messages.py).
+
+        Raises:
+            ValueError: a field missing, or one the event does not have.
+        """
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
+        extra = {cls.renamed.get(k, k) for k in data} - set(names)
+        if extra:
+            raise ValueError(f"event {cls.name!r} has no field {sorted(extra)[0]!r}")
+        tuples = _TUPLES.get(cls)
+        if tuples is None:
+            tuples = _TUPLES[cls] = tuple(f.name for f in fields(cls)
+                                          if str(f.type).startswith("tuple"))
+        values = dict(data)
+        for key, field_name in cls.renamed.items():
+            if key in values:
+                values[field_name] = values.pop(key)
+        for n in tuples:
+            if n in values:
+                values[n] = tuple(values[n])
+        try:
+            return cls(**values)
+        except TypeError as exc:  # a required field is missing
+            raise ValueError(f"event {cls.name!r}: {exc}") from None
+
+
+E = TypeVar("E", bound=Event)
+
+
+def event_class(name: str) -> type[Event]:
+    """The event class whose wire `name` is `name`, wherever in world/ it is defined.
+
+    Raises:
+        ValueError: no event is called that.
+    """
+    cls = _BY_NAME.get(name)
+    if cls is None:
+        _BY_NAME.update(_event_classes())
+        cls = _BY_NAME.get(name)
+        if cls is None:
+            raise ValueError(f"no event is called {name!r}")
+    return cls
+
+
+def from_data(name: str, data: Mapping[str, Any]) -> Event:
+    """The event called `name` whose `to_data()` was `data` (see `Event.from_data`).
+
+    Raises:
+        ValueError: no such event, or `data` does not fit it.
+    """
+    return event_class(name).from_data(data)
+
+
+def _event_classes() -> dict[str, type[Event]]:
+    """Every event class defined so far, by wire name. A `slots=True` dataclass is a new
+    class made from the one written; only that one (with its own `__slots__`) counts."""
+    found: dict[str, type[Event]] = {}
+    stack: list[type[Event]] = [Event]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if "__slots__" in sub.__dict__:
+                found[sub.name] = sub
+    return found
 
 
 @dataclass(slots=True, eq=False)
@@ -76,6 +152,7 @@ class RoomShown(Event):
     """The room a character is in: on arrival and on `look`."""
 
     name: ClassVar[str] = "room"
+    renamed: ClassVar[Mapping[str, str]] = {"name": "title"}
     id: str
     title: str
     description: str
