@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from daemons import end, free_port, log_tail, scratch_folder, start_on_free_port, wait_ready
 from needs import require
 
 HOW = ("nats-server was found neither on PATH nor in /usr/sbin or /usr/bin: run `make nats` "
@@ -42,14 +40,6 @@ def find_nats_server() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -83,41 +73,22 @@ class NatsServer:
         store.mkdir(parents=True, exist_ok=True)
         argv = [str(self.binary), "-a", "127.0.0.1", "-p", str(self.port), "-js",
                 "-sd", str(store), "-l", str(self.log), "-n", f"aegent-test-{self.port}"]
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace") if (
-                    self.process.stderr) else ""
-                self.process = None
-                raise RuntimeError(f"{' '.join(argv)} exited: {err}{self._log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=0.2):
-                if "Server is ready" in self._log_tail():
-                    return
-            time.sleep(0.02)
-        self.stop(kill=True)
-        raise RuntimeError(f"nats-server did not listen on {self.port} within {timeout} s"
-                           f"{self._log_tail()}")
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = process
+        try:
+            wait_ready(process, self.port, "nats-server", timeout=timeout, log=self.log,
+                       ready=lambda: "Server is ready" in log_tail(self.log))
+        except RuntimeError:
+            self.process = None
+            raise
 
     def stop(self, kill: bool = False) -> None:
         """End the server (SIGTERM, or SIGKILL as a crash) and wait for it; the folder
         and its streams stay for `start()`."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        if kill:
-            process.kill()
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
+        if process is not None:
+            end(process, kill=kill)
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""
@@ -125,12 +96,6 @@ class NatsServer:
             self.stop(kill=True)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def _log_tail(self) -> str:
-        try:
-            return "\n" + self.log.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
 
 
 def start_nats() -> NatsServer | None:
@@ -142,17 +107,9 @@ def start_nats() -> NatsServer | None:
     binary = find_nats_server()
     if binary is None:
         return None
-    root = Path(tempfile.mkdtemp(prefix="aegent-nats-", dir="/tmp"))
-    server = NatsServer(binary=binary, root=root, port=free_port())
+    server = NatsServer(binary=binary, root=scratch_folder("aegent-nats-"), port=free_port())
     try:
-        for attempt in range(3):
-            try:
-                server.start()
-                break
-            except RuntimeError:  # most likely the port was taken meanwhile
-                if attempt == 2:
-                    raise
-                server.port = free_port()
+        start_on_free_port(server)
     except BaseException:
         server.remove()
         raise

@@ -20,9 +20,7 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from daemons import free_port, log_tail, scratch_folder, start_on_free_port
 from needs import require
 from psycopg import sql
 
@@ -55,13 +54,6 @@ def find_bindir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class PostgresServer:
     """A running throwaway server; `stop()` ends it and deletes its folder."""
@@ -75,6 +67,11 @@ class PostgresServer:
     def datadir(self) -> Path:
         """The cluster's data folder."""
         return self.root / "data"
+
+    @property
+    def log(self) -> Path:
+        """The server's log file (`pg_ctl -l`)."""
+        return self.root / "server.log"
 
     @property
     def url(self) -> str:
@@ -94,11 +91,9 @@ class PostgresServer:
             argv, cwd=self.root, capture_output=True, text=True, timeout=120, check=False
         )
         if result.returncode != 0:
-            log = self.root / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(
                 f"{' '.join(argv)} failed ({result.returncode}):\n"
-                f"{result.stdout}{result.stderr}{tail}"
+                f"{result.stdout}{result.stderr}{log_tail(self.log)}"
             )
         return result
 
@@ -109,7 +104,7 @@ class PostgresServer:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         self.run(
-            "pg_ctl", "-D", str(self.datadir), "-l", str(self.root / "server.log"),
+            "pg_ctl", "-D", str(self.datadir), "-l", str(self.log),
             "-o", options, "-w", "-t", "60", "start",
         )
 
@@ -135,9 +130,9 @@ def start_postgres() -> PostgresServer | None:
     bindir = find_bindir()
     if bindir is None:
         return None
-    root = Path(tempfile.mkdtemp(prefix="aegent-pg-", dir="/tmp"))
+    root = scratch_folder("aegent-pg-")
     os.chmod(root, 0o700)
-    server = PostgresServer(bindir=bindir, root=root, port=_free_port(), as_user=None)
+    server = PostgresServer(bindir=bindir, root=root, port=free_port(), as_user=None)
     try:
         if os.geteuid() == 0:
             try:
@@ -152,14 +147,7 @@ def start_postgres() -> PostgresServer | None:
             "initdb", "-D", str(server.datadir), "-A", "trust", "-U", USER,
             "-E", "UTF8", "--no-locale", "--no-sync",
         )
-        for attempt in range(3):
-            try:
-                server.start()
-                break
-            except RuntimeError:  # most likely the port was taken meanwhile
-                if attempt == 2:
-                    raise
-                server.port = _free_port()
+        start_on_free_port(server)
         with psycopg.connect(server.admin_dsn(), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     except BaseException:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -123,6 +123,7 @@ class Subjects:
 
 
 M = TypeVar("M")
+T = TypeVar("T")
 ErrorHandler = Callable[[BusError | BusMessageError], None]
 Handler = Callable[[Request], Awaitable[Reply]]
 
@@ -241,6 +242,50 @@ class Serving(Protocol):
 
     async def close(self) -> None:
         """Stop answering (requests in flight still get their reply)."""
+
+
+class Answering:
+    """What both buses keep for a `serve`: the handler, the bound on the requests it
+    works on at once, the count of those in flight (each bus counts them as it takes
+    them), and the tasks answering them."""
+
+    def __init__(self, handler: Handler, concurrency: int) -> None:
+        self.handler = handler
+        self.concurrency = concurrency
+        self.in_flight = 0
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def busy(self) -> Reply | None:
+        """The `busy` reply when `concurrency` requests are in flight; None while there
+        is room for one more."""
+        if self.in_flight >= self.concurrency:
+            return Reply(False, code="busy", message="The world is busy; try again.")
+        return None
+
+    def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run `work` in a task of its own, kept in `tasks` until it ends."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def answer(self, req: Request) -> Reply:
+        """The handler's reply to `req`; `internal_error` (told to `crashed`) if the
+        handler raises or returns anything but a `Reply`: the world host's bug, not the
+        caller's."""
+        try:
+            reply = await self.handler(req)
+            if not isinstance(reply, Reply):
+                raise TypeError(f"a request handler returned {type(reply).__name__}, "
+                                "not a Reply")
+            return reply
+        except Exception as exc:
+            self.crashed(req, exc)
+            return Reply(False, code="internal_error",
+                         message=f"The world host failed: {type(exc).__name__}")
+
+    def crashed(self, req: Request, exc: Exception) -> None:
+        """Hear of a handler's failure (nothing by default)."""
 
 
 class Journal(Protocol):

@@ -23,6 +23,7 @@ from server.bus.base import (
     DEFAULT_CONCURRENCY,
     DEFAULT_LIMIT,
     DEFAULT_TIMEOUT,
+    Answering,
     BusClosed,
     BusError,
     BusTimeout,
@@ -87,13 +88,10 @@ class InProcJournal:
         return 1, len(self._entries)
 
 
-class _Serving:
+class _Serving(Answering):
     def __init__(self, bus: InProcBus, handler: Handler, concurrency: int) -> None:
+        super().__init__(handler, concurrency)
         self.bus = bus
-        self.handler = handler
-        self.concurrency = concurrency
-        self.in_flight = 0
-        self.tasks: set[asyncio.Task[Reply]] = set()
 
     async def close(self) -> None:
         self.bus.unserve(self)
@@ -136,11 +134,10 @@ class InProcBus:
         serving = self._serving
         if serving is None:
             raise BusUnavailable("no world host is serving requests")
-        if serving.in_flight >= serving.concurrency:
-            return Reply(False, code="busy", message="The world is busy; try again.")
-        task = asyncio.ensure_future(_answer(serving, req))
-        serving.tasks.add(task)
-        task.add_done_callback(serving.tasks.discard)
+        busy = serving.busy()
+        if busy is not None:
+            return busy
+        task = serving.spawn(_answer(serving, req))
         try:  # shielded: as over NATS, a caller's time-out does not stop the handler
             reply = await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
@@ -239,13 +236,7 @@ class InProcBus:
 async def _answer(serving: _Serving, req: Request) -> Reply:
     serving.in_flight += 1
     try:
-        reply = await serving.handler(req)
-        if not isinstance(reply, Reply):
-            raise TypeError(f"a request handler returned {type(reply).__name__}, not a Reply")
-        return reply
-    except Exception as exc:  # the handler's bug is the world host's, not the caller's
-        return Reply(False, code="internal_error", message=f"The world host failed: "
-                     f"{type(exc).__name__}")
+        return await serving.answer(req)
     finally:
         serving.in_flight -= 1
 

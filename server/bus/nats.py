@@ -35,6 +35,7 @@ from server.bus.base import (
     DEFAULT_LIMIT,
     DEFAULT_RETENTION,
     DEFAULT_TIMEOUT,
+    Answering,
     BusClosed,
     BusError,
     BusTimeout,
@@ -193,29 +194,24 @@ class NatsJournal:
             self._ready = True
 
 
-class _Serving:
+class _Serving(Answering):
     def __init__(self, bus: NatsBus, handler: Handler, concurrency: int) -> None:
+        super().__init__(handler, concurrency)
         self.bus = bus
-        self.handler = handler
-        self.concurrency = concurrency
-        self.in_flight = 0
-        self.tasks: set[asyncio.Task[None]] = set()
         self.sub: NatsSubscription | None = None
 
     async def receive(self, msg: Msg) -> None:
         if not msg.reply:  # no one to answer: a publish, not a request
             self.bus.report(BusMessageError("bad_message", "a request with no reply subject"))
             return
-        if self.in_flight >= self.concurrency:
-            await self.respond(msg, Reply(False, code="busy",
-                                          message="The world is busy; try again."))
+        busy = self.busy()
+        if busy is not None:
+            await self.respond(msg, busy)
             return
         self.in_flight += 1
-        task = asyncio.ensure_future(self.answer(msg))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.spawn(self.take(msg))
 
-    async def answer(self, msg: Msg) -> None:
+    async def take(self, msg: Msg) -> None:
         try:
             try:
                 req = decode(msg.data)
@@ -226,17 +222,12 @@ class _Serving:
                 self.bus.report(exc)
                 await self.respond(msg, Reply(False, code=exc.code, message=exc.message))
                 return
-            try:
-                reply = await self.handler(req)
-                if not isinstance(reply, Reply):
-                    raise TypeError(f"a request handler returned {type(reply).__name__}")
-            except Exception as exc:  # the handler's bug is the world host's
-                log.error("bus_handler_failed", op=req.op, exc_info=exc)
-                reply = Reply(False, code="internal_error",
-                              message=f"The world host failed: {type(exc).__name__}")
-            await self.respond(msg, reply)
+            await self.respond(msg, await self.answer(req))
         finally:
             self.in_flight -= 1
+
+    def crashed(self, req: Request, exc: Exception) -> None:
+        log.error("bus_handler_failed", op=req.op, exc_info=exc)
 
     async def respond(self, msg: Msg, reply: Reply) -> None:
         try:

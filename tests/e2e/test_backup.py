@@ -12,31 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
+import serverproc
+from serverproc import AEGENT, FAST, Served, room_on_login
 from wsclient import Client, auth_of, events
-
-AEGENT = [sys.executable, "-m", "server.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def env() -> dict[str, str]:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith("AEGENT_") and k not in ("DATABASE_URL", "QDRANT_URL")}
-    return {**base, "AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "1024",
-            "AEGENT_SEED": "3", "AEGENT_TELNET_PORT": "0"}
+    return {**base, **FAST}
 
 
 def aegent(*args: str) -> subprocess.CompletedProcess[str]:
@@ -44,31 +33,15 @@ def aegent(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60)
 
 
-async def start(data: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen([*AEGENT, "serve", "--port", str(port), "--data-dir", str(data),
-                             "--log-json"], env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    for _ in range(400):
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            await w.wait_closed()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                _, err = proc.communicate()
-                raise AssertionError(err.decode()) from None
-            await asyncio.sleep(0.05)
-    raise AssertionError("server did not start")
+async def start(data: Path) -> Served:
+    return await serverproc.start("--data-dir", str(data), "--log-json", env=env())
 
 
-async def stop(proc: subprocess.Popen[bytes]) -> str:
+async def stop(served: Served) -> str:
     """SIGTERM, wait; the server's stderr (its log)."""
-    proc.send_signal(signal.SIGTERM)
-    _, err = await asyncio.to_thread(proc.communicate, timeout=30)
-    assert proc.returncode == 0, err.decode()
-    return err.decode()
+    stopped = await serverproc.stop(served)
+    assert stopped.code == 0, stopped.stderr
+    return stopped.stderr
 
 
 def room_in(database: Path, name: str) -> str | None:
@@ -79,9 +52,9 @@ def room_in(database: Path, name: str) -> str | None:
 
 async def test_backup_of_a_live_server_restores_into_a_new_data_folder(tmp_path: Path) -> None:
     live, restored, backup = tmp_path / "live", tmp_path / "restored", tmp_path / "b.sqlite3"
-    proc, port = await start(live)
+    served = await start(live)
     try:
-        c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
+        c = await Client.open(served.url, "aegent.json")
         await c.recv()
         assert auth_of(await c.register("Oda", cls="cleric"))["ok"]
         room = events(await c.command("north"), "room")[0]["data"]["id"]
@@ -101,7 +74,7 @@ async def test_backup_of_a_live_server_restores_into_a_new_data_folder(tmp_path:
         assert busy.returncode == 1 and "already running" in busy.stderr, busy.stderr
         await c.close()
     finally:
-        log = await stop(proc)
+        log = await stop(served)
     lines = [line for line in log.splitlines() if line.strip()]
     assert lines and all(isinstance(json.loads(line), dict) for line in lines), log
 
@@ -114,16 +87,11 @@ async def test_backup_of_a_live_server_restores_into_a_new_data_folder(tmp_path:
     again = await asyncio.to_thread(aegent, "restore", str(backup), "--data-dir", str(restored))
     assert again.returncode == 2 and "--force" in again.stderr
 
-    proc, port = await start(restored)
+    served = await start(restored)
     try:
-        c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.msgpack")
-        await c.recv()
-        got = await c.login("Oda")
-        assert auth_of(got)["ok"] is True
-        assert events(got, "room")[0]["data"]["id"] == room
-        await c.close()
+        assert await room_on_login(served, "Oda") == room
     finally:
-        await stop(proc)
+        await stop(served)
     # Restored over the live folder: its journal (the world after the backup) is set
     # aside, so the next start does not bring back what the backup does not hold.
     assert (live / "journal").is_dir()
