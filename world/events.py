@@ -3,9 +3,10 @@
 Every event has a wire `name` (past tense, snake_case, except the two mandated
 ones, `room` and `vitals`) and `to_data()` gives the map sent to structured
 clients; `from_data(name, data)` rebuilds the event from it (a gateway renders what a
-world host sent over the bus). An `Audience` says who receives it; the world resolves it to a list of
-`Delivery(recipient, event)`. Events marked `internal` are requests to the server
-(quit, password change, stats) and never go on the wire.
+world host sent over the bus). An `Audience` says who receives it; the world queues
+each event once with its recipients (`Fanout`), or one `Delivery(recipient, event)`
+each. Events marked `internal` are requests to the server (quit, password change,
+stats) and never go on the wire.
 """
 
 from __future__ import annotations

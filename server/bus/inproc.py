@@ -93,6 +93,18 @@ class _Serving(Answering):
         super().__init__(handler, concurrency)
         self.bus = bus
 
+    def take(self, req: Request) -> asyncio.Task[Reply]:
+        """Count `req` in flight now, as it is taken (what `busy()` checks, as in
+        `NatsBus`), and answer it in a task of its own. Its place is given back when that
+        task ends, however it ends: a reply, the handler's exception, a cancellation."""
+        self.in_flight += 1
+        task = self.spawn(self.answer(req))
+        task.add_done_callback(self._release)
+        return task
+
+    def _release(self, task: asyncio.Task[Reply]) -> None:
+        self.in_flight -= 1
+
     async def close(self) -> None:
         self.bus.unserve(self)
 
@@ -137,7 +149,7 @@ class InProcBus:
         busy = serving.busy()
         if busy is not None:
             return busy
-        task = serving.spawn(_answer(serving, req))
+        task = serving.take(req)  # counted before anything else can be taken
         try:  # shielded: as over NATS, a caller's time-out does not stop the handler
             reply = await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
@@ -231,14 +243,6 @@ class InProcBus:
 
     def _through(self, msg: Request | Reply) -> Any:
         return decode(encode(msg))
-
-
-async def _answer(serving: _Serving, req: Request) -> Reply:
-    serving.in_flight += 1
-    try:
-        return await serving.answer(req)
-    finally:
-        serving.in_flight -= 1
 
 
 def _as_input(msg: Message) -> Input:

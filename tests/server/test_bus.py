@@ -181,6 +181,66 @@ def _in_flight(serving: Any) -> int:
     return count
 
 
+@dataclass
+class Gate:
+    """Holds a handler's requests until `release` is set; counts those that got in."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: int = 0
+
+
+async def test_serve_answers_busy_past_its_bound_counted_as_requests_are_taken(
+        pair: Pair) -> None:
+    n, k = 3, 2
+    gate = Gate()
+
+    async def handler(req: Request) -> Reply:
+        gate.entered += 1
+        await gate.release.wait()
+        if req.op == "crash":
+            raise RuntimeError("boom")
+        return Reply(True, {"session": req.session})
+
+    serving = await pair.host.serve(handler, concurrency=n)
+    await _burst(pair, gate, n, k)
+
+    # a handler that raises, or a caller that gave up, gives its place back
+    gate = Gate()
+    timed_out = asyncio.ensure_future(
+        pair.gateway.request(Request("g1", "late", "hold"), timeout=0.2))
+    held = [asyncio.ensure_future(pair.gateway.request(Request("g1", f"h{i}", op)))
+            for i, op in enumerate(["crash"] + ["hold"] * (n - 2))]
+    await until(lambda: gate.entered == n, f"{n} requests in the handler")
+    with pytest.raises(BusTimeout):
+        await timed_out
+    gate.release.set()
+    replies = await asyncio.wait_for(asyncio.gather(*held), WAIT)
+    assert [r.code for r in replies] == ["internal_error"] + [None] * (n - 2)
+    await until(lambda: _in_flight(serving) == 0, "every place given back")
+
+    gate = Gate()
+    await _burst(pair, gate, n, k)  # the whole bound again: nothing leaked
+    await until(lambda: _in_flight(serving) == 0, "every place given back")
+    await serving.close()
+
+
+async def _burst(pair: Pair, gate: Gate, n: int, k: int) -> None:
+    """Send `n + k` requests at once to a handler (bound `n`) held by `gate`: `k` are
+    answered busy at once, the `n` others once the gate opens."""
+    tasks = [asyncio.ensure_future(pair.gateway.request(Request("g1", f"s{i}", "hold")))
+             for i in range(n + k)]
+    await until(lambda: gate.entered > n
+                or (gate.entered == n and sum(t.done() for t in tasks) == k),
+                f"{n} requests taken and {k} answered")
+    assert gate.entered == n  # not one more got in
+    early = [t.result() for t in tasks if t.done()]
+    assert [(r.ok, r.code) for r in early] == [(False, "busy")] * k
+    gate.release.set()
+    replies = await asyncio.wait_for(asyncio.gather(*tasks), WAIT)
+    assert sorted(r.code or "ok" for r in replies) == ["busy"] * k + ["ok"] * n
+    assert gate.entered == n
+
+
 # ---- the journal -----------------------------------------------------------------------------
 
 
