@@ -416,10 +416,42 @@ def decode_msgpack(data: str | bytes) -> Any:
         value = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
         raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {type(exc).__name__}") from None
-    problem = _not_plain(value, 0)
+    # Only bin and ext values (and bytes keys, which are bin) fall outside JSON's data
+    # model, and each starts with its type byte: without one of those bytes anywhere in
+    # the frame (a scan in C), nothing needs walking but the nesting, and that only if
+    # the frame has more container type bytes than MAX_DEPTH.
+    if len(data.translate(None, _UNPLAIN_TYPE_BYTES)) != len(data):
+        problem = _not_plain(value, 0)
+    elif len(data) - len(data.translate(None, _CONTAINER_TYPE_BYTES)) > MAX_DEPTH:
+        problem = _too_deep(value)
+    else:
+        problem = None
     if problem is not None:
         raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {problem}")
     return value
+
+
+_UNPLAIN_TYPE_BYTES = bytes((0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
+"""msgpack's bin 8/16/32, ext 8/16/32 and fixext 1-16 type bytes."""
+_CONTAINER_TYPE_BYTES = bytes(range(0x80, 0xA0)) + bytes((0xDC, 0xDD, 0xDE, 0xDF))
+"""fixmap, fixarray, array 16/32 and map 16/32: one of these starts every container."""
+
+
+def _too_deep(value: Any) -> str | None:
+    """Whether decoded (plain) msgpack `value` nests deeper than `MAX_DEPTH`: level by
+    level, looking only at the containers."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
+        inner: list[Any] = []
+        for v in level:
+            inner += [x for x in (v.values() if type(v) is dict else v)
+                      if type(x) is dict or type(x) is list]
+        level = inner
+    return None
 
 
 def _not_plain(value: Any, depth: int) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgpack
 from helpers import new_world
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from server import wire
@@ -257,3 +257,63 @@ def test_session_any_message(msg: dict[str, Any], sub: Subprotocol) -> None:
     if isinstance(parsed, wire.Command | wire.CallTool) and parsed.id is not None:
         results = [r for r in replies if r["type"] == "result"]
         assert [r["id"] for r in results] == [parsed.id]  # it ran, and its id came back
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """The reference: `value` is within JSON's data model and MAX_DEPTH deep (a plain
+    walk of everything, what decode_msgpack skips when the frame's bytes allow)."""
+    if isinstance(value, dict | list):
+        if depth + 1 > wire.MAX_DEPTH:
+            return False
+        if isinstance(value, dict):
+            return all(isinstance(k, str) for k in value) and all(
+                _plain(v, depth + 1) for v in value.values())
+        return all(_plain(v, depth + 1) for v in value)
+    return value is None or isinstance(value, str | int | float)
+
+
+def _wide_deep(depth: int, width: int, kind: type) -> Any:
+    """`depth` levels, each a list (or map) of `width` entries, one of them the next."""
+    value: Any = "bottom"
+    for _ in range(depth):
+        entries = [value, *range(width - 1)]
+        value = entries if kind is list else {str(i): v for i, v in enumerate(entries)}
+    return value
+
+
+_unpackable = st.recursive(
+    _scalars | st.builds(msgpack.ExtType, st.integers(0, 127), st.binary(max_size=4))
+    | st.integers(wire.MAX_DEPTH - 2, wire.MAX_DEPTH + 3).map(_deep)
+    | st.sampled_from(["Zoë", "ő", "\u00c4\u00c5\u00c6", "\u0100"]),  # 0xc4-0xc6 in UTF-8
+    lambda inner: st.lists(inner, max_size=6)
+    | st.dictionaries(_KEYS | st.binary(max_size=3), inner, max_size=6),
+    max_leaves=40,
+)
+
+
+@FUZZ
+@given(_unpackable)
+@example([msgpack.ExtType(1, b"x" * n) for n in (0, 1, 2, 3, 4, 8, 16, 17, 300, 70000)])
+@example({"a": [msgpack.ExtType(5, b"abc")]})
+@example({"t": msgpack.Timestamp(1, 5)})
+@example(["ok", b""])
+@example({"x": b"y" * 300})
+@example({"x": [b"y" * 70000]})
+@example({b"key": 1})
+@example({"deep": _deep(wire.MAX_DEPTH)})
+@example([[{"k": ["x"]}] * 3] * 20)
+@example(_wide_deep(wire.MAX_DEPTH + 1, 16, list))  # array 16 and map 16 headers
+@example(_wide_deep(wire.MAX_DEPTH + 1, 16, dict))
+def test_decode_msgpack_refuses_exactly_what_is_not_plain(value: Any) -> None:
+    """The shortcut (no bin or ext type byte in the frame: walk only the nesting, and
+    only when it has more than MAX_DEPTH containers) refuses what a full walk would."""
+    try:
+        data = msgpack.packb(value, use_bin_type=True)
+    except (ValueError, TypeError, OverflowError):  # lone surrogates, ints past 64 bits
+        return
+    try:
+        wire.decode_msgpack(data)
+    except WireError as err:  # the frame is well-formed: only the value can be at fault
+        assert err.code == "bad_msgpack" and not _plain(value), err.message
+        return
+    assert _plain(value)
