@@ -78,6 +78,18 @@ def populate(world: World, players: int, crowd: float, rng: random.Random
     return chars, crowded
 
 
+def next_line(world: World, ch: Character, crowded: set[int], rng: random.Random) -> str:
+    """The next command of `ch`: a look, a move through an exit of its room (not for the
+    crowd: it stays in the square) or a say, a third each."""
+    kind = rng.randrange(3)
+    if kind == 1 and ch.id not in crowded:
+        exits = list(world.rooms[ch.room].exits)
+        return str(rng.choice(exits)) if exits else "look"
+    if kind == 2:
+        return "say " + rng.choice(SAYINGS)
+    return "look"
+
+
 def out_messages(fanouts: list[Fanout], seq: int, tick: int) -> int:
     """Encode each event once with its recipients (as the world queued it); the bytes
     made."""
@@ -104,14 +116,7 @@ def one_run(args: argparse.Namespace, seed: int) -> dict[str, float]:
         perf = time.perf_counter
         for n in range(1, args.commands + 1):
             ch = rng.choice(chars)
-            kind = rng.randrange(3)
-            if kind == 1 and ch.id not in crowded:
-                exits = list(world.rooms[ch.room].exits)
-                line = rng.choice(exits) if exits else "look"
-            elif kind == 2:
-                line = "say " + rng.choice(SAYINGS)
-            else:
-                line = "look"
+            line = next_line(world, ch, crowded, rng)
             t0 = perf()
             seq = journal.append_now(Command("gw", "s", ch.id, line, n))
             t1 = perf()
