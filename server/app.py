@@ -134,6 +134,8 @@ class Server:
         self._auth_logs: dict[Session, LogBudget] = {}  # auth refusals logged, per session
         self._fresh: set[Session] = set()  # created a character, no command typed yet
         self.metrics = Metrics()
+        # Where a client may reconnect (hello's `gateways`): checked at start (config.py).
+        self.gateways = [u.strip() for u in settings.gateway_urls.split(",") if u.strip()]
         self.limits = Limits(settings.rate, settings.burst, settings.queue_max,
                              settings.max_message_bytes)
         self.connections: set[Link] = set()
@@ -386,7 +388,7 @@ class Server:
         self.metrics.sessions.labels(kind=str(kind)).inc()
         self.log.info("session_opened", session=session.id, subprotocol=str(kind),
                       address=conn.address)
-        session.hello(self.content.name, self.content.motd)
+        session.hello(self.content.name, self.content.motd, self.gateways)
         self.mark(session)
         return session
 

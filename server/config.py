@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(default="", description=(
         "addresses/CIDRs, comma-separated, whose X-Forwarded-For (WebSocket) or PROXY "
         "header (telnet) is believed"))
+    gateway_urls: str = Field(default="", description=(
+        "the WebSocket URLs of every gateway of this world, comma-separated "
+        "(ws://host:port/ws), sent to clients in `hello` so that they reconnect to "
+        "another when theirs goes away; empty: only this one"))
     allowed_origins: str = Field(default="", description=(
         "browser Origins allowed on /ws, comma-separated, besides the server's own host; "
         "\"*\" allows any; none sent: allowed"))
@@ -268,6 +272,15 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value not in ("debug", "info", "warning", "warn", "error", "critical"):
             raise ValueError("must be debug, info, warning, error or critical")
+        return value
+
+    @field_validator("gateway_urls")
+    @classmethod
+    def _gateway_urls(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",")):
+            parsed = urlsplit(url)
+            if url and (parsed.scheme not in ("ws", "wss") or not parsed.hostname):
+                raise ValueError(f"{url!r} is not a WebSocket URL (ws://host:port/ws)")
         return value
 
     @field_validator("trusted_proxies", "exempt_addresses")

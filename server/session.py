@@ -212,8 +212,9 @@ class Session:
         else:
             self.send(wire.error(code, message, id))
 
-    def hello(self, server_name: str, motd: str) -> None:
-        """Greet a new connection (text mode starts the login dialogue)."""
+    def hello(self, server_name: str, motd: str, gateways: list[str] | None = None) -> None:
+        """Greet a new connection (text mode starts the login dialogue); `gateways`: the
+        addresses a structured client may reconnect to (docs/protocol.md, `hello`)."""
         if self.text_mode:  # one greeting: the game's name, unless the motd says it already
             if server_name not in motd:
                 self.say([("heading", f"Welcome to {server_name}!")])
@@ -229,6 +230,7 @@ class Session:
                 "motd": motd,
                 "classes": self.game.class_names(),
                 "login": ["password", "api_key"],
+                "gateways": list(gateways or []),
             })
 
     def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:

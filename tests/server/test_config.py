@@ -66,6 +66,8 @@ def sample(name: str) -> tuple[str, Any]:
         return "10.0.0.0/8", "10.0.0.0/8"
     if name == "log_level":
         return "debug", "debug"
+    if name == "gateway_urls":
+        return "ws://g1:4000/ws,ws://g2:4000/ws", "ws://g1:4000/ws,ws://g2:4000/ws"
     if typing.get_origin(annotation) is typing.Literal:  # one of its other choices
         other = next(a for a in typing.get_args(annotation) if a != default)
         return str(other), other
@@ -165,6 +167,10 @@ def test_file_errors_are_one_line(tmp_path: Path) -> None:
         load(env={"AEGENT_TRUSTED_PROXIES": "proxy.example"}, cwd=ROOT)
     with pytest.raises(ConfigError, match="log_level"):
         load(env={"AEGENT_LOG_LEVEL": "loud"}, cwd=ROOT)
+    with pytest.raises(ConfigError, match=r"gateway_urls .*'http://a/ws' is not a WebSocket"):
+        load(env={"AEGENT_GATEWAY_URLS": "ws://b:4000/ws, http://a/ws"}, cwd=ROOT)
+    good = load(env={"AEGENT_GATEWAY_URLS": "ws://b:4000/ws, wss://c.example/ws"}, cwd=ROOT)
+    assert good.settings.gateway_urls == "ws://b:4000/ws, wss://c.example/ws"
 
 
 def test_secrets_are_masked() -> None:

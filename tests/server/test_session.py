@@ -96,11 +96,12 @@ def playing(sub: Subprotocol = JSON, limits: Limits | None = None) -> Session:
 @pytest.mark.parametrize("sub", [JSON, MSGPACK])
 def test_hello_for_structured_clients(sub: Subprotocol) -> None:
     session = make(sub)
-    session.hello("Aegent Quest", "Welcome!")
+    session.hello("Aegent Quest", "Welcome!", ["ws://a.example/ws", "ws://b.example/ws"])
     assert decoded(session) == [{
         "type": "hello", "protocol": wire.PROTOCOL_VERSION, "server": "Aegent Quest",
         "subprotocol": str(sub), "motd": "Welcome!", "classes": CLASSES,
         "login": ["password", "api_key"],
+        "gateways": ["ws://a.example/ws", "ws://b.example/ws"],
     }]
     assert session.state is State.CONNECTED
     assert not session.ansi
