@@ -22,7 +22,8 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
 
 A reader task decodes every frame. When the connection drops, pending requests
 fail with `ConnectionLost`, and the client reconnects with exponential back-off
-(with jitter, capped) and logs in again, until `close()`.
+(with jitter, capped) and logs in again, until `close()`: to the same address first,
+then to the world's other gateways in turn (given, or listed in `hello`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import asyncio
 import contextlib
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ import server.wire as wire
 
 SUBPROTOCOL = wire.Subprotocol.MSGPACK.value
 MAX_BUFFERED_EVENTS = 2000  # beyond this the oldest are dropped (and counted)
+MAX_GATEWAYS = 16  # addresses kept, given and learned from `hello`
 
 
 class ClientError(Exception):
@@ -130,7 +132,10 @@ class GameClient:
     """One agent's connection (see the module docstring).
 
     Args:
-        url: the server's WebSocket URL (`ws://host:4000/ws`).
+        url: the server's WebSocket URL (`ws://host:4000/ws`), or several: the gateways
+            of one world, tried in order. Those the server lists in `hello`
+            (`gateways`) are added. A lost connection is made again to the same
+            address first, then to the next ones in turn (docs/protocol.md, `hello`).
         credentials: how to log in.
         register: register the character first (its first use); a name that is
             taken falls back to logging in. Once in, reconnections log in.
@@ -139,10 +144,14 @@ class GameClient:
         open_timeout: how long connecting may take.
     """
 
-    def __init__(self, url: str, credentials: Credentials, *, register: bool = True,
-                 backoff: Backoff | None = None, request_timeout: float = 30.0,
-                 open_timeout: float = 10.0) -> None:
-        self.url = url
+    def __init__(self, url: str | Sequence[str], credentials: Credentials, *,
+                 register: bool = True, backoff: Backoff | None = None,
+                 request_timeout: float = 30.0, open_timeout: float = 10.0) -> None:
+        self.urls: list[str] = []  # the gateways to use, in order (given, then learned)
+        self._learn([url] if isinstance(url, str) else list(url))
+        if not self.urls:
+            raise ValueError("no WebSocket URL to connect to")
+        self.url = self.urls[0]  # the one in use (or last tried)
         self.credentials = credentials
         self.register = register
         self.backoff = backoff or Backoff()
@@ -176,7 +185,16 @@ class GameClient:
             OSError, InvalidHandshake: the server cannot be reached.
         """
         self._closing = False
-        auth = await self._open()
+        auth: dict[str, Any] | None = None
+        for url in list(self.urls):  # the first that answers
+            try:
+                auth = await self._open(url)
+                break
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
+                if url == self.urls[-1]:
+                    raise
+                self.log.info("connect_failed", url=url, error=repr(exc))
+        assert auth is not None
         self._reader = asyncio.create_task(self._read_forever(),
                                            name=f"read-{self.credentials.name}")
         return auth
@@ -194,12 +212,28 @@ class GameClient:
         self._fail_pending(ConnectionLost("closed"))
         self.connected.clear()
 
-    async def _open(self) -> dict[str, Any]:
-        ws = await connect(self.url, subprotocols=[WsSubprotocol(SUBPROTOCOL)],
+    def _learn(self, urls: Sequence[object]) -> None:
+        """Add the WebSocket URLs among `urls` not known yet (at most MAX_GATEWAYS)."""
+        for url in urls:
+            if (isinstance(url, str) and url.startswith(("ws://", "wss://"))
+                    and url not in self.urls and len(self.urls) < MAX_GATEWAYS):
+                self.urls.append(url)
+
+    def _after(self, url: str) -> str:
+        """The address to try after `url` failed: the next one, round the list."""
+        i = self.urls.index(url) if url in self.urls else -1
+        return self.urls[(i + 1) % len(self.urls)]
+
+    async def _open(self, url: str) -> dict[str, Any]:
+        self.url = url
+        ws = await connect(url, subprotocols=[WsSubprotocol(SUBPROTOCOL)],
                            open_timeout=self.open_timeout, max_size=None,
                            ping_interval=20, ping_timeout=20)
         try:
             self.hello = await self._recv(ws)
+            gateways = self.hello.get("gateways")
+            if isinstance(gateways, list):
+                self._learn(gateways)
             auth = await self._login(ws)
         except BaseException:
             await ws.close()
@@ -266,19 +300,24 @@ class GameClient:
             await self._reconnect()
 
     async def _reconnect(self) -> None:
+        url = self.url  # the same gateway first, then the others in turn
         while not self._closing:
             delay = self.backoff.next()
             await asyncio.sleep(delay)
             try:
-                await self._open()
+                await self._open(url)
             except ClientError as exc:
-                self.log.warning("relogin_failed", code=exc.code, message=exc.message)
+                self.log.warning("relogin_failed", url=url, code=exc.code,
+                                 message=exc.message)
+                url = self._after(url)
                 continue
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
-                self.log.info("reconnect_failed", error=repr(exc), retry_in=round(delay, 2))
+                self.log.info("reconnect_failed", url=url, error=repr(exc),
+                              retry_in=round(delay, 2))
+                url = self._after(url)
                 continue
             self.reconnects += 1
-            self.log.info("reconnected", reconnects=self.reconnects)
+            self.log.info("reconnected", url=url, reconnects=self.reconnects)
             self._push({"type": "reconnected"})
             return
 
