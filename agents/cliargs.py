@@ -25,7 +25,9 @@ def add_arguments(run: argparse.ArgumentParser, ev: argparse.ArgumentParser) -> 
         p.add_argument("--quiet", action="store_true", help="no status table on stderr")
         p.add_argument("--status-every", type=float, default=1.0,
                        help="seconds between status tables")
-    run.add_argument("--server", default="ws://127.0.0.1:4000/ws", help="the WebSocket URL")
+    run.add_argument("--server", default="ws://127.0.0.1:4000/ws",
+                     help="the WebSocket URL, or the world's gateways' comma-separated: "
+                          "a lost connection moves on to the next")
     run.add_argument("--duration", type=float, help="seconds to play (default: until Ctrl-C)")
     run.add_argument("--data-dir", help="credentials and logs go under DIR/agents "
                                         "(AEGENT_DATA_DIR, ./data)")
@@ -44,7 +46,8 @@ def add_arguments(run: argparse.ArgumentParser, ev: argparse.ArgumentParser) -> 
 def add_mcp_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of `aegent mcp` (agents/mcp_server.py; server/cli.py builds the parser)."""
     p.add_argument("--server", default=os.environ.get("AEGENT_SERVER", "ws://127.0.0.1:4000/ws"),
-                   help="the game's WebSocket URL (AEGENT_SERVER)")
+                   help="the game's WebSocket URL, or several comma-separated (the "
+                        "world's gateways; AEGENT_SERVER)")
     p.add_argument("--api-key", default=None,
                    help="an agent's API key (better: AEGENT_API_KEY, kept out of `ps`)")
     p.add_argument("--name", help="a person's character instead of an agent (with a password)")

@@ -48,6 +48,11 @@ MAX_BUFFERED_EVENTS = 2000  # beyond this the oldest are dropped (and counted)
 MAX_GATEWAYS = 16  # addresses kept, given and learned from `hello`
 
 
+def split_urls(text: str) -> list[str]:
+    """`--server ws://a/ws,ws://b/ws`: the addresses, in order (one world's gateways)."""
+    return [u.strip() for u in text.split(",") if u.strip()]
+
+
 class ClientError(Exception):
     """The server refused something the client cannot go on without (a login)."""
 

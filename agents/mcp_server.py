@@ -46,7 +46,14 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
-from agents.client import ClientError, ConnectionLost, Credentials, GameClient, Result
+from agents.client import (
+    ClientError,
+    ConnectionLost,
+    Credentials,
+    GameClient,
+    Result,
+    split_urls,
+)
 
 OBSERVATION_URI = "aegent://observation"
 HELP_TEMPLATE = "aegent://help/{topic}"
@@ -387,7 +394,7 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"aegent mcp: {exc}", file=sys.stderr)
         return 2
-    client = GameClient(args.server, creds, register=bool(args.register))
+    client = GameClient(split_urls(args.server), creds, register=bool(args.register))
     try:
         asyncio.run(serve(client))
     except ClientError as exc:

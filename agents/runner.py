@@ -48,7 +48,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 import structlog
 
-from agents.client import BudgetExceeded, ClientError, ConnectionLost, Credentials, GameClient
+from agents.client import (
+    BudgetExceeded,
+    ClientError,
+    ConnectionLost,
+    Credentials,
+    GameClient,
+    split_urls,
+)
 from agents.contracts import Action, MemoryStore, Observation, Outcome, Policy
 from agents.observation import Tracker
 from agents.owner import answer, owner_tells
@@ -181,7 +188,7 @@ class Agent:
         utcnow: the time of day (tests pass their own).
     """
 
-    def __init__(self, url: str, credentials: Credentials, policy: Policy, *,
+    def __init__(self, url: str | Sequence[str], credentials: Credentials, policy: Policy, *,
                  register: bool = True, min_interval: float = 0.25,
                  on_registered: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
@@ -552,7 +559,7 @@ def configure_logging(path: Path) -> IO[str]:
 class RunConfig:
     """One `agents run`."""
 
-    url: str
+    url: str | Sequence[str]  # one address, or the world's gateways in order
     policy: str = "scripted"
     count: int = 1
     model: str | None = None
@@ -636,7 +643,7 @@ def run_command(args: argparse.Namespace) -> int:
     """`aegent agents run`."""
     data_dir = Path(args.data_dir or os.environ.get("AEGENT_DATA_DIR") or "data")
     cfg = RunConfig(
-        url=args.server, policy=args.policy, count=args.count, model=args.model,
+        url=split_urls(args.server), policy=args.policy, count=args.count, model=args.model,
         duration=args.duration, data_dir=data_dir, name_prefix=args.name_prefix,
         classes=tuple(c.strip() for c in args.classes.split(",") if c.strip()),
         quiet=args.quiet, status_every=args.status_every, min_interval=args.pace,

@@ -131,7 +131,7 @@ def _user_create(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from server import play
 
-    return play.main(args.url, args.color)
+    return play.main(args.url or None, args.color)
 
 
 def _agents_run(args: argparse.Namespace) -> int:
@@ -487,7 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(fn=_replay)
 
     pl = sub.add_parser("play", help="play in this terminal")
-    pl.add_argument("url", nargs="?", help="the server's WebSocket URL (ws://localhost:4000/ws)")
+    pl.add_argument("url", nargs="*", help="the server's WebSocket URL "
+                    "(ws://localhost:4000/ws), or several: the world's gateways, tried in turn "
+                    "when the connection is lost")
     pl.add_argument("--color", dest="color", action="store_true", default=None,
                     help="colour output (default: when the output is a terminal)")
     pl.add_argument("--no-color", dest="color", action="store_false",

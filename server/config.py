@@ -165,7 +165,8 @@ class Settings(BaseSettings):
     gateway_urls: str = Field(default="", description=(
         "the WebSocket URLs of every gateway of this world, comma-separated "
         "(ws://host:port/ws), sent to clients in `hello` so that they reconnect to "
-        "another when theirs goes away; empty: only this one"))
+        "another when theirs goes away (the web page dials them from this one's origin: "
+        "each gateway's allowed_origins lists the others'); empty: only this one"))
     allowed_origins: str = Field(default="", description=(
         "browser Origins allowed on /ws, comma-separated, besides the server's own host; "
         "\"*\" allows any; none sent: allowed"))

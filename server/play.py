@@ -19,12 +19,12 @@ import os
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 DEFAULT_URL = "ws://localhost:4000/ws"
 HISTORY = Path.home() / ".aegent_history"
@@ -138,15 +138,18 @@ async def _answer(ws: ClientConnection, term: Terminal, *types: str) -> dict[str
         show_message(term, reply)
 
 
-async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]) -> bool:
+async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]
+                ) -> dict[str, Any] | None:
     """The dialogue of telnet: the name; then its password if the character exists, else
     the questions of a new one (is the name right, a password twice, a class). The server
-    says which (`exists`); passwords are read without echo."""
+    says which (`exists`); passwords are read without echo. Returns the `login` message
+    that logs this character in again (after a reconnection), or None at the end of
+    input."""
     classes: dict[str, str] = hello.get("classes", {})
     while True:
         name = await term.line("By what name are you known? ")
         if name is None:
-            return False
+            return None
         name = name.strip()
         if not name:
             continue
@@ -159,12 +162,12 @@ async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]) -> 
         if known.get("exists"):
             password = await term.secret("Password: ")
             if password is None:
-                return False
+                return None
             msg: dict[str, Any] = {"type": "login", "name": name, "password": password}
         else:
             new = await _new_character(term, name.capitalize(), classes)
             if new is None:
-                return False
+                return None
             if new is False:
                 continue
             password, cls = new
@@ -172,7 +175,7 @@ async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]) -> 
         await ws.send(json.dumps(msg))
         reply = await _answer(ws, term, "auth")
         if reply.get("ok"):
-            return True
+            return {"type": "login", "name": name, "password": msg["password"]}
         error = reply.get("error", {}) if reply.get("type") == "auth" else reply
         term.show(str(error.get("message", "Login failed.")), "error")
 
@@ -229,55 +232,161 @@ def show_message(term: Terminal, msg: dict[str, Any]) -> None:
         term.show(str(msg.get("error", {}).get("message", "")), "error")
 
 
-async def play(url: str, term: Terminal, on_connect: Callable[[], None] | None = None) -> int:
-    """Connect, log in, then pass lines to the server until `quit` or the end of input."""
-    try:
-        ws = await connect(url, subprotocols=["aegent.json"], open_timeout=10)  # type: ignore[list-item]
-    except (OSError, TimeoutError) as exc:
-        term.show(f"Cannot connect to {url}: {exc}", "error")
-        return 1
-    async with ws:
-        if on_connect:
-            on_connect()
-        hello = await _recv(ws)
-        if hello.get("motd"):
-            term.show(str(hello["motd"]))
-        if not await login(ws, term, hello):
-            return 0
-        done = asyncio.Event()
+MAX_GATEWAYS = 16  # addresses kept, given and learned from `hello`
+RECONNECT_FOR = 300.0  # seconds of trying before giving up
 
-        async def reader() -> None:
-            try:
-                async for raw in ws:
-                    show_message(term, json.loads(raw))
-            except ConnectionClosed:
-                pass
-            finally:
-                done.set()
 
-        task = asyncio.create_task(reader())
+async def play(url: str | Sequence[str], term: Terminal,
+               on_connect: Callable[[], None] | None = None,
+               backoff: tuple[float, float] = (0.5, 10.0)) -> int:
+    """Connect (to the first of `url` that answers), log in, then pass lines to the
+    server until `quit` or the end of input. A lost connection (not one the server
+    closed on purpose) is made again, to the same address first and then to the
+    world's other gateways (given, or listed in `hello`), and the character logged in
+    again; `backoff` is the first and the longest wait between tries."""
+    given = [url] if isinstance(url, str) else list(url)
+    urls = _addresses(given, [])
+    if len(urls) != len(set(given)):
+        term.show("Give WebSocket URLs (ws://host:port/ws), not: " + ", ".join(
+            u for u in given if u not in urls), "error")
+        return 2
+    ws: ClientConnection | None = None
+    for address in urls:
         try:
-            while not done.is_set():
-                line = await term.line()
-                if line is None:
-                    await ws.send(json.dumps({"type": "command", "line": "quit"}))
-                    break
-                if line.strip():
-                    await ws.send(json.dumps({"type": "command", "line": line}))
-                if line.strip().lower() == "quit":
-                    break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), 5)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            ws = await connect(address, subprotocols=["aegent.json"],  # type: ignore[list-item]
+                               open_timeout=10)
+            break
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            term.show(f"Cannot connect to {address}: {exc}", "error")
+    if ws is None:
+        return 1
+    if on_connect:
+        on_connect()
+    hello = await _recv(ws)
+    urls = _addresses(urls, hello.get("gateways"))
+    if hello.get("motd"):
+        term.show(str(hello["motd"]))
+    again = await login(ws, term, hello)
+    if again is None:
+        await ws.close()
+        return 0
+    typing: asyncio.Task[str | None] | None = None  # the line being typed, across reconnects
+    try:
+        while True:
+            typing, ended = await _playing(ws, term, typing)
+            await ws.close()
+            if ended or ws.close_code == 1000:  # quit, end of input, or closed on purpose
+                break
+            term.show("The connection was lost; reconnecting…", "error")
+            found = await _reconnect(urls, address, again, term, backoff)
+            if found is None:
+                term.show("Could not reconnect; giving up.", "error")
+                return 1
+            ws, address, urls = found
+    finally:
+        if typing is not None:
+            typing.cancel()
     term.show("Connection closed.")
     return 0
 
 
-def main(url: str | None, color: bool | None) -> int:
-    """Run the terminal client."""
+def _addresses(urls: list[str], more: object) -> list[str]:
+    """`urls` and the WebSocket URLs in `more` (hello's `gateways`), once each, at most
+    MAX_GATEWAYS."""
+    out: list[str] = []
+    for url in [*urls, *(more if isinstance(more, list) else [])]:
+        if (isinstance(url, str) and url.startswith(("ws://", "wss://")) and url not in out
+                and len(out) < MAX_GATEWAYS):
+            out.append(url)
+    return out
+
+
+async def _playing(ws: ClientConnection, term: Terminal,
+                   typing: asyncio.Task[str | None] | None
+                   ) -> tuple[asyncio.Task[str | None] | None, bool]:
+    """Show what the server sends and send what the player types, until the connection
+    ends; returns the line still being typed and whether the player ended it (`quit`,
+    the end of input)."""
+    done = asyncio.Event()
+
+    async def reader() -> None:
+        try:
+            async for raw in ws:
+                show_message(term, json.loads(raw))
+        except ConnectionClosed:
+            pass
+        finally:
+            done.set()
+
+    task = asyncio.create_task(reader())
+    closed = asyncio.create_task(done.wait())
+    ended = False
+    try:
+        while not done.is_set():
+            if typing is None:
+                typing = asyncio.create_task(term.line())
+            await asyncio.wait({typing, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not typing.done():
+                break  # the connection ended first: the line goes to the next one
+            line, typing = typing.result(), None
+            with contextlib.suppress(ConnectionClosed):
+                if line is None:
+                    await ws.send(json.dumps({"type": "command", "line": "quit"}))
+                    ended = True
+                    break
+                if line.strip():
+                    await ws.send(json.dumps({"type": "command", "line": line}))
+                if line.strip().lower() == "quit":
+                    ended = True
+                    break
+        if ended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 5)
+    finally:
+        closed.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return typing, ended
+
+
+async def _reconnect(urls: list[str], address: str, again: dict[str, Any], term: Terminal,
+                     backoff: tuple[float, float]
+                     ) -> tuple[ClientConnection, str, list[str]] | None:
+    """Dial `address`, then the next ones in turn, waiting longer each time, and log in
+    with `again`; None after RECONNECT_FOR seconds."""
+    delay, cap = backoff
+    deadline = asyncio.get_running_loop().time() + RECONNECT_FOR
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(cap, delay * 2)
+        try:
+            ws = await connect(address, subprotocols=["aegent.json"],  # type: ignore[list-item]
+                               open_timeout=10)
+        except (OSError, TimeoutError, InvalidHandshake):
+            address = urls[(urls.index(address) + 1) % len(urls)]
+            if len(urls) > 1:
+                term.show(f"Trying another server: {address}", "error")
+            continue
+        try:
+            hello = await _recv(ws)
+            urls = _addresses(urls, hello.get("gateways"))
+            await ws.send(json.dumps(again))
+            reply = await _answer(ws, term, "auth")
+        except ConnectionClosed:
+            continue
+        if reply.get("ok"):
+            term.show(f"Reconnected to {address}.")
+            return ws, address, urls
+        await ws.close()
+        error = reply.get("error", {}) if reply.get("type") == "auth" else reply
+        term.show(str(error.get("message", "Login failed.")), "error")
+        return None  # the password no longer works there: asking again is for a person
+    return None
+
+
+def main(url: str | Sequence[str] | None, color: bool | None) -> int:
+    """Run the terminal client (`url`: one address, or the world's gateways in turn)."""
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     term = Terminal(sys.stdout, sys.stdin, color)

@@ -9,6 +9,8 @@
   const MAX_HISTORY = 200;
   const BACKOFF_BASE_MS = 500;
   const BACKOFF_MAX_MS = 30000;
+  const MAX_GATEWAYS = 16;           // addresses kept from a hello's `gateways`
+  const MAX_URL_CHARS = 2048;        // longer "URLs" in `gateways` are ignored
   const STICK_PX = 40;               // "at the bottom" if within this many pixels
   const CELL = 30;                   // map grid spacing (SVG units)
   const BOX = 14;                    // map room size
@@ -39,6 +41,11 @@
 
   const state = {
     ws: null,
+    home: null,             // the page's own WebSocket address
+    url: null,              // the address dialled now (or next)
+    addresses: [],          // where to reconnect, round-robin: hello's gateways + home
+    helloHere: false,       // the connection dialled last said hello (it did not fail)
+    attempts: [],           // the last addresses dialled (a peek for tests)
     authed: false,
     creds: null,            // {name, password}: in memory only, for automatic re-login
     autoLogin: false,       // the login in flight is an automatic one
@@ -230,16 +237,58 @@
     return true;
   }
 
+  // The hello's `gateways` as addresses to dial: strings that parse as ws: or wss: URLs
+  // (only wss: on an https page: the browser opens nothing else there), without user
+  // info, at most MAX_GATEWAYS of them, each once; anything else is ignored.
+  function gatewayList(raw) {
+    const out = [];
+    if (!Array.isArray(raw)) return out;
+    const schemes = location.protocol === "https:" ? ["wss:"] : ["ws:", "wss:"];
+    for (const item of raw) {
+      if (out.length >= MAX_GATEWAYS) break;
+      if (typeof item !== "string" || item.length > MAX_URL_CHARS) continue;
+      let url;
+      try { url = new URL(item); } catch { continue; }
+      if (!schemes.includes(url.protocol) || !url.hostname || url.username || url.password) continue;
+      url.hash = "";   // a WebSocket URL may not have one
+      if (!out.includes(url.href)) out.push(url.href);
+    }
+    return out;
+  }
+
+  // Where to reconnect, in turn: the hello's list (or, when it is empty, the page's own
+  // address, as with a single server), then the page's own and the one we are on, if
+  // the list left them out.
+  function remember(gateways) {
+    const ring = gateways.slice();
+    for (const url of [state.home, state.url]) if (!ring.includes(url)) ring.push(url);
+    state.addresses = ring;
+  }
+
+  // The attempt on this address failed: the next time, dial the next one in the list.
+  function moveOn() {
+    const ring = state.addresses;
+    const next = ring[(ring.indexOf(state.url) + 1) % ring.length];
+    if (!next || next === state.url) return;
+    state.url = next;
+    print(`Trying another server: ${next}`, "sys");
+  }
+
   function connect() {
     clearTimeout(state.retryTimer);
     clearInterval(state.countdown);
     el.retryIn.textContent = "";
     state.retryTimer = null;
     el.reconnectNow.hidden = true;
-    setStatus(state.retries ? "Reconnecting…" : "Connecting…", "busy");
+    const url = state.url;
+    const where = state.addresses.length > 1 ? ` to ${url}` : "";
+    setStatus(state.retries ? `Reconnecting${where}…` : "Connecting…", "busy");
+    state.helloHere = false;
+    state.attempts.push(url);
+    if (state.attempts.length > MAX_GATEWAYS) state.attempts.shift();
     let ws;
     try {
-      ws = new WebSocket(wsUrl(), ["aegent.json"]);
+      ws = new WebSocket(url, ["aegent.json"]);
     } catch (err) {
       scheduleReconnect();
       return;
@@ -284,7 +333,9 @@
     scheduleReconnect();
   }
 
+  // A lost connection is tried again at its address first; a failed attempt moves on.
   function scheduleReconnect() {
+    if (!state.helloHere) moveOn();
     const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.retries);
     const delay = Math.round(exp / 2 + Math.random() * exp / 2);   // "equal jitter"
     state.retries += 1;
@@ -323,7 +374,9 @@
   }
 
   function onHello(msg) {
-    setStatus("Connected.", "up");
+    state.helloHere = true;
+    remember(gatewayList(msg.gateways));
+    setStatus(state.url === state.home ? "Connected." : `Connected to ${state.url}.`, "up");
     el.reconnectNow.hidden = true;
     fillClasses(msg.classes || {});
     if (!state.greeted && msg.motd) print(msg.motd, "motd");
@@ -978,6 +1031,8 @@
   applyColour(readColour());
   syncMode();
   setMode("start");
+  state.home = state.url = new URL(wsUrl()).href;
+  state.addresses = [state.home];
   connect();
 
   // For the tests and for curious people: a read-only peek at the client's state.
@@ -986,6 +1041,10 @@
     get connected() { return !!state.ws && state.ws.readyState === WebSocket.OPEN; },
     get authed() { return state.authed; },
     get mapRooms() { return [...state.map.rooms.values()].map((r) => ({ ...r })); },
+    get address() { return state.url; },                // the address dialled now
+    get addresses() { return state.addresses.slice(); },   // where it reconnects, in turn
+    get attempts() { return state.attempts.slice(); },     // the last addresses dialled
+    gatewayList(raw) { return gatewayList(raw); },      // what it keeps of a hello's list
     ansiHtml(text) {   // what a line with ANSI escapes becomes in the log
       const div = document.createElement("div");
       div.appendChild(ansiFragment(text));

@@ -1,6 +1,7 @@
 """Clients move to another gateway when theirs goes away (docs/protocol.md, `hello`):
-the agent client learns the world's gateways from `hello` (`gateway_urls`), tries its
-own address again first, then the others in turn, and logs in there.
+the agent client and `aegent play` learn the world's gateways from `hello`
+(`gateway_urls`), try their own address again first, then the others in turn, and log
+in there.
 
 Two real servers stand in for two gateways here (one process serves a whole world
 until issue #14's split; each has its own data, so the account exists on both)."""
@@ -8,12 +9,16 @@ until issue #14's split; each has its own data, so the account exists on both)."
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 from pathlib import Path
 
 from conftest import StartServer, ws_url
 
-from agents.client import Backoff, Credentials, GameClient
+from agents.client import Backoff, Credentials, GameClient, split_urls
+from server import play
 from server.app import Server
+from server.play import Terminal
 
 CREDS = Credentials("Roamer", "a long secret", "warrior")
 
@@ -67,3 +72,55 @@ def test_only_websocket_addresses_are_kept_and_not_too_many() -> None:
     assert client.urls == ["ws://a/ws", "wss://c/ws"]
     many = GameClient([f"ws://g{i}/ws" for i in range(40)], CREDS)
     assert len(many.urls) == 16
+
+
+async def until(text: io.StringIO, wanted: str, timeout: float = 20.0) -> None:
+    """Wait until the terminal shows `wanted` (the client writes as messages come)."""
+    async with asyncio.timeout(timeout):
+        while wanted not in text.getvalue():
+            await asyncio.sleep(0.02)
+
+
+async def test_aegent_play_reconnects_to_another_gateway_and_logs_in_again(
+        start_server: StartServer, tmp_path: Path) -> None:
+    b = await start_server(data_dir=tmp_path / "b")
+    a = await start_server(data_dir=tmp_path / "a", gateway_urls=ws_url(b))
+    await account_on(b)  # Roamer, as on a below
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end, "r") as inp, os.fdopen(write_end, "w") as typed:
+        term = Terminal(out, inp, color=False)
+        game = asyncio.create_task(play.play(ws_url(a), term, backoff=(0.05, 0.2)))
+        typed.write("Roamer\ny\na long secret\na long secret\nwarrior\nsay first\n")
+        typed.flush()
+        await until(out, "You say, 'first'")
+        await a.shutdown("gateway going away")
+        await until(out, f"Reconnected to {ws_url(b)}.")
+        assert "The connection was lost; reconnecting" in out.getvalue()
+        assert f"Trying another server: {ws_url(b)}" in out.getvalue()
+        typed.write("say second\n")
+        typed.flush()
+        await until(out, "You say, 'second'")
+        assert b.world.find_online("Roamer") is not None
+        typed.write("quit\n")
+        typed.flush()
+        assert await asyncio.wait_for(game, 20) == 0
+    assert "a long secret" not in out.getvalue()
+
+
+async def test_aegent_play_does_not_reconnect_when_closed_on_purpose(
+        start_server: StartServer) -> None:
+    server = await start_server()
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end, "r") as inp, os.fdopen(write_end, "w") as typed:
+        game = asyncio.create_task(play.play(ws_url(server), Terminal(out, inp, False),
+                                             backoff=(0.05, 0.2)))
+        typed.write("Quitter\ny\na long secret\na long secret\nwarrior\nquit\n")
+        typed.flush()
+        assert await asyncio.wait_for(game, 20) == 0
+    assert "reconnecting" not in out.getvalue() and "Goodbye" in out.getvalue()
+
+
+def test_server_flags_split_into_addresses() -> None:
+    assert split_urls("ws://a/ws, ws://b/ws,") == ["ws://a/ws", "ws://b/ws"]
