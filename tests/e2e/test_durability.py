@@ -41,7 +41,8 @@ def carried(snapshot: dict[str, Any] | None) -> list[str]:
 
 async def test_a_move_is_on_disk_within_a_second_and_survives_kill_9(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)  # autosave stays at its 60 s: only the dirty flush can pass
+    served = await start(data)  # autosave stays at its 60 s: only the dirty flush can pass
+    proc, port = served.process, served.port
     try:
         c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await c.recv()
@@ -55,7 +56,8 @@ async def test_a_move_is_on_disk_within_a_second_and_survives_kill_9(tmp_path: P
         await c.close()
     finally:
         kill9(proc)
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await c.recv()
@@ -69,7 +71,8 @@ async def test_a_move_is_on_disk_within_a_second_and_survives_kill_9(tmp_path: P
 
 async def test_a_gift_is_written_before_it_is_confirmed(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         a = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         b = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
@@ -84,7 +87,8 @@ async def test_a_gift_is_written_before_it_is_confirmed(tmp_path: Path) -> None:
         assert "haven:healing_potion" in carried(saved(data, "Brisa"))
     finally:
         kill9(proc)  # at once, with no shutdown save
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         b = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await b.recv()
@@ -98,7 +102,8 @@ async def test_a_gift_is_written_before_it_is_confirmed(tmp_path: Path) -> None:
 
 async def test_quit_says_saved_only_after_the_save(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await c.recv()

@@ -49,12 +49,13 @@ async def play(port: int, name: str) -> Client:
 
 async def test_what_the_player_saw_is_what_replay_gives_back(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    port = served.port
     try:
         ann = await play(port, "Ann")
         await ann.close()
     finally:
-        code, out = await stop(proc)
+        code, out = await stop(served)
     assert code == 0, out
     records, digest = replay(data)
     live = seen_events(ann)
@@ -77,12 +78,13 @@ async def test_what_the_player_saw_is_what_replay_gives_back(tmp_path: Path) -> 
 
 async def test_replay_from_until_gives_a_stretch(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    port = served.port
     try:
         ann = await play(port, "Ann")
         await ann.close()
     finally:
-        await stop(proc)
+        await stop(served)
     everything, _ = replay(data)
     ticks = sorted({r["tick"] for r in everything})
     mid = ticks[len(ticks) // 2]
@@ -102,7 +104,8 @@ async def test_replay_from_until_gives_a_stretch(tmp_path: Path) -> None:
 
 async def test_kill_9_keeps_the_world_a_player_was_answered_about(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         ann = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await ann.recv()
@@ -113,7 +116,8 @@ async def test_kill_9_keeps_the_world_a_player_was_answered_about(tmp_path: Path
         room = events(got, "room")[0]["data"]["id"]
     finally:
         kill9(proc)  # at once: no save, no snapshot after the answers
-    proc, port = await start(data)
+    served = await start(data)
+    proc, port = served.process, served.port
     try:
         # The potion still lies in the square, where nothing in the content puts one.
         bob = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
@@ -136,14 +140,15 @@ async def test_kill_9_keeps_the_world_a_player_was_answered_about(tmp_path: Path
 async def test_the_journal_keeps_no_password(tmp_path: Path) -> None:
     """`password old new` runs as a command: the journal masks it (no secret on disk)."""
     data = tmp_path / "data"
-    proc, port = await start(data)
+    served = await start(data)
+    port = served.port
     try:
         c = await Client.open(f"ws://127.0.0.1:{port}/ws", "aegent.json")
         await c.recv()
         assert auth_of(await c.register("Ann", password="first secret"))["ok"]
         await c.command("password first secret second-secret-xyz")
     finally:
-        await stop(proc)
+        await stop(served)
     raw = b"".join(p.read_bytes() for p in (data / "journal" / "wal").iterdir())
     assert b"second-secret-xyz" not in raw and b"first secret" not in raw
     assert b"password ********" in raw
