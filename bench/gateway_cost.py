@@ -49,9 +49,9 @@ from bench.host_cost import ROOT, next_line, populate
 from server import wire
 from server.bus.messages import Command, Delivery, decode, encode
 from server.content import load
-from server.session import Session, State
+from server.gateway.session import Session, State
+from server.gateway.ws import SUBPROTOCOLS, frame_header, select_subprotocol
 from server.wire import Subprotocol
-from server.ws import SUBPROTOCOLS, frame_header, select_subprotocol
 from world import World
 from world.entities import Character
 from world.events import from_data

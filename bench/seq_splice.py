@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from server import wire
-from server.session import Session
+from server.gateway.session import Session
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import HitLanded

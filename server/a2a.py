@@ -1,6 +1,6 @@
 """A2A: an agent whose owner consents can be reached over Agent2Agent, on the HTTP port.
 
-What the listener (server/ws.py) hands over, and what comes back:
+What the listener (server/gateway/ws.py) hands over, and what comes back:
 
 * `GET /a2a/<name>/.well-known/agent-card.json`: the agent's card (server/a2a_protocol.py)
   while its owner lets it be reached (`aegent agent a2a NAME on`, server/a2a_storage.py)
@@ -62,11 +62,11 @@ from server.a2a_protocol import (
 )
 from server.a2a_storage import A2AStore, Reachable
 from server.config import Settings
+from server.gateway.session import Session, State
+from server.gateway.ws import http_response, plain
 from server.identity import key_id_of, verify_key
 from server.identity_storage import AgentRecord
 from server.netguard import LogBudget
-from server.session import Session, State
-from server.ws import http_response, plain
 from world.commands.registry import Call, bind_call, expand_alias, parse_line
 from world.commands.social import speech
 from world.entities import Character

@@ -43,8 +43,8 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from server import content, log
 from server.admin_storage import AdminStore, AuditRecord, BanRecord, EditRecord, address_matches
 from server.bus.messages import AdminInput, Command, Leave
+from server.gateway.session import GameRequest, Session
 from server.host.recorder import RELOAD, ROLE, UNRECORDED, masked_line
-from server.session import GameRequest, Session
 from world import World, building
 from world.commands.registry import redact_line
 from world.entities import Character, Kind, Role

@@ -29,6 +29,9 @@ from server.bus.messages import Call as CallInput
 from server.bus.messages import Command as CommandInput
 from server.clock import TickLoop
 from server.config import Settings
+from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
+from server.gateway.telnet import TelnetConnection
+from server.gateway.ws import Connection
 from server.host.recorder import (
     RELOAD,
     START,
@@ -43,12 +46,9 @@ from server.identity import Identity
 from server.lockstep import Lockstep
 from server.metrics import Metrics
 from server.netguard import LogBudget
-from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import NameTaken, SqlRepository
-from server.telnet import TelnetConnection
 from server.usage_service import Metering
 from server.wire import ErrorCode
-from server.ws import Connection
 from world import World
 from world.commands.registry import Call, redact_call, redact_line, tools_for
 from world.entities import Character, Kind, Role

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from server import accounts, log, render, wire
+from server import accounts, log, wire
 from server.a2a_protocol import base_url, card_url
 from server.a2a_storage import A2AStore
+from server.gateway import render
+from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.identity_storage import AgentNotFound, AgentRecord, IdentityStore, NotAnOwner
-from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.storage import AccountNotFound, NameTaken
 from server.wire import ErrorCode
 from world.commands.agents import AgentManaged

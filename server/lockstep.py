@@ -34,7 +34,7 @@ from server.wire import ErrorCode
 if TYPE_CHECKING:
     from server.clock import TickLoop
     from server.config import Settings
-    from server.session import Session
+    from server.gateway.session import Session
     from world import World
 
 HOLD_POLL = 0.001

@@ -126,7 +126,7 @@ async def _recv(ws: ClientConnection) -> dict[str, Any]:
     return msg
 
 
-MIN_PASSWORD = 8  # as the server's own dialogue (server/session.py) asks
+MIN_PASSWORD = 8  # as the server's own dialogue (server/gateway/session.py) asks
 
 
 async def _answer(ws: ClientConnection, term: Terminal, *types: str) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from server import log, render, wire
+from server import log, wire
 from server.config import Settings
-from server.session import GameRequest, Session
+from server.gateway import render
+from server.gateway.session import GameRequest, Session
 from server.storage import AccountNotFound
 from server.usage import (
     Budget,

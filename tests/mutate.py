@@ -40,7 +40,7 @@ MODULES = {
     "world/inventory.py": "world.inventory.*",
     "world/systems/": "world.systems.*",
     "world/commands/registry.py": "world.commands.registry.*",
-    "server/session.py": "server.session.*",
+    "server/gateway/session.py": "server.gateway.session.*",
 }
 
 # mutmut's exit codes of a mutant's test run (mutmut/stats.py), as kept in mutants/*.meta.

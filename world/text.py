@@ -3,7 +3,7 @@
 Whatever a player or builder writes (speech, names, descriptions, aliases, reasons)
 is cleaned once, where it enters the world (the command registry's argument
 reading, the builders' JSON values), so every event carries clean text and every
-codec (ANSI and plain text, JSON, msgpack, GMCP) sends clean text. server/render.py
+codec (ANSI and plain text, JSON, msgpack, GMCP) sends clean text. server/gateway/render.py
 cleans again with the same function as a second guard.
 
 Taken out: C0 controls (but tab and newline: a tab becomes a space, a newline stays

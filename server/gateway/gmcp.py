@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from server import render
+from server.gateway import render
 from world import events as ev
 from world.commands.equipment import places_for
 from world.directions import Direction

@@ -1,7 +1,7 @@
 """HTTP requests with a body (POST, for A2A): the head read, the body bounded.
 
 websockets' handshake parser refuses any request with a body, which is right for
-`/ws` and for the static files. The listener (server/ws.py) reads a POST head with
+`/ws` and for the static files. The listener (server/gateway/ws.py) reads a POST head with
 `parse_head` instead (websockets' own line and header parsers, the same limits: 8 KiB
 a line, 128 headers), and `content_length` says what it cannot take at once (411
 without a Content-Length, 501 for Transfer-Encoding, 413 past the limit); `read_post`

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from server import gmcp, render, wire
+from server import wire
+from server.gateway import gmcp, render
 from server.wire import ErrorCode, Subprotocol, WireError
 from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
@@ -278,7 +279,7 @@ class Session:
         # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
         self._out.append(wire.with_seq(frame, self.seq))
 
-    # ---- GMCP (text sessions of MUD clients: server/gmcp.py) ---------------------------
+    # ---- GMCP (text sessions of MUD clients: server/gateway/gmcp.py) ---------------------------
 
     def _gmcp_event(self, event: Event, character: Character | None) -> None:
         feed = self.gmcp_feed

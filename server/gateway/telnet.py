@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from server import gmcp, netguard, proxy_protocol
-from server import telnet_protocol as tp
-from server.session import Session
+from server import netguard
+from server.gateway import gmcp, proxy_protocol
+from server.gateway import telnet_protocol as tp
+from server.gateway.session import Session
 from server.wire import Subprotocol
 from world.commands.registry import REGISTRY
 from world.entities import Role

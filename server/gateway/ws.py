@@ -7,7 +7,7 @@ A2A agent cards and requests under `/a2a/` (answered by `Server.a2a`).
 
 Besides our own subprotocols it speaks the MUD community's (mudstandards.org):
 text-mode sessions whose ANSI text goes both ways in binary frames, with GMCP in
-text frames for gmcp/json.mudstandards.org (see `server/mudstandards.py`).
+text frames for gmcp/json.mudstandards.org (see `server/gateway/mudstandards.py`).
 
 Writes are coalesced: whatever a connection has to send after one pass of the
 event loop goes out in one `transport.write`, which keeps fan-out (a `say` heard
@@ -21,7 +21,7 @@ Hardening (docs/security.md): every bound answers the client and logs at most
   closes (our responses say `Connection: close`). GET and HEAD only (else 405),
   but POST to the A2A paths (`/a2a/<agent>`, server/a2a.py), whose body is bounded
   (`a2a_max_body_bytes`: 413; no Content-Length: 411) and must come within
-  `http_body_timeout` (408; server/httpbody.py); what the protocol cannot parse gets
+  `http_body_timeout` (408; server/gateway/httpbody.py); what the protocol cannot parse gets
   a 400.
 - `/ws`: a browser's `Origin` must be this server's own (its `Host`) or one of
   `allowed_origins` (403 otherwise); no `Origin` (not a browser) is fine.
@@ -59,22 +59,23 @@ from websockets.protocol import State as WsState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol as WsSubprotocol
 
-from server import gmcp, httpbody, mudstandards, netguard
+from server import netguard
 from server.a2a_protocol import PREFIX as A2A_PREFIX
-from server.session import Session
+from server.gateway import gmcp, httpbody, mudstandards
+from server.gateway.session import Session
 from server.wire import ErrorCode, Subprotocol, WireError
 
 if TYPE_CHECKING:
     from server.app import Server
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # server/static
 SUBPROTOCOLS = [WsSubprotocol(s.value) for s in Subprotocol]
 OURS = [s for s in SUBPROTOCOLS if not Subprotocol(s).mudstandards]
 MUDSTANDARDS = [s for s in SUBPROTOCOLS if Subprotocol(s).mudstandards]
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 MAX_HEAD = 16 << 10  # an HTTP request line and headers, in bytes; more: 431
 LINGER = 2.0  # seconds a client has to close after our last byte before it is dropped
-METHODS = ("GET", "HEAD")  # and POST to A2A paths (server/httpbody.py, server/a2a.py)
+METHODS = ("GET", "HEAD")  # and POST to A2A paths (server/gateway/httpbody.py, server/a2a.py)
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TOO_MANY = b"Too many connections from your address.\n"
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)

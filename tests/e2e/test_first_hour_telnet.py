@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 from conftest import StartServer
 
-from server import telnet_protocol as tp
 from server.app import Server
-from server.telnet_protocol import DO, IAC, SB, SE, WILL, command
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet_protocol import DO, IAC, SB, SE, WILL, command
 
 TIMEOUT = 20.0
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

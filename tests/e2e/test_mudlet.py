@@ -18,9 +18,9 @@ from conftest import StartServer, ws_url
 from test_telnet import ANSI_CODE, TIMEOUT, Raw, register_text, telnet_text
 from wsclient import Client
 
-from server import gmcp
-from server import telnet_protocol as tp
-from server.telnet_protocol import DO, IAC, SB
+from server.gateway import gmcp
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet_protocol import DO, IAC, SB
 
 MUDLET = ["Char 1", "Char.Skills 1", "Char.Items 1", "Room 1", "IRE.Rift 1",
           "IRE.Composer 1"]  # what Mudlet declares on its own

@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from wsclient import Client, events
 
 from server.app import Server
-from server.ws import Connection
+from server.gateway.ws import Connection
 
 TIMEOUT = 10.0
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")

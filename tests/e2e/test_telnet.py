@@ -21,10 +21,10 @@ from telnetlib3.stream_reader import TelnetReaderUnicode
 from telnetlib3.stream_writer import TelnetWriterUnicode
 from wsclient import Client, events
 
-from server import telnet_protocol as tp
 from server.app import Server
-from server.telnet import TelnetConnection
-from server.telnet_protocol import DO, IAC, SB, SE, WILL, command
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet import TelnetConnection
+from server.gateway.telnet_protocol import DO, IAC, SB, SE, WILL, command
 
 TIMEOUT = 10.0
 ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")

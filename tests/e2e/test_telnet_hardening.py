@@ -20,11 +20,11 @@ from typing import Any
 from conftest import StartServer
 from structlog.testing import capture_logs
 
-from server import proxy_protocol as pp
-from server import telnet_protocol as tp
 from server.app import Server
-from server.telnet import TOO_MANY, TelnetConnection
-from server.telnet_protocol import DO, GMCP, TTYPE, WILL, command, subneg
+from server.gateway import proxy_protocol as pp
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet import TOO_MANY, TelnetConnection
+from server.gateway.telnet_protocol import DO, GMCP, TTYPE, WILL, command, subneg
 
 TIMEOUT = 10.0
 OFFERS = (b"".join(command(WILL, o) for o in tp.OFFER_WILL)

@@ -23,7 +23,7 @@ from wsclient import Client
 
 from server.app import Server
 from server.config import Settings
-from server.ws import Connection
+from server.gateway.ws import Connection
 
 GMCP, JSON_OOB = "gmcp.mudstandards.org", "json.mudstandards.org"
 LogLines = list[MutableMapping[str, Any]]

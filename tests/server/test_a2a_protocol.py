@@ -1,4 +1,4 @@
-"""server/a2a_protocol.py, server/a2a.py's pure helpers and server/httpbody.py: A2A's
+"""server/a2a_protocol.py, server/a2a.py's pure helpers and server/gateway/httpbody.py: A2A's
 JSON-RPC requests read and refused with their codes, routes, addresses, POST heads."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from server.a2a_protocol import (
     request_id,
 )
 from server.config import Settings
-from server.httpbody import Body, HeadRefused, read_post
+from server.gateway.httpbody import Body, HeadRefused, read_post
 
 
 def code_of(body: bytes) -> int:

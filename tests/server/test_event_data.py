@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from server import render
 from server.bus.messages import Delivery, decode, encode
 from server.content import load
+from server.gateway import render
 from world import World
 from world.events import Event, Said, event_class, from_data
 

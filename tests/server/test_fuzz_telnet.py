@@ -20,10 +20,19 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import gmcp
-from server import proxy_protocol as pp
-from server import telnet_protocol as tp
-from server.telnet_protocol import GMCP, IAC, SB, SE, TTYPE, TelnetCodec, TelnetEvent, command
+from server.gateway import gmcp
+from server.gateway import proxy_protocol as pp
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet_protocol import (
+    GMCP,
+    IAC,
+    SB,
+    SE,
+    TTYPE,
+    TelnetCodec,
+    TelnetEvent,
+    command,
+)
 
 FUZZ = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

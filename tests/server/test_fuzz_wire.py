@@ -26,7 +26,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from server import wire
-from server.session import Session
+from server.gateway.session import Session
 from server.wire import ErrorCode, Subprotocol, WireError
 from world.commands.registry import Call
 from world.entities import Character

@@ -27,7 +27,7 @@ from wsclient import Client
 
 from server import netguard
 from server.app import Server
-from server.ws import head_end, origin_refusal, request_method
+from server.gateway.ws import head_end, origin_refusal, request_method
 
 LogLines = list[MutableMapping[str, Any]]
 FUZZ = settings(max_examples=100, deadline=None,

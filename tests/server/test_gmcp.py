@@ -14,9 +14,10 @@ from typing import Any
 from helpers import starter_content
 from itemworld import SQUARE, STORE, Play, new_play
 
-from server import gmcp, render, wire
-from server.session import Limits, Session
-from server.telnet import mssp_content
+from server import wire
+from server.gateway import gmcp, render
+from server.gateway.session import Limits, Session
+from server.gateway.telnet import mssp_content
 from server.wire import Subprotocol
 from world.commands.registry import REGISTRY
 from world.entities import Character, Kind, Role

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from server import cli, identity, wire
+from server.gateway.session import Limits
 from server.identity import (
     AgentIdentity,
     IdentityError,
@@ -24,7 +25,6 @@ from server.identity import (
     verify_key,
 )
 from server.identity_storage import IdentityStore
-from server.session import Limits
 from server.storage import SqlRepository
 from world.commands import REGISTRY
 

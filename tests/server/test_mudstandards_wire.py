@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from websockets.exceptions import NegotiationError
 from websockets.typing import Subprotocol as WsSubprotocol
 
-from server import mudstandards as mud
+from server.gateway import mudstandards as mud
+from server.gateway.ws import select_subprotocol
 from server.wire import ErrorCode, Subprotocol, WireError
-from server.ws import select_subprotocol
 
 GMCP, JSON, TERMINAL = Subprotocol.MUD_GMCP, Subprotocol.MUD_JSON, Subprotocol.MUD_TERMINAL
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import proxy_protocol as pp
-from server.proxy_protocol import NEED_MORE, Header, ProxyError, ProxyParser
+from server.gateway import proxy_protocol as pp
+from server.gateway.proxy_protocol import NEED_MORE, Header, ProxyError, ProxyParser
 
 V1_TCP4 = b"PROXY TCP4 203.0.113.7 10.0.0.1 51234 4001\r\n"
 V1_TCP6 = b"PROXY TCP6 2001:db8::7 2001:db8::1 51234 4001\r\n"

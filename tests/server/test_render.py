@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server import render
+from server.gateway import render
 from world import events as ev
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from helpers import new_world
 
-from server import render
+from server.gateway import render
 from world import building as bld
 from world.entities import Role
 from world.events import Event

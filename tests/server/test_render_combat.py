@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server import render
+from server.gateway import render
 from world import events as ev
 
 

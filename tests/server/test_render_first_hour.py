@@ -3,7 +3,7 @@ without a class), the XP a quest gives, and the `width` setting."""
 
 from __future__ import annotations
 
-from server import render
+from server.gateway import render
 from world import events as ev
 
 

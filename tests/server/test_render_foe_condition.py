@@ -7,7 +7,7 @@ lands on you adds nothing, and neither does a killing blow (`died` follows).
 
 from __future__ import annotations
 
-from server import render
+from server.gateway import render
 from world import events as ev
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from server import helptext, render
+from server import helptext
+from server.gateway import render
 from world import events as ev
 
 

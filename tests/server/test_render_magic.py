@@ -3,7 +3,7 @@ a bystander read them."""
 
 from __future__ import annotations
 
-from server import render
+from server.gateway import render
 from world import events as ev
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import msgpack
 import pytest
 
-from server import render, wire
-from server.session import AuthRequest, GameRequest, Limits, Session, State
+from server import wire
+from server.gateway import render
+from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import Emoted, Entered, Said, ServerRequest, Vitals

@@ -5,7 +5,7 @@ and the fan-out cache's points of view.
 These are golden tests of what a person or a client sees: each expected line is
 written out here (styled with the same `render` spans the session uses), so a changed
 prompt, message, boundary or point of view fails. They were written to kill the
-mutants that `make mutate` found surviving in server/session.py (docs/testing.md).
+mutants that `make mutate` found surviving in server/gateway/session.py (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from server import render, wire
+from server import wire
+from server.gateway import render
+from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.identity import AgentIdentity
-from server.session import AuthRequest, GameRequest, Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import Message, Said, Snooped, Vitals

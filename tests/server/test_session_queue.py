@@ -1,6 +1,6 @@
 """The session's token bucket and command queue, pinned: order, refill arithmetic, bounds.
 
-The rules (server/session.py): a session starts with `burst` tokens and earns `rate`
+The rules (server/gateway/session.py): a session starts with `burst` tokens and earns `rate`
 tokens a second, never more than `burst`; a command takes one token and runs at once
 only when no command is waiting; otherwise it joins the back of a queue of at most
 `queue` commands (beyond that it is refused with `rate_limited`), and `tick` runs the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from server import wire
-from server.session import Limits, Session, State
+from server.gateway.session import Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server import gmcp, render, wire
-from server.session import Limits, Session, State
+from server import wire
+from server.gateway import gmcp, render
+from server.gateway.session import Limits, Session, State
 from server.wire import Subprotocol
 from world.entities import Character, Item, ItemType, Kind
 from world.events import GoldChanged, RoomShown, Said, Shouted, Told, Vitals

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server import render
-from server.session import Limits, Session
+from server.gateway import render
+from server.gateway.session import Limits, Session
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import RoomShown

@@ -7,9 +7,10 @@ bodies nested thousands deep, `Core.Supports.Add` repeated forever.
 
 from __future__ import annotations
 
-from server import gmcp, wire
-from server import telnet_protocol as tp
-from server.telnet_protocol import (
+from server import wire
+from server.gateway import gmcp
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet_protocol import (
     GMCP,
     TTYPE,
     WILL,

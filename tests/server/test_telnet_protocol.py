@@ -14,8 +14,8 @@ import zlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server import telnet_protocol as tp
-from server.telnet_protocol import (
+from server.gateway import telnet_protocol as tp
+from server.gateway.telnet_protocol import (
     CHARSET,
     DO,
     DONT,

@@ -96,7 +96,7 @@ def test_error_and_result_builders() -> None:
 
 def test_secrets_stay_out_of_reprs() -> None:
     """A message or request printed in a log line or a traceback shows no password or key."""
-    from server.session import AuthRequest
+    from server.gateway.session import AuthRequest
 
     shown = " ".join(repr(x) for x in (
         wire.Login(name="Ann", password="hunter2!!"),

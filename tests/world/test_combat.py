@@ -598,7 +598,7 @@ def test_following_someone_else_disbands_your_group() -> None:
 
 
 def test_every_new_event_has_a_text() -> None:
-    from server import render
+    from server.gateway import render
     from world import events as ev
 
     samples: list[ev.Event] = [
