@@ -11,7 +11,7 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
   command causes before its result);
 - `observe()` asks for an `observation` (the snapshot and admissible actions);
 - `tools()` asks for the tool list;
-- `advance(ticks)` runs world ticks on a lockstep server (server/lockstep.py);
+- `advance(ticks)` runs world ticks on a lockstep server (server/host/lockstep.py);
 - `usage_reserve`, `usage_settle`, `usage_report` account for model calls (agents
   logged in with an API key); a refused reservation raises `BudgetExceeded`;
 - `next_events(timeout)` waits for events without spinning: it returns what has

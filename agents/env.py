@@ -84,7 +84,7 @@ WORLD_START_TIMEOUT = 60.0  # seconds a world's server may take to answer
 WORLD_STOP_TIMEOUT = 20.0  # seconds it may take to save and exit before it is killed
 
 WORLD_SETTINGS: dict[str, str] = {
-    "AEGENT_LOCKSTEP": "true",  # the world ticks only on `advance` (server/lockstep.py)
+    "AEGENT_LOCKSTEP": "true",  # the world ticks only on `advance` (server/host/lockstep.py)
     "AEGENT_FANOUT_DELAY": "0",  # others' events go out at once, before the next step
     "AEGENT_ARGON2_TIME_COST": "1",  # the characters' passwords guard nothing here
     "AEGENT_ARGON2_MEMORY_KIB": "1024",

@@ -27,7 +27,7 @@ runtime then falls back to the scripted policy or stops, as the server said.
 
 Its owner's tells (an agent account; agents/owner.py): `answer_owner` asks the model
 for a short answer in one metered call without tools, the owner's words quoted as
-data; the runtime tells it back (an A2A message waits for it, server/a2a.py).
+data; the runtime tells it back (an A2A message waits for it, server/host/a2a.py).
 
 Memory (optional): with a `MemoryStore`, the top memories for the situation are
 shown as quoted data, and notable outcomes (levels, losses, new rooms, refusals)

@@ -3,7 +3,7 @@
 The server says whose agent a character is (`auth`: `character.owner`, docs/protocol.md).
 A tell from the owner, typed in the game or sent over A2A (the server turns an A2A
 message into a tell from the owner's name and takes the agent's next tell to its owner
-as the A2A reply, server/a2a.py), is answered by the runtime (agents/runner.py) with a
+as the A2A reply, server/host/a2a.py), is answered by the runtime (agents/runner.py) with a
 tell back, whatever the policy:
 
 - a policy that has `answer_owner(obs, asked)` words the answer itself (the LLM policy

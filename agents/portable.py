@@ -18,7 +18,7 @@ memory") documents every field.
 - `open_memory` opens the store the agent runtime uses (`QDRANT_URL`, else local
   mode under `<data dir>/qdrant`; `AEGENT_EMBEDDINGS_*`, else MiniLM).
 
-Nothing here touches the database: server/agent_transfer.py reads and writes the
+Nothing here touches the database: server/host/agent_transfer.py reads and writes the
 account side, and server/cli.py (`aegent agent export|import`) joins the two.
 """
 

@@ -315,7 +315,7 @@ class Agent:
 
     async def _answer_owner(self, obs: Observation) -> None:
         """Answer the tells of the agent's owner that came since the last turn (whatever
-        the policy; agents/owner.py): an A2A message waits for this (server/a2a.py)."""
+        the policy; agents/owner.py): an A2A message waits for this (server/host/a2a.py)."""
         asked = owner_tells(obs.events, self.owner, obs.name)
         if not asked:
             return

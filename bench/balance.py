@@ -379,8 +379,8 @@ def medians(content: Content, cls: str, level: int, seeds: list[int], max_ticks:
 
 def main() -> None:
     """Run the simulation per class and seed; print a table of game times to each level."""
-    from server import content as content_loader
     from server.config import default_content_dir
+    from server.host import content as content_loader
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,8 +21,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from server import content as loader
 from server.config import default_content_dir
+from server.host import content as loader
 from world import building
 from world.entities import Role
 from world.world import World

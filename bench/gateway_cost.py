@@ -48,9 +48,9 @@ from websockets.server import ServerProtocol
 from bench.host_cost import ROOT, next_line, populate
 from server import wire
 from server.bus.messages import Command, Delivery, decode, encode
-from server.content import load
 from server.gateway.session import Session, State
 from server.gateway.ws import SUBPROTOCOLS, frame_header, select_subprotocol
+from server.host.content import load
 from server.wire import Subprotocol
 from world import World
 from world.entities import Character

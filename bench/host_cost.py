@@ -37,7 +37,7 @@ from collections import deque
 from pathlib import Path
 
 from server.bus.messages import Command, Delivery, Tick, encode
-from server.content import load
+from server.host.content import load
 from server.host.journal import FileJournal
 from world import World
 from world.entities import Character

@@ -138,8 +138,8 @@ class DataDir:
     def ensure(self, n: int, seed: int = 1, crowd: float = 0.0) -> None:
         """At least `n` accounts exist; every character is put back in a random room
         (`crowd`: this share of them in the start room instead, a town square at peak)."""
-        from server import accounts, content
-        from server.storage import SqlRepository
+        from server.host import accounts, content
+        from server.host.storage import SqlRepository
         from world import World
 
         s = self.settings

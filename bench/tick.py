@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server import config, content
+from server import config
+from server.host import content
 from world import World, rules
 from world.entities import Character
 

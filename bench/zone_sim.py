@@ -51,7 +51,7 @@ from typing import Any
 import msgpack
 
 from bench.host_cost import SAYINGS, reachable
-from server.content import load
+from server.host.content import load
 from world import World
 from world.entities import Character
 from world.events import Delivery

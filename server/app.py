@@ -21,17 +21,20 @@ from typing import Any, Protocol, TypeVar
 
 import psutil
 
-from server import accounts, content, datadir, gctune, log, netguard, wire
-from server.a2a import A2A
-from server.admin import Admin
+from server import gctune, log, netguard, wire
 from server.bus.messages import AdminInput, Enter, Input, Leave, LinkLost, Tick
 from server.bus.messages import Call as CallInput
 from server.bus.messages import Command as CommandInput
-from server.clock import TickLoop
 from server.config import Settings
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.gateway.telnet import TelnetConnection
 from server.gateway.ws import Connection
+from server.host import accounts, content, datadir
+from server.host.a2a import A2A
+from server.host.admin import Admin
+from server.host.clock import TickLoop
+from server.host.identity import Identity
+from server.host.lockstep import Lockstep
 from server.host.recorder import (
     RELOAD,
     START,
@@ -42,12 +45,10 @@ from server.host.recorder import (
     masked_args,
     masked_line,
 )
-from server.identity import Identity
-from server.lockstep import Lockstep
+from server.host.storage import NameTaken, SqlRepository
+from server.host.usage_service import Metering
 from server.metrics import Metrics
 from server.netguard import LogBudget
-from server.storage import NameTaken, SqlRepository
-from server.usage_service import Metering
 from server.wire import ErrorCode
 from world import World
 from world.commands.registry import Call, redact_call, redact_line, tools_for
@@ -183,8 +184,8 @@ class Server:
         self.admin = Admin(self)
         self.identity = Identity(self)  # agents: API-key logins, scopes, key revocation
         self.usage = Metering(self, settings)  # agents' model usage and budgets
-        self.a2a = A2A(self)  # agents reachable over Agent2Agent (server/a2a.py)
-        self.lockstep = Lockstep(self)  # `advance` (server/lockstep.py)
+        self.a2a = A2A(self)  # agents reachable over Agent2Agent (server/host/a2a.py)
+        self.lockstep = Lockstep(self)  # `advance` (server/host/lockstep.py)
         self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
         # The journal (server/host/recorder.py): every world input, before it applies.
         self.recorder: WorldRecorder | None = None
@@ -205,7 +206,7 @@ class Server:
         Raises:
             datadir.AlreadyRunning: another server runs on this database.
         """
-        # One server per database (server/datadir.py): before migrating or listening.
+        # One server per database (server/host/datadir.py): before migrating or listening.
         self.lock = await asyncio.to_thread(datadir.acquire, self.settings)
         try:
             await self._start()
@@ -540,7 +541,7 @@ class Server:
         if session.watchers:
             session.echo(self._typed(ch, msg), typed=True)
         if session.agent is not None and self.a2a.answer(session, ch, msg):
-            return  # its tell answered an A2A message, its owner away (server/a2a.py)
+            return  # its tell answered an A2A message, its owner away (server/host/a2a.py)
         registry = self.world.registry
         if not self.record(CommandInput("", session.id, ch.id,
                                         masked_line(msg.line, registry, ch.aliases), msg.id)
@@ -690,7 +691,7 @@ class Server:
             self.mark(session)
         elif req.kind == "agent":
             self._outcome(session, self.identity.request(session, ch, req))
-        elif req.kind == "advance":  # lockstep (server/lockstep.py)
+        elif req.kind == "advance":  # lockstep (server/host/lockstep.py)
             self.lockstep.request(session, int(req.args["ticks"]), req.args["id"])
         elif req.kind == "usage_message":  # a `usage` message of an agent's runtime
             self.usage.handle(session, req.args["message"])

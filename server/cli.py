@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import serve
-    from server.datadir import AlreadyRunning
+    from server.host.datadir import AlreadyRunning
     from world.prototypes import ContentError
 
     try:
@@ -45,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ContentError as exc:
         print(f"aegent: content error: {exc}", file=sys.stderr)
         return 1
-    except AlreadyRunning as exc:  # another server holds this database (server/datadir.py)
+    except AlreadyRunning as exc:  # another server holds this database (server/host/datadir.py)
         print(f"aegent: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -68,7 +68,7 @@ def _say_ready(server: Server) -> None:
 
 
 def _content_check(args: argparse.Namespace) -> int:
-    from server import content
+    from server.host import content
     from world.prototypes import ContentError
 
     directory = args.content_dir or config.from_env(config_file=args.config).content_dir
@@ -83,15 +83,15 @@ def _content_check(args: argparse.Namespace) -> int:
 
 
 def _content_schema(args: argparse.Namespace) -> int:
-    from server import content
+    from server.host import content
 
     print(content.json_schema_text())
     return 0
 
 
 def _user_create(args: argparse.Namespace) -> int:
-    from server import accounts, storage
-    from server.storage import NameTaken
+    from server.host import accounts, storage
+    from server.host.storage import NameTaken
 
     settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     name = accounts.normalize(args.name)
@@ -178,11 +178,11 @@ def _open_agent_memory(settings: config.Settings) -> QdrantMemory:
 
 
 def _agent_export(args: argparse.Namespace) -> int:
-    # The database side (server/agent_transfer.py) and the memory side (agents/portable.py)
+    # The database side (server/host/agent_transfer.py) and the memory side (agents/portable.py)
     # meet here, in the composition root.
     from agents import portable
-    from server import agent_transfer as transfer
-    from server import storage
+    from server.host import agent_transfer as transfer
+    from server.host import storage
 
     settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     try:
@@ -214,8 +214,8 @@ def _agent_export(args: argparse.Namespace) -> int:
 
 def _agent_import(args: argparse.Namespace) -> int:
     from agents import portable
-    from server import agent_transfer as transfer
-    from server import identity, storage
+    from server.host import agent_transfer as transfer
+    from server.host import identity, storage
     from world.commands import REGISTRY
 
     try:
@@ -303,7 +303,7 @@ def _config_docs(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from server import backup
+    from server.host import backup
 
     settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     database = backup.sqlite_path(settings)
@@ -375,7 +375,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from server import backup, datadir
+    from server.host import backup, datadir
 
     settings = config.from_env(config_file=args.config, data_dir=args.data_dir)
     database = backup.sqlite_path(settings)
@@ -519,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     agsub = ag.add_subparsers(dest="what", required=True)  # export/import join this group
     add_agent_commands(agsub)
 
-    from server.agent_transfer import add_transfer_commands  # argparse only
+    from server.host.agent_transfer import add_transfer_commands  # argparse only
 
     add_transfer_commands(agsub, _agent_export, _agent_import)
 

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     login_fail_delay: float = Field(default=1.0, description=(
         "the first wait past the limit; doubles per failure..."))
     login_fail_delay_max: float = Field(default=900.0, description=(
-        "...up to this (server/accounts.py, Throttle)"))
+        "...up to this (server/host/accounts.py, Throttle)"))
 
     # Hardening: every bound on what a client can make the server hold or do.
     # docs/security.md keeps the table (the bound, this setting, what the client gets).
@@ -216,7 +216,7 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(default=300.0, gt=0, description=(
         "the world is snapshotted this often (recovery replays the journal after it)"))
 
-    # Usage accounting (server/usage.py): prices are USD per 1M tokens, by model.
+    # Usage accounting (server/host/usage.py): prices are USD per 1M tokens, by model.
     prices_file: Path | None = Field(default=None, description=(
         "JSON {\"model\": {\"prompt\", \"completion\", \"cached_prompt\"?}}"))
     prices: str | None = Field(default=None, description=(
@@ -228,7 +228,7 @@ class Settings(BaseSettings):
     usage_budget_reload: float = Field(default=10.0, description=(
         "budgets set with `aegent usage budget` apply within this long"))
 
-    # Agents (API-key logins, server/identity.py): their own command rate unless their
+    # Agents (API-key logins, server/host/identity.py): their own command rate unless their
     # agent_config says otherwise, and how often live keys are re-checked (revocations
     # made from the command line close the agent's connection within this many seconds).
     agent_rate: float = Field(default=4.0, description="an agent's commands per second, sustained")
@@ -236,7 +236,7 @@ class Settings(BaseSettings):
     agent_key_check_interval: float = Field(default=2.0, description=(
         "how often live API keys are re-checked (revocations apply within this)"))
 
-    # A2A (server/a2a.py): agents their owners let be reached over Agent2Agent, on the
+    # A2A (server/host/a2a.py): agents their owners let be reached over Agent2Agent, on the
     # HTTP port. docs/security.md lists the bounds.
     public_url: str = Field(default="", description=(
         "the server's address as others reach it (https://mud.example.org), for the links "

@@ -6,7 +6,7 @@ import server/, run `aegent serve` as a child process instead): it runs
 `server.app.Server` on an event loop of its own in a daemon thread, listening on a free
 loopback port, with a temporary data dir (removed when it stops), the given seed, cheap
 password hashing, no per-client rate limit to speak of, and by default lockstep
-(server/lockstep.py: the world ticks only when a client sends `advance`). Clients talk
+(server/host/lockstep.py: the world ticks only when a client sends `advance`). Clients talk
 to it over the real protocol at `url`, as every agent does.
 
     with EmbeddedServer(seed=7) as srv:

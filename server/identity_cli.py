@@ -5,7 +5,7 @@ Like `aegent user create`, each command opens the database named by `--data-dir`
 server notices revocations and scope changes within `agent_key_check_interval`
 seconds. A new key is printed once, alone on standard output (so `KEY=$(aegent agent
 create ...)` works); what was done goes to standard error. Errors exit with status 2.
-`aegent agent a2a NAME on` lets the agent be reached over A2A (server/a2a.py) and prints
+`aegent agent a2a NAME on` lets the agent be reached over A2A (server/host/a2a.py) and prints
 its Agent Card's URL alone on standard output; `off` stops it (at once: the server
 reads the consent on every request).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from server.identity_storage import AgentRecord, IdentityStore
+    from server.host.identity_storage import AgentRecord, IdentityStore
 
 
 def add_agent_commands(sub: Any) -> None:
@@ -92,8 +92,9 @@ def _config_of(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextmanager
 def _store(args: argparse.Namespace) -> Iterator[IdentityStore]:
-    from server import config, storage
-    from server.identity_storage import IdentityStore
+    from server import config
+    from server.host import storage
+    from server.host.identity_storage import IdentityStore
 
     with storage.opened(config.from_env(config_file=getattr(args, "config", None),
                                         data_dir=args.data_dir)) as repo:
@@ -106,20 +107,21 @@ def _fail(message: str) -> int:
 
 
 def _categories() -> frozenset[str]:
-    from server.identity import command_categories
+    from server.host.identity import command_categories
     from world.commands import REGISTRY
 
     return command_categories(REGISTRY)
 
 
 def _create(args: argparse.Namespace) -> int:
-    from server import config, identity
+    from server import config
+    from server.host import identity
 
     try:
         scopes = identity.parse_scopes(args.scopes, _categories())
         classes = None
         if args.cls is not None:
-            from server import content
+            from server.host import content
 
             folder = args.content_dir or config.from_env(
                 config_file=getattr(args, "config", None)).content_dir
@@ -139,7 +141,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from server import identity
+    from server.host import identity
 
     try:
         with _store(args) as store:
@@ -166,7 +168,7 @@ def _line(r: AgentRecord) -> str:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from server import identity
+    from server.host import identity
 
     try:
         with _store(args) as store:
@@ -181,7 +183,7 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from server import identity
+    from server.host import identity
 
     try:
         with _store(args) as store:
@@ -196,7 +198,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _scopes(args: argparse.Namespace) -> int:
-    from server import identity
+    from server.host import identity
 
     try:
         scopes = identity.parse_scopes(args.scopes, _categories())
@@ -209,7 +211,7 @@ def _scopes(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from server import identity
+    from server.host import identity
 
     changes = _config_of(args)
     if not changes:
@@ -225,11 +227,12 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _a2a(args: argparse.Namespace) -> int:
-    from server import config, storage
-    from server.a2a import configured_base
-    from server.a2a_protocol import card_url
-    from server.a2a_storage import A2AStore
-    from server.identity_storage import AgentNotFound
+    from server import config
+    from server.host import storage
+    from server.host.a2a import configured_base
+    from server.host.a2a_protocol import card_url
+    from server.host.a2a_storage import A2AStore
+    from server.host.identity_storage import AgentNotFound
 
     on = args.state == "on"
     settings = config.from_env(config_file=getattr(args, "config", None), data_dir=args.data_dir)

@@ -60,7 +60,7 @@ class Metrics:
         self.saves = Counter("aegent_characters_saved_total", "Character snapshots written.",
                              registry=self.registry)
         self.a2a = Counter("aegent_a2a_requests_total",
-                           "A2A requests (server/a2a.py) by outcome: answered, offline, "
+                           "A2A requests (server/host/a2a.py) by outcome: answered, offline, "
                            "unauthorized, rate_limited...", ["outcome"], registry=self.registry)
 
     def render(self) -> bytes:

@@ -12,10 +12,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from server.usage import OnLimit
+from server.host.usage import OnLimit
 
 if TYPE_CHECKING:
-    from server.usage_storage import UsageStore
+    from server.host.usage_storage import UsageStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +41,11 @@ def usage_command(args: argparse.Namespace) -> int:
     """`aegent usage` and `aegent usage budget`."""
     from pathlib import Path
 
-    from server import config, storage
-    from server.storage import AccountNotFound
-    from server.usage_service import build_report, report_lines, utc_today
-    from server.usage_storage import UsageStore
+    from server import config
+    from server.host import storage
+    from server.host.storage import AccountNotFound
+    from server.host.usage_service import build_report, report_lines, utc_today
+    from server.host.usage_storage import UsageStore
 
     data_dir = getattr(args, "budget_data_dir", None) or args.data_dir
     settings = config.from_env(config_file=getattr(args, "config", None),
@@ -81,8 +82,8 @@ def usage_command(args: argparse.Namespace) -> int:
 
 
 def _budget_command(args: argparse.Namespace, store: UsageStore) -> int:
-    from server.storage import AccountNotFound
-    from server.usage import Scope, UsageError, make_budget, usd
+    from server.host.storage import AccountNotFound
+    from server.host.usage import Scope, UsageError, make_budget, usd
 
     scope = Scope.AGENT if args.budget_agent else Scope.OWNER
     account = str(args.budget_agent or args.budget_owner)

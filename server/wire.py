@@ -163,7 +163,7 @@ MAX_ADVANCE_TICKS = 10**9
 
 @dataclass(frozen=True, slots=True)
 class Advance:
-    """Lockstep only (server/lockstep.py): run `ticks` world ticks now, then answer with
+    """Lockstep only (server/host/lockstep.py): run `ticks` world ticks now, then answer with
     a `result` once their output has gone out to every session."""
 
     ticks: int = 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from server import content as content_loader
 from server.config import default_content_dir
+from server.host import content as content_loader
 from world.events import Delivery
 from world.prototypes import Content
 from world.world import World

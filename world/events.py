@@ -1152,7 +1152,7 @@ class ServerRequest(Event):
 
     `kind` is one of: quit, password, stats; the admin and building ones
     (promote, kick, ban, unban, mute, unmute, announce, shutdown, snoop, force,
-    audit, zone_export, reload_content: server/admin.py); agent (server/identity.py).
+    audit, zone_export, reload_content: server/host/admin.py); agent (server/host/identity.py).
     `args` holds its inputs.
     """
 

@@ -29,7 +29,7 @@ from world.events import Event, ServerRequest, Snooped, Vitals
 from world.rules import xp_next
 
 if TYPE_CHECKING:
-    from server.identity import AgentIdentity
+    from server.host.identity import AgentIdentity
 
 
 class State(StrEnum):
@@ -141,7 +141,7 @@ class Session:
     _login_password: str = ""
     _prompt_vitals: tuple[int, int, int] | None = None
     watchers: list[Session] = field(default_factory=list)  # admins snooping on this one
-    agent: AgentIdentity | None = None  # set on an API-key login (server/identity.py)
+    agent: AgentIdentity | None = None  # set on an API-key login (server/host/identity.py)
     _text: bool = False  # subprotocol.text_mode, read once per delivery
 
     def __post_init__(self) -> None:
@@ -437,7 +437,7 @@ class Session:
             self._auth_message(msg)
         elif isinstance(msg, wire.Exists):
             self._exists(msg)
-        elif isinstance(msg, wire.Usage):  # the shell answers (server/usage_service.py)
+        elif isinstance(msg, wire.Usage):  # the shell answers (server/host/usage_service.py)
             if self.state is not State.PLAYING:
                 self._error(ErrorCode.NOT_AUTHENTICATED, "Log in first.", msg.id)
             else:

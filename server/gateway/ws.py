@@ -19,7 +19,7 @@ Hardening (docs/security.md): every bound answers the client and logs at most
   then given to the protocol, so bytes after it (a body, a pipelined second request)
   are never mistaken for frames: the first request is answered and the connection
   closes (our responses say `Connection: close`). GET and HEAD only (else 405),
-  but POST to the A2A paths (`/a2a/<agent>`, server/a2a.py), whose body is bounded
+  but POST to the A2A paths (`/a2a/<agent>`, server/host/a2a.py), whose body is bounded
   (`a2a_max_body_bytes`: 413; no Content-Length: 411) and must come within
   `http_body_timeout` (408; server/gateway/httpbody.py); what the protocol cannot parse gets
   a 400.
@@ -60,9 +60,9 @@ from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol as WsSubprotocol
 
 from server import netguard
-from server.a2a_protocol import PREFIX as A2A_PREFIX
 from server.gateway import gmcp, httpbody, mudstandards
 from server.gateway.session import Session
+from server.host.a2a_protocol import PREFIX as A2A_PREFIX
 from server.wire import ErrorCode, Subprotocol, WireError
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ MUDSTANDARDS = [s for s in SUBPROTOCOLS if Subprotocol(s).mudstandards]
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
 MAX_HEAD = 16 << 10  # an HTTP request line and headers, in bytes; more: 431
 LINGER = 2.0  # seconds a client has to close after our last byte before it is dropped
-METHODS = ("GET", "HEAD")  # and POST to A2A paths (server/gateway/httpbody.py, server/a2a.py)
+METHODS = ("GET", "HEAD")  # and POST to A2A paths (server/gateway/httpbody.py, server/host/a2a.py)
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TOO_MANY = b"Too many connections from your address.\n"
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")  # an HTTP method (RFC 9110 token)
@@ -372,7 +372,7 @@ class Connection(asyncio.Protocol):
         head_only = request.method == "HEAD"
         if path == "/ws":
             self._upgrade(request, head_only)
-        elif path.startswith(A2A_PREFIX):  # an agent's card (server/a2a.py)
+        elif path.startswith(A2A_PREFIX):  # an agent's card (server/host/a2a.py)
             self._later(self.server.a2a.get(path, request.headers), head_only)
         else:
             self._respond(self._http(path, request), head_only)

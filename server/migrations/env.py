@@ -1,6 +1,6 @@
 """Alembic environment for Aegent Quest's database (accounts and characters).
 
-Used programmatically by `server.storage.SqlRepository.migrate`, which builds the
+Used programmatically by `server.host.storage.SqlRepository.migrate`, which builds the
 Alembic `Config` in code and passes its own connection in
 `config.attributes["connection"]`; that connection (and its transaction) is reused
 here. Without one, an engine is made from the `sqlalchemy.url` option, so the
@@ -15,11 +15,11 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
-import server.a2a_storage  # noqa: F401  (agents reachable over A2A)
-import server.admin_storage  # noqa: F401  (edits, audit, bans)
-import server.identity_storage  # noqa: F401  (api keys)
-import server.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
-import server.usage_storage  # noqa: F401  (agent usage, budgets)
+import server.host.a2a_storage  # noqa: F401  (agents reachable over A2A)
+import server.host.admin_storage  # noqa: F401  (edits, audit, bans)
+import server.host.identity_storage  # noqa: F401  (api keys)
+import server.host.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
+import server.host.usage_storage  # noqa: F401  (agent usage, budgets)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -4,7 +4,7 @@ Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 
-Written by hand: keep the SQLModel tables in server/storage.py in step with it.
+Written by hand: keep the SQLModel tables in server/host/storage.py in step with it.
 """
 
 from __future__ import annotations

@@ -25,11 +25,11 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import LATEST_HANDSHAKE_VERSION, LATEST_PROTOCOL_VERSION
 from wsclient import Client, auth_of
 
-from server import accounts
 from server.app import Server
-from server.identity import create_agent, revoke_agent
-from server.identity_storage import IdentityStore
-from server.storage import SqlRepository
+from server.host import accounts
+from server.host.identity import create_agent, revoke_agent
+from server.host.identity_storage import IdentityStore
+from server.host.storage import SqlRepository
 from world.commands.registry import REGISTRY, allowed
 from world.entities import Role
 

@@ -22,13 +22,13 @@ from conftest import FAST_HASH, StartServer, ws_url
 from websockets.exceptions import ConnectionClosed
 from wsclient import Client, auth_of, events
 
-from server import accounts
-from server import content as content_loader
-from server.admin import REBOOT_EXIT_CODE
-from server.admin_storage import AdminStore
 from server.app import Server
 from server.config import Settings, default_content_dir
-from server.storage import SqlRepository
+from server.host import accounts
+from server.host import content as content_loader
+from server.host.admin import REBOOT_EXIT_CODE
+from server.host.admin_storage import AdminStore
+from server.host.storage import SqlRepository
 from world import World
 from world.building import export_zone
 from world.commands.registry import REGISTRY, parse_line

@@ -29,10 +29,10 @@ from agents.embedding import MiniLMEmbedder
 from agents.memory import QdrantMemory
 from agents.runner import open_memory as runtime_memory
 from server import cli
-from server.agent_transfer import ProgressLine
 from server.app import Server
-from server.identity_storage import IdentityStore
-from server.storage import SqlRepository
+from server.host.agent_transfer import ProgressLine
+from server.host.identity_storage import IdentityStore
+from server.host.storage import SqlRepository
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,9 @@ from conftest import FAST_HASH, StartServer, ws_url
 from pg import scratch_database
 from wsclient import Client
 
-from server import datadir
 from server.app import Server
 from server.config import Settings
+from server.host import datadir
 
 
 def _message(where: str) -> str:

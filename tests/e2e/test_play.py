@@ -12,7 +12,7 @@ from conftest import StartServer, ws_url
 from websockets.exceptions import ConnectionClosed
 from wsclient import Client, auth_of, events
 
-from server.accounts import ADDRESS_FACTOR
+from server.host.accounts import ADDRESS_FACTOR
 
 SUBPROTOCOLS = ["aegent.json", "aegent.msgpack"]
 

@@ -20,9 +20,10 @@ import structlog
 from conftest import FAST_HASH, StartServer, ws_url
 from wsclient import Client, auth_of, events
 
-from server import accounts, log
+from server import log
 from server.config import Settings
-from server.storage import SqlRepository
+from server.host import accounts
+from server.host.storage import SqlRepository
 
 PASSWORD = "correct horse"
 SECRETS = [f"n3w-secret-{n}" for n in range(1, 6)]

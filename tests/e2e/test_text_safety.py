@@ -19,12 +19,12 @@ from conftest import FAST_HASH, StartServer, ws_url
 from test_telnet import Raw, register_text, telnet_text
 from wsclient import Client, auth_of, events
 
-from server import accounts
 from server.app import Server
 from server.config import Settings
 from server.gateway import telnet_protocol as tp
 from server.gateway.telnet_protocol import DO, IAC, SB
-from server.storage import SqlRepository
+from server.host import accounts
+from server.host.storage import SqlRepository
 
 EVIL = "\x07\x1b[2J\u009b31m\u202eevil\u2066x\x7f"
 """A bell, a clear-screen escape, a C1 CSI, a right-to-left override, an isolate and DEL."""

@@ -15,11 +15,11 @@ from typing import Any
 from conftest import StartServer, ws_url
 from wsclient import Client, auth_of
 
-from server import accounts
 from server.app import Server
-from server.identity import create_agent
-from server.identity_storage import IdentityStore
-from server.storage import SqlRepository
+from server.host import accounts
+from server.host.identity import create_agent
+from server.host.identity_storage import IdentityStore
+from server.host.storage import SqlRepository
 from world.commands.registry import REGISTRY, allowed
 from world.entities import Role
 

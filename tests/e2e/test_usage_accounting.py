@@ -22,8 +22,8 @@ from wsclient import Client, auth_of, events
 
 from server import cli
 from server.app import Server
-from server.usage import Scope, make_budget
-from server.usage_service import utc_today
+from server.host.usage import Scope, make_budget
+from server.host.usage_service import utc_today
 
 MSGPACK = "aegent.msgpack"
 FAST = {"usage_flush_interval": 0.05, "usage_budget_reload": 0.05}

@@ -1,5 +1,6 @@
-"""server/a2a_protocol.py, server/a2a.py's pure helpers and server/gateway/httpbody.py: A2A's
-JSON-RPC requests read and refused with their codes, routes, addresses, POST heads."""
+"""server/host/a2a_protocol.py, server/host/a2a.py's pure helpers and
+server/gateway/httpbody.py: A2A's JSON-RPC requests read and refused with their codes,
+routes, addresses, POST heads."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 import pytest
 from websockets.datastructures import Headers
 
-from server.a2a import bearer, configured_base, request_base, route
-from server.a2a_protocol import (
+from server.config import Settings
+from server.gateway.httpbody import Body, HeadRefused, read_post
+from server.host.a2a import bearer, configured_base, request_base, route
+from server.host.a2a_protocol import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -25,8 +28,6 @@ from server.a2a_protocol import (
     refuse_method,
     request_id,
 )
-from server.config import Settings
-from server.gateway.httpbody import Body, HeadRefused, read_post
 
 
 def code_of(body: bytes) -> int:

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from server import log
-from server.accounts import (
+from server.host.accounts import (
     ADDRESS_FACTOR,
     Attempt,
     AuthGate,

@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from pg import scratch_database
 
-from server.admin_storage import (
+from server.host.admin_storage import (
     AdminStore,
     AuditRecord,
     EditRecord,
     address_matches,
     touched_zones,
 )
-from server.storage import SqlRepository
+from server.host.storage import SqlRepository
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

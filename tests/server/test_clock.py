@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from server.clock import TickLoop, TickStats
+from server.host.clock import TickLoop, TickStats
 
 
 class Script:

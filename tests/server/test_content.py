@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import starter_content
 
-from server import content as loader
 from server.config import default_content_dir
+from server.host import content as loader
 from world.prototypes import ContentError
 
 ZONE = "zones/haven.yaml"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from server.bus.messages import Delivery, decode, encode
-from server.content import load
 from server.gateway import render
+from server.host.content import load
 from world import World
 from world.events import Event, Said, event_class, from_data
 

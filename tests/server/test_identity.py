@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from server import cli, identity, wire
+from server import cli, wire
 from server.gateway.session import Limits
-from server.identity import (
+from server.host import identity
+from server.host.identity import (
     AgentIdentity,
     IdentityError,
     command_categories,
@@ -24,8 +25,8 @@ from server.identity import (
     parse_scopes,
     verify_key,
 )
-from server.identity_storage import IdentityStore
-from server.storage import SqlRepository
+from server.host.identity_storage import IdentityStore
+from server.host.storage import SqlRepository
 from world.commands import REGISTRY
 
 CATEGORIES = command_categories(REGISTRY)

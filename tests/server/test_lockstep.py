@@ -1,4 +1,4 @@
-"""Lockstep (server/lockstep.py): with `lockstep` the world ticks only on `advance`.
+"""Lockstep (server/host/lockstep.py): with `lockstep` the world ticks only on `advance`.
 
 Real servers on real sockets: a server on the clock refuses `advance`; a lockstep one
 never ticks by itself, runs the ticks asked for and answers once their output has gone
@@ -16,7 +16,7 @@ from conftest import StartServer, ws_url
 from wsclient import Client
 
 from server import wire
-from server.clock import TickLoop
+from server.host.clock import TickLoop
 
 MSGPACK = "aegent.msgpack"
 

@@ -234,7 +234,7 @@ def test_another_process_replays_it_to_the_same_hash(
     folder, records = recorded
     script = (
         "import sys\n"
-        "from server import content\n"
+        "from server.host import content\n"
         "from server.config import default_content_dir\n"
         "from server.host.journal import FileJournal\n"
         "from server.host.replay import replay, stream_hash\n"

@@ -18,7 +18,7 @@ import pytest
 from server import wire
 from server.gateway import render
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
-from server.identity import AgentIdentity
+from server.host.identity import AgentIdentity
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import Message, Said, Snooped, Vitals

@@ -18,9 +18,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pg import scratch_database
 
-import server.identity_storage  # noqa: F401  (registers api_keys)
-import server.usage_storage  # noqa: F401  (registers agent_usage, budgets)
-from server.storage import (
+import server.host.identity_storage  # noqa: F401  (registers api_keys)
+import server.host.usage_storage  # noqa: F401  (registers agent_usage, budgets)
+from server.host.storage import (
     AccountNotFound,
     AccountRecord,
     AccountRow,

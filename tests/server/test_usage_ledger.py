@@ -1,4 +1,4 @@
-"""The usage ledger and price table (server/usage.py): pure logic, no I/O.
+"""The usage ledger and price table (server/host/usage.py): pure logic, no I/O.
 
 The property test plays any interleaving of reservations, settlements, expiries and
 unreserved reports against an agent budget and an owner budget, and checks that what
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.usage import (
+from server.host.usage import (
     FREE,
     Budget,
     Ledger,

@@ -1,4 +1,4 @@
-"""Usage storage (server/usage_storage.py) on real SQLite and PostgreSQL, across a reopen.
+"""Usage storage (server/host/usage_storage.py) on real SQLite and PostgreSQL, across a reopen.
 
 Rows add up per (agent, day, model), keep the owner for per-owner queries, survive a
 restart (a new repository on the same file), and go with the agent's account. Budgets
@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 from pg import scratch_database
 
-from server.identity_storage import IdentityStore
-from server.storage import AccountNotFound, SqlRepository
-from server.usage import Scope, make_budget
-from server.usage_service import build_report
-from server.usage_storage import UsageDelta, UsageStore
+from server.host.identity_storage import IdentityStore
+from server.host.storage import AccountNotFound, SqlRepository
+from server.host.usage import Scope, make_budget
+from server.host.usage_service import build_report
+from server.host.usage_storage import UsageDelta, UsageStore
 
 DAY = date(2025, 12, 1)
 

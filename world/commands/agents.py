@@ -3,7 +3,7 @@
 The world cannot touch the database, so the command checks what it can (the
 subcommand, its arguments, that the actor is a person) and hands the rest to the
 server as a `ServerRequest("agent", ...)`, the way `password` does; the server
-(server/identity.py) answers with an `AgentManaged` event, sent to the owner only.
+(server/host/identity.py) answers with an `AgentManaged` event, sent to the owner only.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The world cannot touch the database, so the command checks its arguments and hands
 the rest to the server as a `ServerRequest("usage", ...)`, the way `password` does;
-the server (server/usage_service.py) answers with a `UsageShown` event, sent to the
+the server (server/host/usage_service.py) answers with a `UsageShown` event, sent to the
 one who asked.
 """
 

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2025-11-29
 
-Written by hand: keep the SQLModel tables in server/storage.py in step with it.
+Written by hand: keep the SQLModel tables in server/host/storage.py in step with it.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2025-11-29
 
-Written by hand: keep the SQLModel tables in server/admin_storage.py (and
-`CharacterRow.flags` in server/storage.py) in step with it.
+Written by hand: keep the SQLModel tables in server/host/admin_storage.py (and
+`CharacterRow.flags` in server/host/storage.py) in step with it.
 
 * `world_edits`: every builder change to content, in order. The server replays the
   rows whose `exported_at` is null over the content loaded from files at start.

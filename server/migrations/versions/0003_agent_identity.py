@@ -4,8 +4,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2025-12-01
 
-Written by hand: keep `AccountRow` in server/storage.py and `ApiKeyRow` in
-server/identity_storage.py in step with it.
+Written by hand: keep `AccountRow` in server/host/storage.py and `ApiKeyRow` in
+server/host/identity_storage.py in step with it.
 
 * `accounts.kind`: `"person"` (the default, every account so far) or `"agent"`.
 * `accounts.owner_id`: for an agent, the person's account that owns it (deleting the

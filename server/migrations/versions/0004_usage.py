@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2025-12-01
 
-Written by hand: keep `UsageRow` and `BudgetRow` in server/usage_storage.py in step
+Written by hand: keep `UsageRow` and `BudgetRow` in server/host/usage_storage.py in step
 with it.
 
 * `agent_usage`: one row per agent account, UTC day and model: prompt, completion and

@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-01-15
 
-Written by hand: keep `A2AConsentRow` in server/a2a_storage.py in step with it.
+Written by hand: keep `A2AConsentRow` in server/host/a2a_storage.py in step with it.
 
 * `a2a_agents`: one row per agent account whose owner consented (`aegent agent a2a
   NAME on`); no row: not reachable. `enabled_at` says since when. Deleting the agent

@@ -1,6 +1,6 @@
 """Lockstep: the world ticks when a client says so (`advance`), not on the clock.
 
-With the `lockstep` setting the server's `TickLoop` is manual (server/clock.py): no
+With the `lockstep` setting the server's `TickLoop` is manual (server/host/clock.py): no
 tick runs until a playing session sends `{"type": "advance", "ticks": n, "id": ...}`.
 Then the n ticks run one after another, each one's output going out before the next
 (in lockstep nothing waits for `fanout_delay`: see `Server.mark`), and once all of it
@@ -32,9 +32,9 @@ from server import wire
 from server.wire import ErrorCode
 
 if TYPE_CHECKING:
-    from server.clock import TickLoop
     from server.config import Settings
     from server.gateway.session import Session
+    from server.host.clock import TickLoop
     from world import World
 
 HOLD_POLL = 0.001

@@ -4,7 +4,7 @@ Agents are rows of the `accounts` table (`AccountRow.kind == "agent"`, with an
 `owner_id` pointing at the person who owns them and an `agent_config` JSON column);
 their keys live in `api_keys`. Both are owned by the hand-written Alembic revision
 `0003` (a test compares models and revisions). The key logic (formats, hashing,
-`AgentIdentity`) is in `server/identity.py`; this module only stores and finds rows.
+`AgentIdentity`) is in `server/host/identity.py`; this module only stores and finds rows.
 
 Like the rest of the storage code, everything here is plain synchronous code for the
 database worker thread (`Server.in_db`) or the command line; never the event loop.
@@ -25,9 +25,9 @@ from sqlalchemy import JSON, DateTime, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from server.storage import AccountNotFound, AccountRow, NameTaken
-from server.storage import as_utc as _utc
-from server.storage import utc_now as _now
+from server.host.storage import AccountNotFound, AccountRow, NameTaken
+from server.host.storage import as_utc as _utc
+from server.host.storage import utc_now as _now
 
 # ---- the table ------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 What the listener (server/gateway/ws.py) hands over, and what comes back:
 
-* `GET /a2a/<name>/.well-known/agent-card.json`: the agent's card (server/a2a_protocol.py)
-  while its owner lets it be reached (`aegent agent a2a NAME on`, server/a2a_storage.py)
+* `GET /a2a/<name>/.well-known/agent-card.json`: the agent's card (server/host/a2a_protocol.py)
+  while its owner lets it be reached (`aegent agent a2a NAME on`, server/host/a2a_storage.py)
   and it has a live key; else 404, the same for an unknown name.
 * `POST /a2a/<name>`: a JSON-RPC request (`SendMessage`, or 0.3's `message/send`). In
   order: 404 as for the card; 401 without a bearer key that is a live API key of one of
@@ -39,8 +39,12 @@ from typing import TYPE_CHECKING, Any
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from server import accounts, log, wire
-from server.a2a_protocol import (
+from server import log, wire
+from server.config import Settings
+from server.gateway.session import Session, State
+from server.gateway.ws import http_response, plain
+from server.host import accounts
+from server.host.a2a_protocol import (
     AGENT_BUSY,
     AGENT_OFFLINE,
     CARD_PATH,
@@ -60,12 +64,9 @@ from server.a2a_protocol import (
     rpc_error,
     rpc_result,
 )
-from server.a2a_storage import A2AStore, Reachable
-from server.config import Settings
-from server.gateway.session import Session, State
-from server.gateway.ws import http_response, plain
-from server.identity import key_id_of, verify_key
-from server.identity_storage import AgentRecord
+from server.host.a2a_storage import A2AStore, Reachable
+from server.host.identity import key_id_of, verify_key
+from server.host.identity_storage import AgentRecord
 from server.netguard import LogBudget
 from world.commands.registry import Call, bind_call, expand_alias, parse_line
 from world.commands.social import speech

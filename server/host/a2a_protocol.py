@@ -1,6 +1,6 @@
 """A2A (Agent2Agent) on the wire, as plain data: the Agent Card and JSON-RPC.
 
-Pure functions, no I/O: server/a2a.py serves what they make. The shapes are those of
+Pure functions, no I/O: server/host/a2a.py serves what they make. The shapes are those of
 A2A 1.0 in its JSON form (protobuf JSON: camelCase names, enums by name), as the
 `a2a-sdk` 1.x client sends and reads them; `message/send` in the shape of A2A 0.3 is
 answered too, for older clients.

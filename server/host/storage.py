@@ -44,7 +44,7 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 if TYPE_CHECKING:
     from server.config import Settings
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"  # server/migrations
 """The Alembic script folder (`env.py`, `versions/`), shipped inside the package."""
 
 _BATCH = 500
@@ -79,7 +79,7 @@ class AccountRow(SQLModel, table=True):
     role: str = Field(default="player", sa_column_kwargs={"server_default": "player"})
     created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
     last_login_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    # Agents (revision 0003, server/identity.py): "person" or "agent"; an agent's owner
+    # Agents (revision 0003, server/host/identity.py): "person" or "agent"; an agent's owner
     # is a person's account; `agent_config` holds its rate limits, policy and model.
     kind: str = Field(default="person", sa_column_kwargs={"server_default": "person"})
     owner_id: int | None = Field(default=None, foreign_key="accounts.id", index=True,
@@ -102,7 +102,7 @@ class CharacterRow(SQLModel, table=True):
     xp: int
     data: dict[str, Any] = Field(sa_type=JSON, nullable=False)
     saved_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
-    # Server-set flags that outlive snapshots (a mute); see server/admin_storage.py.
+    # Server-set flags that outlive snapshots (a mute); see server/host/admin_storage.py.
     flags: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False,
                                   sa_column_kwargs={"server_default": "{}"})
 
@@ -117,9 +117,9 @@ class AccountRecord:
     Attributes:
         name: The lower-cased key used for lookups.
         display_name: The spelling chosen at registration.
-        password_hash: The stored hash (its format belongs to `server/accounts.py`).
+        password_hash: The stored hash (its format belongs to `server/host/accounts.py`).
         role: `"player"`, `"builder"` or `"admin"` (the values of `world.entities.Role`).
-        kind: `"person"`, or `"agent"` for an AI agent's account (server/identity.py),
+        kind: `"person"`, or `"agent"` for an AI agent's account (server/host/identity.py),
             which never logs in by password.
     """
 

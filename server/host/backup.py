@@ -5,7 +5,7 @@ and put back while it does not.
   read lock, so the copy is one consistent moment of the database even while the server
   writes (WAL readers do not block it). It is written beside the target and renamed in,
   so a half-written file never has the target's name.
-* Restore takes the server's own lock (server/datadir.py), so it refuses while a server
+* Restore takes the server's own lock (server/host/datadir.py), so it refuses while a server
   runs on that database, checks that the file is an Aegent Quest database, and copies it
   in with the same API (which also empties any write-ahead log of the old one).
 * PostgreSQL (`DATABASE_URL`) is backed up by its own tools: `pg_dump_command()` is the

@@ -5,7 +5,7 @@ delays the next one but never shifts the schedule. When the loop falls more than
 a whole tick behind it skips the missed deadlines (counting them) instead of
 running a burst of catch-up ticks.
 
-A `manual` loop (lockstep, server/lockstep.py) never ticks on the clock: `advance(n)`
+A `manual` loop (lockstep, server/host/lockstep.py) never ticks on the clock: `advance(n)`
 runs n ticks when a client asks, timed and reported the same way.
 """
 

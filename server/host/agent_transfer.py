@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the database modules load on use: the parser is built on ev
     from sqlalchemy import Engine
     from sqlmodel import Session
 
-    from server.storage import AccountRow
+    from server.host.storage import AccountRow
 
 
 class TransferError(Exception):
@@ -81,7 +81,7 @@ def _session(engine: Engine) -> Session:
 def _account(session: Session, key: str) -> AccountRow | None:
     from sqlmodel import select
 
-    from server.storage import AccountRow
+    from server.host.storage import AccountRow
 
     return session.exec(select(AccountRow).where(AccountRow.name == key)).first()
 
@@ -94,7 +94,7 @@ def read_agent(engine: Engine, name: str) -> AgentExport:
     """
     from sqlmodel import select
 
-    from server.storage import AccountRow, CharacterRow
+    from server.host.storage import AccountRow, CharacterRow
 
     with _session(engine) as session:
         row = _account(session, name.lower())
@@ -127,8 +127,8 @@ def check_import(engine: Engine, name: str, owner: str) -> str:
     """
     from sqlmodel import select
 
-    from server import identity
-    from server.storage import CharacterRow
+    from server.host import identity
+    from server.host.storage import CharacterRow
 
     try:
         identity.check_agent_name(name)
@@ -173,9 +173,9 @@ def create_imported(engine: Engine, *, name: str, owner: str, config: dict[str, 
     """
     from sqlalchemy.exc import IntegrityError
 
-    from server import identity
-    from server.identity_storage import ApiKeyRow
-    from server.storage import AccountRow, CharacterRow
+    from server.host import identity
+    from server.host.identity_storage import ApiKeyRow
+    from server.host.storage import AccountRow, CharacterRow
 
     name = identity.check_agent_name(name) if name else name
     owner_key = check_import(engine, name, owner)

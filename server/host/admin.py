@@ -40,10 +40,17 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.main import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from server import content, log
-from server.admin_storage import AdminStore, AuditRecord, BanRecord, EditRecord, address_matches
+from server import log
 from server.bus.messages import AdminInput, Command, Leave
 from server.gateway.session import GameRequest, Session
+from server.host import content
+from server.host.admin_storage import (
+    AdminStore,
+    AuditRecord,
+    BanRecord,
+    EditRecord,
+    address_matches,
+)
 from server.host.recorder import RELOAD, ROLE, UNRECORDED, masked_line
 from world import World, building
 from world.commands.registry import redact_line

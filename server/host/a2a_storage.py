@@ -1,6 +1,6 @@
 """Storage for A2A: the `a2a_agents` table, the agents their owners let be reached.
 
-An agent can be reached over A2A (server/a2a.py) only while it has a row here, made
+An agent can be reached over A2A (server/host/a2a.py) only while it has a row here, made
 by its owner's consent (`aegent agent a2a NAME on`) and removed by `off`. The table is
 owned by the hand-written Alembic revision `0005` (a test compares models and
 revisions). Like the rest of the storage code, everything here is plain synchronous
@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Engine
 from sqlmodel import Field, Session, SQLModel, select
 
-from server.identity_storage import AgentNotFound, AgentRecord, IdentityStore
-from server.storage import AccountRow, as_utc, utc_now
+from server.host.identity_storage import AgentNotFound, AgentRecord, IdentityStore
+from server.host.storage import AccountRow, as_utc, utc_now
 
 
 class A2AConsentRow(SQLModel, table=True):

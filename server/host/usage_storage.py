@@ -4,7 +4,7 @@ Like the rest of the storage code, everything here is plain synchronous code for
 database worker thread (`Server.in_db`) or the command line; never the event loop.
 The tables are owned by the hand-written Alembic revision `0004` (a test compares
 models and revisions); the rules (prices, budgets, reservations) are in
-`server/usage.py`.
+`server/host/usage.py`.
 
 What lives here:
 
@@ -31,8 +31,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, DateTime, Engine, Float, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from server.storage import AccountNotFound, AccountRow
-from server.usage import Budget, Scope, make_budget
+from server.host.storage import AccountNotFound, AccountRow
+from server.host.usage import Budget, Scope, make_budget
 
 
 def _now() -> datetime:

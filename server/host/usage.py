@@ -2,8 +2,8 @@
 
 Nothing here does I/O or reads a clock: callers pass `now` (monotonic seconds) and
 `day` (the UTC date), so every rule is unit-testable. Persistence lives in
-`server/usage_storage.py` and the server glue (protocol messages, flushing, the
-in-game `usage` command) in `server/usage_service.py`.
+`server/host/usage_storage.py` and the server glue (protocol messages, flushing, the
+in-game `usage` command) in `server/host/usage_service.py`.
 
 What lives here:
 

@@ -1,6 +1,6 @@
 """Storage for building and administration: world edits, the audit log, bans, character flags.
 
-Like `server/storage.py`, everything here is plain synchronous code for the one
+Like `server/host/storage.py`, everything here is plain synchronous code for the one
 database worker thread; the tick never waits for it. The tables are owned by the
 hand-written Alembic revision `0002` (a test compares models and revisions).
 
@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from server.storage import CharacterRow
-from server.storage import as_utc as _utc
-from server.storage import utc_now as _now
+from server.host.storage import CharacterRow
+from server.host.storage import as_utc as _utc
+from server.host.storage import utc_now as _now
 
 # ---- tables ---------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The server's side of usage accounting: `usage` messages, batched writes, reports.
 
-`Metering` ties the pure `Ledger` (server/usage.py) to the server and the database
-(server/usage_storage.py):
+`Metering` ties the pure `Ledger` (server/host/usage.py) to the server and the database
+(server/host/usage_storage.py):
 
 * `handle(session, msg)` answers a `usage` message (`reserve`, `settle`, `report`)
   from an agent session at once, on the event loop (so reservations are atomic);
@@ -29,8 +29,8 @@ from server import log, wire
 from server.config import Settings
 from server.gateway import render
 from server.gateway.session import GameRequest, Session
-from server.storage import AccountNotFound
-from server.usage import (
+from server.host.storage import AccountNotFound
+from server.host.usage import (
     Budget,
     Ledger,
     OnLimit,
@@ -41,7 +41,7 @@ from server.usage import (
     UsageError,
     usd,
 )
-from server.usage_storage import UsageDelta, UsageLine, UsageStore
+from server.host.usage_storage import UsageDelta, UsageLine, UsageStore
 from server.wire import ErrorCode
 from world.commands.usage import UsageShown
 from world.entities import Character, Role
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 
 class AgentLike(Protocol):
-    """What metering needs of `Session.agent` (server/identity.py `AgentIdentity`)."""
+    """What metering needs of `Session.agent` (server/host/identity.py `AgentIdentity`)."""
 
     @property
     def name(self) -> str: ...
@@ -210,7 +210,7 @@ class Metering:
 
     def count(self, agent: str, owner: str, model: str) -> None:
         """Count one call of `model` that uses no tokens and costs nothing (an A2A message
-        to the agent: model `a2a`, server/a2a.py), beside its model calls."""
+        to the agent: model `a2a`, server/host/a2a.py), beside its model calls."""
         self._queue(self.ledger.report(agent, owner, model, 0, 0, 0, day=self.today()))
 
     def _queue(self, rec: Recorded) -> None:

@@ -10,10 +10,10 @@ people always see it with an [AI] tag. What lives here:
 * `AgentIdentity`, what a session knows of the agent it speaks for (`Session.agent`).
 * Scopes: `command_categories`, `parse_scopes`, `command_of` (which command a message
   would run). A key's scopes are command categories (`CommandSpec.category`) or `*`.
-* Repository functions over `IdentityStore` (server/identity_storage.py) for the server
+* Repository functions over `IdentityStore` (server/host/identity_storage.py) for the server
   and the command line: `create_agent`, `rotate_key`, `revoke_agent`, `set_scopes`,
   `set_config`, `list_agents`. Synchronous; the server calls them through `Server.in_db`.
-  (The owner's A2A consent, `agent a2a`, is stored by server/a2a_storage.py.)
+  (The owner's A2A consent, `agent a2a`, is stored by server/host/a2a_storage.py.)
 * `Identity`, the server's side: the API-key login, scope enforcement, the in-game
   `agent` command's requests, and closing live sessions whose key is revoked (at once
   for revocations made in game; within `agent_key_check_interval` seconds for those
@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from server import accounts, log, wire
-from server.a2a_protocol import base_url, card_url
-from server.a2a_storage import A2AStore
+from server import log, wire
 from server.gateway import render
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
-from server.identity_storage import AgentNotFound, AgentRecord, IdentityStore, NotAnOwner
-from server.storage import AccountNotFound, NameTaken
+from server.host import accounts
+from server.host.a2a_protocol import base_url, card_url
+from server.host.a2a_storage import A2AStore
+from server.host.identity_storage import AgentNotFound, AgentRecord, IdentityStore, NotAnOwner
+from server.host.storage import AccountNotFound, NameTaken
 from server.wire import ErrorCode
 from world.commands.agents import AgentManaged
 from world.commands.registry import CommandSpec, Registry, split_words
@@ -586,7 +587,7 @@ class Identity:
         return None
 
     async def _a2a(self, name: str, on: bool, by: str) -> AgentManaged:
-        """`agent a2a <name> on|off`: the owner's consent to A2A (server/a2a.py)."""
+        """`agent a2a <name> on|off`: the owner's consent to A2A (server/host/a2a.py)."""
         server = self.server
         record = await server.in_db(A2AStore(server.repo.engine).set_reachable, name, on)
         self.log.info("agent_a2a_set", agent=record.name, on=on, by=by)
