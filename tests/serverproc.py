@@ -14,6 +14,7 @@ run.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ async def start(*args: str, env: dict[str, str], timeout: float = 20.0) -> Serve
         RuntimeError: it exited, or did not listen within `timeout` seconds.
     """
     port = free_port()
+    # It stops by itself should this test process die first (a killed run leaves no
+    # server idling on the machine): the server's parent_pid setting.
+    env = {"AEGENT_PARENT_PID": str(os.getpid()), **env}
     process = subprocess.Popen([*AEGENT, "serve", "--port", str(port), *args], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     await asyncio.to_thread(wait_ready, process, port, "aegent serve", timeout=timeout)

@@ -506,7 +506,8 @@ async def test_reboot_exits_with_its_own_status(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([*AEGENT, "serve", "--port", str(port), "--telnet-port", "0"],
-                            env={**cli_env(data), "AEGENT_SEED": "3"},
+                            env={**cli_env(data), "AEGENT_SEED": "3",
+                                 "AEGENT_PARENT_PID": str(os.getpid())},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for _ in range(400):
