@@ -34,18 +34,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import socket
-import statistics
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from websockets.server import ServerProtocol
 
-from bench.host_cost import ROOT, next_line, populate
+from bench.host_cost import ROOT, load_args, next_line, populate, runs_and_medians
 from server import wire
 from server.bus.messages import Command, Delivery, decode, encode
 from server.gateway.session import Session, State
@@ -240,27 +237,11 @@ def one_run(args: argparse.Namespace, seed: int) -> dict[str, float]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--players", type=int, default=1000)
-    p.add_argument("--crowd", type=float, default=0.15, help="share in the town square")
-    p.add_argument("--commands", type=int, default=20000)
-    p.add_argument("--per-tick", type=int, default=100, help="commands between ticks")
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--json-out", type=Path)
-    args = p.parse_args()
+    args = load_args(__doc__.split("\n")[0])
     args.rate = args.per_tick * 10.0  # commands a second, at 10 ticks a second
-    runs = []
-    for i in range(args.runs):
-        r = one_run(args, seed=i + 1)
-        runs.append(r)
-        print(f"run {i + 1}: " + "  ".join(f"{k} {v:.2f}" for k, v in r.items()), flush=True)
-    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print("median: " + "  ".join(f"{k} {v:.2f}" for k, v in med.items()))
+    med = runs_and_medians(args, one_run, digits=2)
     print(f"one gateway core at this cost: {1e6 / med['total_us']:,.0f} commands/s, "
           f"{1e6 / med['us_per_frame']:,.0f} frames/s")
-    if args.json_out:
-        args.json_out.write_text(json.dumps({"args": vars(args) | {"json_out": None},
-                                             "runs": runs, "median": med}, indent=2))
 
 
 if __name__ == "__main__":

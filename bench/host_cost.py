@@ -34,6 +34,7 @@ import statistics
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from server.bus.messages import Command, Delivery, Tick, encode
@@ -142,26 +143,41 @@ def one_run(args: argparse.Namespace, seed: int) -> dict[str, float]:
             "out_bytes_per_command": out_bytes / k}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def load_args(description: str) -> argparse.Namespace:
+    """The flags of this benchmark and bench/gateway_cost.py: the same load."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--players", type=int, default=1000)
     p.add_argument("--crowd", type=float, default=0.15, help="share in the town square")
     p.add_argument("--commands", type=int, default=20000)
     p.add_argument("--per-tick", type=int, default=100, help="commands between ticks")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--json-out", type=Path)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def runs_and_medians(args: argparse.Namespace,
+                     one: Callable[[argparse.Namespace, int], dict[str, float]],
+                     digits: int = 1) -> dict[str, float]:
+    """`one` run per seed 1..`--runs`, each printed, then the medians (printed, and
+    with the runs into `--json-out`)."""
     runs = []
     for i in range(args.runs):
-        r = one_run(args, seed=i + 1)
+        r = one(args, i + 1)
         runs.append(r)
-        print(f"run {i + 1}: " + "  ".join(f"{k} {v:.1f}" for k, v in r.items()), flush=True)
+        print(f"run {i + 1}: " + "  ".join(f"{k} {v:.{digits}f}" for k, v in r.items()),
+              flush=True)
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print("median: " + "  ".join(f"{k} {v:.1f}" for k, v in med.items()))
-    print(f"one world host at this cost: {1e6 / med['total_us']:,.0f} commands/s on one core")
+    print("median: " + "  ".join(f"{k} {v:.{digits}f}" for k, v in med.items()))
     if args.json_out:
         args.json_out.write_text(json.dumps({"args": vars(args) | {"json_out": None},
                                              "runs": runs, "median": med}, indent=2))
+    return med
+
+
+def main() -> None:
+    args = load_args(__doc__.split("\n")[0])
+    med = runs_and_medians(args, one_run)
+    print(f"one world host at this cost: {1e6 / med['total_us']:,.0f} commands/s on one core")
 
 
 if __name__ == "__main__":
