@@ -35,24 +35,28 @@ of anything, for builders) and the events of building.
 Invariant: `world.content`'s tables are the definition of the world (what
 export writes and what resets make); the live `Room`s mirror the room
 prototypes, except for what play changes (doors opened, items moved).
+
+world/world.py imports this module (`World.apply_edit`, `World.reload` and the
+`Edit`s it keeps), so the functions here take the world as an `Editable`: the part
+of `World` they use, which `World` passes itself as.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from world.context import Ctx, find
+from world.context import find
 from world.directions import Direction
 from world.entities import Character, Dice, Door, Exit, Item, Kind, Room
 from world.errors import Code, Refused
-from world.events import Arrived, Departed, Displaced, Event, Leaving
+from world.events import Arrived, Departed, Displaced, Event, Leaving, RoomShown
 from world.prototypes import (
     Content,
     DoorModel,
@@ -68,9 +72,6 @@ from world.prototypes import (
 from world.prototypes import room_proto as resolve_room
 from world.rules import TICKS_PER_MINUTE
 from world.text import clean_value
-
-if TYPE_CHECKING:
-    from world.world import World
 
 # Edit kinds that change content (replayed after a restart, written by export).
 CONTENT_KINDS = frozenset({
@@ -130,6 +131,44 @@ class Edit:
 
 class EditError(ValueError):
     """A content state that does not fit the world (a broken reference, a bad field)."""
+
+
+class Editable(Protocol):
+    """What building uses of a world (`World` is one): the content it edits (and
+    `reload` replaces), the live things that mirror it, and the ways to tell people.
+    Read-only where building only reads or mutates in place."""
+
+    content: Content
+
+    @property
+    def time(self) -> int: ...
+    @property
+    def rooms(self) -> MutableMapping[str, Room]: ...
+    @property
+    def characters(self) -> Mapping[str, Character]: ...
+    @property
+    def mobs(self) -> Mapping[int, Character]: ...
+    @property
+    def decaying(self) -> MutableMapping[int, Item]: ...
+    @property
+    def next_reset(self) -> MutableMapping[str, int]: ...
+    @property
+    def undo_stacks(self) -> MutableMapping[str, list[Edit]]: ...
+
+    def make_item(self, proto_id: str) -> Item: ...
+    def restore_item(self, data: Any) -> Item | None: ...
+    def spawn_mob(self, proto_id: str, room_id: str,
+                  reset_key: tuple[str, int] | None = None) -> Character: ...
+    def remove_mob(self, mob: Character) -> None: ...
+    def find_online(self, name: str) -> Character | None: ...
+    def move(self, ch: Character, to: str) -> None: ...
+    def touch(self, ch: Character) -> None: ...
+    def signal(self, event: Event) -> None: ...
+    def room_view(self, room: Room, viewer: Character | None) -> RoomShown: ...
+    def emit_to(self, ch: Character, event: Event) -> None: ...
+    def emit_room(self, room: Room, event: Event, exclude: Character | None = None
+                  ) -> None: ...
+    def emit_all(self, event: Event, exclude: Character | None = None) -> None: ...
 
 
 # ---- events ----------------------------------------------------------------------
@@ -291,7 +330,7 @@ def describe_error(exc: ValidationError) -> str:
     return f"{loc}: {err['msg']}" if loc else str(err["msg"])
 
 
-def capture(world: World, *, zones: Iterable[str] = (), rooms: Iterable[str] = (),
+def capture(world: Editable, *, zones: Iterable[str] = (), rooms: Iterable[str] = (),
             items: Iterable[str] = (), mobs: Iterable[str] = (),
             resets: Iterable[str] = ()) -> dict[str, Any]:
     """The content state of the named things as they are now (None: not there)."""
@@ -310,7 +349,7 @@ def capture(world: World, *, zones: Iterable[str] = (), rooms: Iterable[str] = (
     return state
 
 
-def apply_state(world: World, state: Mapping[str, Any]) -> None:
+def apply_state(world: Editable, state: Mapping[str, Any]) -> None:
     """Make the world's content match `state` (a content state), live rooms included.
 
     Everything is checked first (schemas, then every reference in the whole
@@ -490,7 +529,7 @@ def _set_door(door: Door, m: DoorModel) -> None:
     door.name, door.closed, door.locked, door.key = m.name, m.closed, m.locked and m.closed, m.key
 
 
-def sync_room(world: World, proto: RoomProto, old: RoomProto | None) -> Room:
+def sync_room(world: Editable, proto: RoomProto, old: RoomProto | None) -> Room:
     """Make the live room match its prototype (made if new). Doors keep what play did
     to them unless their definition changed; a door stays one object for both sides."""
     room = world.rooms.get(proto.id)
@@ -533,7 +572,7 @@ def sync_room(world: World, proto: RoomProto, old: RoomProto | None) -> Room:
     return room
 
 
-def _back_exit(world: World, rid: str, d: Direction, to: str) -> Exit | None:
+def _back_exit(world: Editable, rid: str, d: Direction, to: str) -> Exit | None:
     far = world.rooms.get(to)
     if far is None:
         return None
@@ -541,7 +580,7 @@ def _back_exit(world: World, rid: str, d: Direction, to: str) -> Exit | None:
     return ex if ex is not None and ex.to == rid else None
 
 
-def _remove_room(world: World, rid: str, old: RoomProto | None) -> None:
+def _remove_room(world: Editable, rid: str, old: RoomProto | None) -> None:
     room = world.rooms.pop(rid)
     dest = world.content.start_room
     if old is not None:
@@ -551,7 +590,7 @@ def _remove_room(world: World, rid: str, old: RoomProto | None) -> None:
         world.decaying.pop(item.id, None)
 
 
-def relocate(world: World, characters: Iterable[Character], dest: str) -> int:
+def relocate(world: Editable, characters: Iterable[Character], dest: str) -> int:
     """Move characters whose room is gone to `dest` (players see where they are)."""
     moved = 0
     target = world.rooms[dest]
@@ -564,7 +603,7 @@ def relocate(world: World, characters: Iterable[Character], dest: str) -> int:
     return moved
 
 
-def _remap_reset_keys(world: World, zid: str, old: tuple[ResetModel, ...],
+def _remap_reset_keys(world: Editable, zid: str, old: tuple[ResetModel, ...],
                       new: tuple[ResetModel, ...]) -> None:
     """Mobs made by reset n keep counting for the same rule wherever it moved in the list."""
     if old == new:
@@ -585,7 +624,7 @@ def _remap_reset_keys(world: World, zid: str, old: tuple[ResetModel, ...],
 # ---- edits: replay and undo --------------------------------------------------------------
 
 
-def apply_edit(world: World, edit: Edit) -> bool:
+def apply_edit(world: Editable, edit: Edit) -> bool:
     """Replay a persistent edit (apply its `after`); False for an edit of live things.
 
     Raises:
@@ -597,7 +636,7 @@ def apply_edit(world: World, edit: Edit) -> bool:
     return True
 
 
-def undo_edit(world: World, edit: Edit) -> None:
+def undo_edit(world: Editable, edit: Edit) -> None:
     """Put back what `edit` changed (its `before`).
 
     Live things that are gone since (a spawned mob killed, a character logged
@@ -654,20 +693,20 @@ def undo_edit(world: World, edit: Edit) -> None:
         raise EditError(f"'{edit.kind}' cannot be undone")
 
 
-def _item_holders(world: World) -> Iterable[list[Item]]:
+def _item_holders(world: Editable) -> Iterable[list[Item]]:
     for ch in world.characters.values():
         yield ch.inventory
     for room in world.rooms.values():
         yield room.items
 
 
-def take_mob(world: World, mob: Character) -> None:
+def take_mob(world: Editable, mob: Character) -> None:
     """Take a mob out of the world (out of any fight first), without a word."""
     world.signal(Leaving(mob))  # out of its fight, following and group (systems/combat.py)
     world.remove_mob(mob)
 
 
-def find_character(world: World, ident: Any) -> Character | None:
+def find_character(world: Editable, ident: Any) -> Character | None:
     """A character by id (mobs and players) or by name (players)."""
     if isinstance(ident, int) and not isinstance(ident, bool):
         mob = world.mobs.get(ident)
@@ -677,7 +716,7 @@ def find_character(world: World, ident: Any) -> Character | None:
     return world.find_online(str(ident))
 
 
-def move_character(world: World, ch: Character, dest: str) -> None:
+def move_character(world: Editable, ch: Character, dest: str) -> None:
     """Take `ch` to room `dest` by magic: the old room sees it go, the new one arrive."""
     world.signal(Displaced(ch))  # out of any fight (world/systems/combat.py)
     old = world.rooms[ch.room]
@@ -708,7 +747,7 @@ def character_field(ch: Character, field: str) -> Any:
     return getattr(ch, field)
 
 
-def set_character_field(world: World, ch: Character, field: str, value: Any) -> None:
+def set_character_field(world: Editable, ch: Character, field: str, value: Any) -> None:
     """Set a settable character field (already checked) and tell whoever needs to know."""
     if field in ATTRIBUTE_FIELDS:
         ch.attributes[field] = int(value)
@@ -729,7 +768,7 @@ def _in_zone(pid: str, zid: str) -> bool:
     return pid.split(":", 1)[0] == zid
 
 
-def export_zone(world: World, zid: str) -> dict[str, Any]:
+def export_zone(world: Editable, zid: str) -> dict[str, Any]:
     """Zone `zid` as a zone file's document, exactly in the loader's format.
 
     Ids of the zone itself are written short (`square`), others in full
@@ -811,7 +850,7 @@ def zone_counts(doc: Mapping[str, Any]) -> dict[str, int]:
 # ---- reload -----------------------------------------------------------------------------
 
 
-def reload(world: World, content: Content) -> None:
+def reload(world: Editable, content: Content) -> None:
     """Put new content under the running world.
 
     Prototypes, zones, resets and quests are replaced; rooms take their new
@@ -891,7 +930,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def examine_fields(world: World, thing: Room | Character | Item) -> dict[str, Any]:
+def examine_fields(world: Editable, thing: Room | Character | Item) -> dict[str, Any]:
     """Every field of a live room, character or item, as plain data."""
     out: dict[str, Any] = {f.name: plain(getattr(thing, f.name))
                            for f in dataclasses.fields(thing)}
@@ -907,15 +946,15 @@ def examine_fields(world: World, thing: Room | Character | Item) -> dict[str, An
 # ---- what builders name ----------------------------------------------------------------
 
 
-def resolve(ctx: Ctx, word: str) -> tuple[str, Any]:
-    """What a builder's word names: (kind, thing). Kinds: room, zone, item_proto, mob_proto
+def resolve(world: Editable, actor: Character, word: str) -> tuple[str, Any]:
+    """What `actor`'s word names: (kind, thing). Kinds: room, zone, item_proto, mob_proto
     (with an id), character (a Character), item (an Item)."""
-    world, c = ctx.world, ctx.world.content
+    c, here = world.content, world.rooms[actor.room]
     low = word.strip().lower()
     if low in ("here", "room"):
-        return "room", ctx.room.id
+        return "room", here.id
     if low == "zone":
-        return "zone", ctx.room.zone
+        return "zone", here.zone
     if ":" in low:
         for kind, table in (("room", c.rooms), ("mob_proto", c.mobs), ("item_proto", c.items)):
             if low in table:
@@ -926,15 +965,16 @@ def resolve(ctx: Ctx, word: str) -> tuple[str, Any]:
             "mob": ("mob_proto", c.mobs), "zone": ("zone", c.zones)}
         if prefix in tables and rest:
             kind, table = tables[prefix]
-            ref = rest if prefix == "zone" else qualify(rest, ctx.room.zone)
+            ref = rest if prefix == "zone" else qualify(rest, here.zone)
             if ref in table:
                 return kind, ref
         raise Refused(Code.NOT_HERE, f"Nothing has the id '{low[:40]}'.")
-    ch = ctx.character_here(word)
+    # as `Ctx.character_here`: `me` and `self` are the actor
+    ch = actor if word.lower() in ("me", "self") else find(word, here.characters)
     if ch is not None:
         return "character", ch
-    item = (find(word, ctx.actor.inventory) or find(word, ctx.actor.equipment.values())
-            or find(word, ctx.room.items))
+    item = (find(word, actor.inventory) or find(word, actor.equipment.values())
+            or find(word, here.items))
     if item is not None:
         return "item", item
     online = world.find_online(word)
@@ -942,36 +982,37 @@ def resolve(ctx: Ctx, word: str) -> tuple[str, Any]:
         return "character", online
     if low in c.zones:
         return "zone", low
-    local = qualify(low, ctx.room.zone)
+    local = qualify(low, here.zone)
     for kind, table in (("room", c.rooms), ("mob_proto", c.mobs), ("item_proto", c.items)):
         if local in table:
             return kind, local
     raise Refused(Code.NOT_HERE, f"You find nothing called '{word[:40]}'.")
 
 
-def examine_anything(ctx: Ctx, word: str) -> None:
-    """`examine` for builders: every field of whatever `word` names."""
-    kind, thing = resolve(ctx, word)
-    world = ctx.world
+def examine_anything(world: Editable, actor: Character, word: str) -> None:
+    """`examine` for builders: every field of whatever `actor`'s word names, told to
+    `actor`."""
+    kind, thing = resolve(world, actor, word)
     c = world.content
     if kind == "room":
         room = world.rooms[thing]
-        ctx.tell(Examined("room", room.id, room.name, examine_fields(world, room)))
+        world.emit_to(actor, Examined("room", room.id, room.name, examine_fields(world, room)))
     elif kind == "zone":
         info = c.zones[thing]
         fields = info.model_dump(mode="json")
         fields["rooms"] = sorted(r for r, p in c.rooms.items() if p.zone == thing)
         fields["resets"] = [model_doc(r) for r in c.resets.get(thing, ())]
         fields["next_reset"] = world.next_reset.get(thing)
-        ctx.tell(Examined("zone", thing, info.name, fields))
+        world.emit_to(actor, Examined("zone", thing, info.name, fields))
     elif kind in ("item_proto", "mob_proto"):
         model = c.items[thing] if kind == "item_proto" else c.mobs[thing]
-        ctx.tell(Examined(kind, thing, model.name, model.model_dump(mode="json")))
+        world.emit_to(actor, Examined(kind, thing, model.name, model.model_dump(mode="json")))
     elif kind == "character":
         ch: Character = thing
         label = "mob" if ch.kind is Kind.MOB else str(ch.kind)
-        ctx.tell(Examined(label, ch.proto or ch.name, ch.name,
-                          examine_fields(world, ch)))
+        world.emit_to(actor, Examined(label, ch.proto or ch.name, ch.name,
+                                      examine_fields(world, ch)))
     else:
         item: Item = thing
-        ctx.tell(Examined("item", item.proto, item.name, examine_fields(world, item)))
+        world.emit_to(actor, Examined("item", item.proto, item.name,
+                                      examine_fields(world, item)))

@@ -1,16 +1,17 @@
-"""What a command function receives: the world, the actor, and helpers to find and tell."""
+"""Finding what a command's words name: `find` (the n-th character or item a word
+names, as people type `2.sword`) and `split_ordinal`.
+
+A command's `Ctx` (the world, the actor, and helpers to find and tell) is in
+world/world.py beside `World`, which makes one for each command: the two name each
+other, and the finders here need neither.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from world.entities import Character, Item, Room
-from world.events import Event
-
-if TYPE_CHECKING:
-    from world.world import World
+from world.entities import Character, Item
 
 T = TypeVar("T", Character, Item)
 
@@ -42,38 +43,3 @@ def find(word: str, candidates: Iterable[T]) -> T | None:
             if nth == 0:
                 return cand
     return None
-
-
-@dataclass(slots=True)
-class Ctx:
-    """A command's view of the world while it runs."""
-
-    world: World
-    actor: Character
-
-    @property
-    def room(self) -> Room:
-        """The room the actor stands in."""
-        return self.world.rooms[self.actor.room]
-
-    def tell(self, event: Event) -> None:
-        """Send `event` to the actor only."""
-        self.world.emit_to(self.actor, event)
-
-    def tell_room(self, event: Event, *, include_actor: bool = False) -> None:
-        """Send `event` to everyone in the actor's room (but the actor, by default)."""
-        self.world.emit_room(self.room, event, exclude=None if include_actor else self.actor)
-
-    def character_here(self, word: str) -> Character | None:
-        """A character in the room named by `word` (`me` and `self` are the actor)."""
-        if word.lower() in ("me", "self"):
-            return self.actor
-        return find(word, self.room.characters)
-
-    def item_here(self, word: str) -> Item | None:
-        """An item on the floor named by `word`."""
-        return find(word, self.room.items)
-
-    def item_carried(self, word: str) -> Item | None:
-        """An item in the actor's inventory named by `word`."""
-        return find(word, self.actor.inventory)

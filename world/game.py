@@ -3,10 +3,11 @@
 This is the world package's composition root. The modules below declare their systems
 and listeners (world/systems/registry.py) and their commands (world/commands/registry.py)
 onto the global registries as they are imported, and `World` runs what those hold, so
-`World` itself imports none of them and none imports `World` but for type checking:
-the imports point one way, from the game to the core. `import world` imports this module
-first, so every `World(content)` plays the whole game; `World(content, registry=...,
-systems=..., listeners=...)` plays another.
+`World` itself imports none of them, not even to name a type (they import the core:
+a command takes the `Ctx` of world/world.py): the imports point one way, from the game
+to the core. `import world` imports this module first, so every `World(content)` plays
+the whole game; `World(content, registry=..., systems=..., listeners=...)` plays
+another.
 
 The order matters twice. Listeners of one signal run in the order their modules are
 imported (progression's XP before quests' kill counts). Commands resolve prefixes in

@@ -3,19 +3,31 @@ and the line a mob shows in a room.
 
 The behaviours themselves, and the code that files mobs into these sets, are in
 world/systems/behaviours.py; `World` only makes the empty index and shows the lines.
+The lines need no more of the world than its content and rooms (`Places`, which `World`
+passes itself as), so this module does not import world/world.py, which imports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from world.entities import Character, Room
-
-if TYPE_CHECKING:
-    from world.world import World
+from world.prototypes import Content
 
 INDOORS = "indoors"  # room flag: under a roof (a wandering mob's `short` fits one or the other)
+
+
+class Places(Protocol):
+    """What `home_room` and `room_line` read of a world (`World` is one): the content,
+    for a mob's zone resets, and the live rooms, by id."""
+
+    @property
+    def content(self) -> Content: ...
+
+    @property
+    def rooms(self) -> Mapping[str, Room]: ...
 
 
 @dataclass(slots=True)
@@ -71,7 +83,7 @@ class NpcIndex:
     healers: dict[int, Character] = field(default_factory=dict)
 
 
-def home_room(world: World, mob: Character) -> Room | None:
+def home_room(world: Places, mob: Character) -> Room | None:
     """The room `mob`'s zone reset puts it in (None for a mob spawned by hand)."""
     if mob.reset_key is None:
         return None
@@ -80,7 +92,7 @@ def home_room(world: World, mob: Character) -> Room | None:
     return world.rooms.get(resets[n].room) if 0 <= n < len(resets) else None
 
 
-def room_line(world: World, ch: Character, room: Room) -> str:
+def room_line(world: Places, ch: Character, room: Room) -> str:
     """The line `ch` shows in `room`'s description: a mob's content `short`, written for
     where it lives ("A grass snake slides through the grass"), only in rooms like its home
     (both `indoors`, or both not); elsewhere "" (the room then reads "<name> is here.")."""

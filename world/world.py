@@ -13,6 +13,12 @@ game must act on a mob or a character coming or going, the world signals it
 (`MobSpawned`, `Entering`, `Leaving`, `ZoneDue`... in world/events.py) and the systems
 listen. world/game.py imports every command and system, and `import world` imports it
 first, so `World(content)` plays the whole game.
+
+A command function receives a `Ctx` (the world and the actor), defined here beside
+`World` because each names the other. The core modules this one imports never name
+`World`: they take the part of it they use as a `Protocol` that `World` satisfies
+(`building.Editable`, `npcs.Places`), or are generic in it (world/systems/registry.py),
+so there is no import cycle even among the imports made for type checking.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from world import building, rules
@@ -33,7 +40,7 @@ from world.commands.registry import (
     parse_line,
     split_words,
 )
-from world.context import Ctx
+from world.context import find
 from world.directions import Direction
 from world.entities import (
     WEAR_PLACES,
@@ -89,8 +96,8 @@ class World:
     """
 
     def __init__(self, content: Content, seed: int = 0, registry: Registry = REGISTRY,
-                 systems: Sequence[SystemSpec] = SYSTEMS,
-                 listeners: Mapping[type, Sequence[ListenerFn]] = LISTENERS) -> None:
+                 systems: Sequence[SystemSpec[World]] = SYSTEMS,
+                 listeners: Mapping[type, Sequence[ListenerFn[World]]] = LISTENERS) -> None:
         self.content = building.own_content(content)  # builders edit this world's copy
         self.registry = registry
         self.systems = systems
@@ -660,3 +667,41 @@ class World:
     def exit_from(self, room: Room, direction: Direction) -> Exit | None:
         """The exit of `room` that way, if any."""
         return room.exits.get(direction)
+
+
+# ---- what a command receives -----------------------------------------------------
+
+
+@dataclass(slots=True)
+class Ctx:
+    """A command's view of the world while it runs (`World` makes one per command)."""
+
+    world: World
+    actor: Character
+
+    @property
+    def room(self) -> Room:
+        """The room the actor stands in."""
+        return self.world.rooms[self.actor.room]
+
+    def tell(self, event: Event) -> None:
+        """Send `event` to the actor only."""
+        self.world.emit_to(self.actor, event)
+
+    def tell_room(self, event: Event, *, include_actor: bool = False) -> None:
+        """Send `event` to everyone in the actor's room (but the actor, by default)."""
+        self.world.emit_room(self.room, event, exclude=None if include_actor else self.actor)
+
+    def character_here(self, word: str) -> Character | None:
+        """A character in the room named by `word` (`me` and `self` are the actor)."""
+        if word.lower() in ("me", "self"):
+            return self.actor
+        return find(word, self.room.characters)
+
+    def item_here(self, word: str) -> Item | None:
+        """An item on the floor named by `word`."""
+        return find(word, self.room.items)
+
+    def item_carried(self, word: str) -> Item | None:
+        """An item in the actor's inventory named by `word`."""
+        return find(word, self.actor.inventory)

@@ -450,6 +450,9 @@ def test_examine_shows_builders_every_field() -> None:
     assert zone["fields"]["rooms"] == ["crypt:bone_room", "crypt:dusty_hall", "crypt:entrance"]
     pat = events(g.ok("examine Pat"), "examined", "Bea")[0]
     assert pat["kind"] == "player" and pat["fields"]["cls"] == "mage"
+    for word in ("me", "SELF"):  # the builder, as `Ctx.character_here` has it
+        me = events(g.ok(f"examine {word}"), "examined", "Bea")[0]
+        assert (me["kind"], me["id"]) == ("player", "Bea")
     # A player still examines items as before.
     g.ok("goto haven:square")
     seen = events(g.ok("examine map", g.pat), "item_examined", "Pat")

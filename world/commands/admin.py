@@ -17,10 +17,10 @@ from datetime import date, datetime
 from typing import Annotated
 
 from world.commands.registry import Line, Text, Word, command
-from world.context import Ctx
 from world.entities import Character, Role
 from world.errors import Code, Refused
 from world.events import ServerRequest
+from world.world import Ctx
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^(\d{1,6})([smhdw])$")

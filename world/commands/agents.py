@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from world.commands.registry import Text, Word, command
-from world.context import Ctx
 from world.entities import Kind
 from world.errors import Code, Refused
 from world.events import Event, ServerRequest
+from world.world import Ctx
 
 ACTIONS = ("create", "list", "rotate", "revoke", "scopes", "a2a")
 """The subcommands of `agent`."""

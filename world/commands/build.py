@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 from world import building
 from world.building import Built, Edit, EditError, Purged, ResetsListed, Teleported
 from world.commands.registry import Target, Text, Word, command
-from world.context import Ctx, find
+from world.context import find
 from world.directions import Direction
 from world.entities import Character, Item, Role
 from world.errors import Code, Refused
@@ -41,6 +41,7 @@ from world.inventory import select
 from world.prototypes import ItemModel, MobModel, ZoneInfo, qualify
 from world.systems.resets import reset_zone
 from world.text import clean_value
+from world.world import Ctx
 
 DEFAULT_DESCRIPTION = "An unfinished room. (A builder can describe it with `rdesc`.)"
 ONEWAY = frozenset({"oneway", "one-way", "one_way"})
@@ -591,7 +592,7 @@ def set_(ctx: Ctx, target: Annotated[Word, "here, zone, a room or prototype id, 
     moves, max_moves, gold, wimpy, title, description, short, str, dex, con, int, wis.
     Changing a prototype changes what is made from now on, not what is already about.
     """
-    kind, thing = building.resolve(ctx, target)
+    kind, thing = building.resolve(ctx.world, ctx.actor, target)
     name = field.lower()
     if kind == "room":
         _set_room_field(ctx, thing, name, value)

@@ -11,11 +11,11 @@ from typing import Annotated
 
 from world.commands.registry import Target, Text, command
 from world.commands.social import cut_notice, speech
-from world.context import Ctx
 from world.entities import Character, Position
 from world.errors import Code, Refused
 from world.events import Assisted, Considered, GroupListed, GroupTold, WimpySet
 from world.systems import behaviours, combat, groups, progression
+from world.world import Ctx
 
 
 def _someone_here(ctx: Ctx, word: str) -> Character:

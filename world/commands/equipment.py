@@ -13,19 +13,17 @@ count through `rules.modifier` and `rules.armor_class` as soon as they are on;
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from world import rules
 from world.commands.registry import Target, command
-from world.context import Ctx, find
+from world.context import find
 from world.entities import WEAR_PLACES, Character, Item, ItemType, Slot
 from world.errors import Code, Refused
 from world.events import Entering, EquipmentChanged, EquipmentListed, LimitReached
 from world.inventory import Budget, is_multi, max_count, select
 from world.systems.registry import listens
-
-if TYPE_CHECKING:
-    from world.world import World
+from world.world import Ctx, World
 
 HOLD_PLACES = (Slot.OFFHAND, Slot.LIGHT)
 GAUGES = (("max_hp", "hp"), ("max_mana", "mana"), ("max_moves", "moves"))

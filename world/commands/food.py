@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from world.commands.registry import Target, command
-from world.context import Ctx
 from world.entities import Item, ItemType, Position
 from world.errors import Code, Refused
 from world.events import ItemConsumed, ItemFilled
 from world.prototypes import NourishModel
+from world.world import Ctx
 
 WATER = "water"  # room flag: water to drink from and to fill vessels at
 WATER_DRINK = NourishModel(moves=10)  # a drink from the room's water

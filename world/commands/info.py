@@ -18,11 +18,11 @@ from world.commands.registry import (
     help_page,
     tool_schema,
 )
-from world.context import Ctx
 from world.entities import Position, Role
 from world.errors import Code, Refused
 from world.events import HelpShown, PositionChanged, ScoreShown, ServerRequest, WhoListed
 from world.rules import armor_class, xp_next
+from world.world import Ctx
 
 
 @command("who", category="information", sleeping_ok=True, examples=("who",))

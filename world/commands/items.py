@@ -12,7 +12,7 @@ from typing import Annotated
 
 from world import building
 from world.commands.registry import Target, Text, command, split_words
-from world.context import Ctx, find
+from world.context import find
 from world.entities import Character, Item, ItemType, Role
 from world.errors import Code, Refused
 from world.events import (
@@ -43,6 +43,7 @@ from world.inventory import (
     select,
     strip_word,
 )
+from world.world import Ctx
 
 _LIMIT_CODE = {"too_heavy": Code.TOO_HEAVY, "too_many": Code.TOO_MANY,
                "container_full": Code.CONTAINER_FULL}
@@ -397,7 +398,7 @@ def examine(ctx: Ctx, item: Annotated[Target, "the item to examine (carried, wor
     """
     actor = ctx.actor
     if actor.role.rank >= Role.BUILDER.rank:
-        building.examine_anything(ctx, item)
+        building.examine_anything(ctx.world, actor, item)
         return
     found = (find(item, actor.inventory) or find(item, actor.equipment.values())
              or find(item, ctx.room.items))

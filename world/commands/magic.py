@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from world.commands.registry import Target, Text, Word, command
-from world.context import Ctx
 from world.entities import Item, ItemType
 from world.errors import Code, Refused
 from world.events import ItemUsed, SpellsListed
 from world.systems import magic
+from world.world import Ctx
 
 
 @command("cast", aliases=("c",), category="magic",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from world import rules
 from world.commands.registry import Target, Text, command, split_words
-from world.context import Ctx, find
+from world.context import find
 from world.directions import Direction, parse_direction
 from world.entities import Character, Exit, ItemType, Position
 from world.errors import Code, Refused
@@ -20,6 +20,7 @@ from world.events import (
     PositionChanged,
     Walked,
 )
+from world.world import Ctx
 
 MOVE_COST = 1
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from world.commands.registry import Text, Word, command
-from world.context import Ctx
 from world.entities import Character, Kind, Position
 from world.errors import Code, Refused
 from world.events import (
@@ -22,6 +21,7 @@ from world.events import (
 )
 from world.systems import progression
 from world.systems import quests as q
+from world.world import Ctx
 
 ACTIONS = ("list", "accept", "status", "complete", "abandon")
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from world.commands.registry import Line, Text, Word, command, is_sensitive
 from world.commands.registry import expand_alias as expand_alias  # moved there; kept importable
-from world.context import Ctx
 from world.errors import Code, Refused
 from world.events import SettingChanged
+from world.world import Ctx
 
 DEFAULT_PROMPT = "<%h/%Hhp %m/%Mm %v/%Vmv> "
 MAX_ALIASES = 50

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from world.commands.registry import Target, Text, command
-from world.context import Ctx, find, split_ordinal
+from world.context import find, split_ordinal
 from world.entities import Character, Item, ItemType, Position
 from world.errors import Code, Refused
 from world.events import GoldChanged, ItemBought, ItemSold, ShopListed, Valued
 from world.inventory import Budget, max_count
 from world.prototypes import ITEM_TYPES, ItemModel, qualify
-
-if TYPE_CHECKING:
-    from world.world import World
+from world.world import Ctx, World
 
 SHOPKEEPER = "shopkeeper"
 SHOP_KEYS = ("sells", "buys", "markup", "buyback")

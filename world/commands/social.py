@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from world.commands.registry import Text, Word, command
-from world.context import Ctx
 from world.errors import Code, Refused
 from world.events import Emoted, Message, Said, Shouted, Told
 from world.text import clean
+from world.world import Ctx
 
 MAX_SAY = 500
 """The longest line of speech (say, tell, shout, emote, gtell), in characters: what is over

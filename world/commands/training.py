@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from world import rules
 from world.commands.registry import Text, command
-from world.context import Ctx
 from world.entities import Character, Kind, Position
 from world.errors import Code, Refused
 from world.events import GoldChanged, Practiced, PracticeListed
 from world.prototypes import SpellModel
+from world.world import Ctx
 
 PRICE = 10  # gold per practice, times the level the skill is learned at
 MAX = 75  # the proficiency practice can reach

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
 from world.commands.registry import Word, command
-from world.context import Ctx
 from world.errors import Code, Refused
 from world.events import Event, ServerRequest
+from world.world import Ctx
 
 MAX_DAYS = 366
 
