@@ -14,10 +14,9 @@ import json
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
@@ -26,8 +25,9 @@ from server.bus.messages import AdminInput, Enter, Input, Leave, LinkLost, Tick
 from server.bus.messages import Call as CallInput
 from server.bus.messages import Command as CommandInput
 from server.config import Settings
-from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
+from server.gateway.session import AuthRequest, GameRequest, Limits, Session, SessionHandle, State
 from server.gateway.telnet import TelnetConnection
+from server.gateway.writer import Link, Writer, keepalive
 from server.gateway.ws import Connection
 from server.host import accounts, content, datadir
 from server.host.a2a import A2A
@@ -45,6 +45,7 @@ from server.host.recorder import (
     masked_args,
     masked_line,
 )
+from server.host.relay import Tagged
 from server.host.storage import NameTaken, SqlRepository
 from server.host.usage_service import Metering
 from server.metrics import Metrics
@@ -75,8 +76,6 @@ the giver and the receiver: both are saved in one transaction)."""
 FLUSH_SLICE = 50
 """Characters snapshotted per pass of the event loop by the durability flush."""
 
-_SLOT = 0.005
-"""Fan-out output is written in slots this far apart (see `Server.mark`)."""
 
 
 def same_state(written: dict[str, Any] | None, snap: dict[str, Any]) -> bool:
@@ -87,22 +86,6 @@ def same_state(written: dict[str, Any] | None, snap: dict[str, Any]) -> bool:
     return all(v == written.get(k) for k, v in snap.items() if k != "played_ticks")
 
 
-class Link(Protocol):
-    """What the server needs of a connection (ws.Connection, telnet.TelnetConnection)."""
-
-    session: Session | None
-    address: str
-    ping_sent: float | None
-    opened_at: float
-    closed: bool
-
-    def send_frames(self, frames: list[str | bytes]) -> None: ...
-    def write_pending(self) -> None: ...
-    def ping(self, now: float) -> None: ...
-    def close(self, code: int = 1000, reason: str = "") -> None: ...
-    def abort(self, why: str = "") -> None: ...
-
-
 class Server:
     """One game server process.
 
@@ -110,8 +93,9 @@ class Server:
         settings: the configuration.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, listen: bool = True) -> None:
         self.settings = settings
+        self.listen = listen  # False: a world host, whose sessions are on gateways
         self.log = log.get()
         self.content = content.load(settings.content_dir)
         seed = settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4))
@@ -132,8 +116,8 @@ class Server:
             settings.register_global, settings.register_global_window, exempt=self.exempt)
         self.auth_gate = accounts.AuthGate(settings.auth_concurrency, settings.auth_queue_max,
                                            settings.auth_inflight_per_address, self.exempt)
-        self._auth_logs: dict[Session, LogBudget] = {}  # auth refusals logged, per session
-        self._fresh: set[Session] = set()  # created a character, no command typed yet
+        self._auth_logs: dict[SessionHandle, LogBudget] = {}  # auth refusals logged, per session
+        self._fresh: set[SessionHandle] = set()  # created a character, no command typed yet
         self.metrics = Metrics()
         # Where a client may reconnect (hello's `gateways`): checked at start (config.py).
         self.gateways = [u.strip() for u in settings.gateway_urls.split(",") if u.strip()]
@@ -145,19 +129,14 @@ class Server:
                                                    self.exempt)
         # Connections refused for their address are logged within one server-wide budget.
         self.refusals_logged = LogBudget(settings.log_lines_per_minute, time.monotonic)
-        self.sessions: dict[Session, Link] = {}
-        self.by_character: dict[int, Session] = {}
+        self.sessions: dict[SessionHandle, Link] = {}
+        self.by_character: dict[int, SessionHandle] = {}
         self.roles: dict[int, str] = {}
         self.linkdead: dict[int, float] = {}
         self.ticker = TickLoop(self._tick, settings.tick_hz, on_error=self._tick_error,
                                manual=settings.lockstep)  # lockstep: `advance` ticks
         self.ticker.listeners.append(self.metrics.tick_seconds.observe)
-        self._queued: set[Session] = set()
-        self._dirty: set[Session] = set()
-        self._lazy: set[Session] = set()  # fan-out output waiting (up to fanout_delay)
-        self._lazy_slots: deque[tuple[float, list[Session]]] = deque()  # by time marked
-        self._lazy_scheduled = False
-        self._flush_scheduled = False
+        self._queued: set[SessionHandle] = set()
         self._ids = itertools.count(1)
         self._servers: list[asyncio.Server] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -179,7 +158,8 @@ class Server:
         self._written_during_flush: set[Character] = set()
         # Each character's last snapshot written: the flush skips those unchanged since.
         self._written: dict[str, dict[str, Any]] = {}
-        self._holding: set[Session] = set()  # quit: output held until the save is done
+        self._holding: set[SessionHandle] = set()  # quit: output held until the save is done
+        self.writer = Writer(self.sessions, settings, self.now, self._holding)
         self.exit_code = 0  # what `aegent serve` exits with (reboot: admin.REBOOT_EXIT_CODE)
         self.admin = Admin(self)
         self.identity = Identity(self)  # agents: API-key logins, scopes, key revocation
@@ -189,6 +169,11 @@ class Server:
         self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
         # The journal (server/host/recorder.py): every world input, before it applies.
         self.recorder: WorldRecorder | None = None
+
+    @property
+    def game_name(self) -> str:
+        """The game's name, from its content."""
+        return self.content.name
 
     # ---- life cycle -------------------------------------------------------------
 
@@ -221,6 +206,19 @@ class Server:
         await self.admin.replay()  # builder edits not yet exported, over the content files
         if self.settings.journal:
             await self._recover()
+        if self.listen:
+            await self._listen()
+        for coro in (self.ticker.run(), self._housekeeping(), self._autosave(), self._flusher(),
+                     self.identity.watch(), self.usage.run(), self._snapshots_task()):
+            self._tasks.append(asyncio.create_task(coro))
+        if self.settings.parent_pid is not None:
+            self._tasks.append(asyncio.create_task(self._watch_parent(self.settings.parent_pid)))
+        self.log.info("server_started", host=self.settings.host, port=self.port,
+                      telnet_port=self.telnet_port,
+                      rooms=len(self.world.rooms), tick_hz=self.settings.tick_hz,
+                      database=self.settings.resolved_database_url.split("://")[0])
+
+    async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
         srv = await loop.create_server(lambda: Connection(self), self.settings.host,
                                        self.settings.port, reuse_address=True, backlog=2048)
@@ -231,15 +229,6 @@ class Server:
                                         backlog=2048)
         self._servers.append(tsrv)
         self.telnet_port = tsrv.sockets[0].getsockname()[1]
-        for coro in (self.ticker.run(), self._housekeeping(), self._autosave(), self._flusher(),
-                     self.identity.watch(), self.usage.run(), self._snapshots_task()):
-            self._tasks.append(asyncio.create_task(coro))
-        if self.settings.parent_pid is not None:
-            self._tasks.append(asyncio.create_task(self._watch_parent(self.settings.parent_pid)))
-        self.log.info("server_started", host=self.settings.host, port=self.port,
-                      telnet_port=self.telnet_port,
-                      rooms=len(self.world.rooms), tick_hz=self.settings.tick_hz,
-                      database=self.settings.resolved_database_url.split("://")[0])
 
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM save everyone and stop."""
@@ -262,14 +251,18 @@ class Server:
             srv.close()
         batch = []
         for ch in list(self.world.characters.values()):
-            if ch.kind is not Kind.MOB:
+            if ch.kind is Kind.MOB:
+                continue
+            if self.listen:
                 self.record(Leave("", "", ch.id, "shutdown"))
                 batch.append((ch.name, self.world.leave(ch, "shutdown")))
+            else:  # a world host: they stay, link-dead after the restart, for the gateways
+                batch.append((ch.name, self.world.snapshot(ch)))
         self.world.drain()
         self._unsaved.clear()
         self._write_through.clear()
         saved = await self.save(batch) if batch else True
-        for session in list(self.sessions):  # said only once it is true
+        for session in [s for s in self.sessions if not s.relayed]:  # once it is true
             session.notify([("", "The server is shutting down now. " + (
                 "Your character is saved; see you soon." if saved else
                 "Saving failed; the admins have been told."))], "warning")
@@ -280,8 +273,9 @@ class Server:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for session, conn in list(self.sessions.items()):
-            session.close("shutdown")
-            conn.close(1001, "server shutting down")
+            if not session.relayed:  # a gateway's: it keeps the connection for the next host
+                session.close("shutdown")
+                conn.close(1001, "server shutting down")
         await asyncio.sleep(0.05)
         for conn in list(self.connections):
             conn.abort()
@@ -405,22 +399,31 @@ class Server:
         self.metrics.errors.labels(code=code).inc()
         self.mark(session)
 
-    def _after(self, session: Session) -> None:
+    def attach(self, session: SessionHandle, link: Link) -> None:
+        """A gateway's session (server/host/relay.py) is known here from now on."""
+        self.sessions[session] = link
+        self.metrics.sessions.labels(kind=str(session.subprotocol)).inc()
+        self.log.info("session_attached", session=session.id, address=session.address)
+
+    def requested(self, session: SessionHandle) -> None:
+        """Carry out what `session` asks for now (its `requests`), and send its output."""
+        self._after(session)
+
+    def _after(self, session: SessionHandle) -> None:
         if session.requests:
             self._handle_requests(session)
         if session.queued:
             self._queued.add(session)
         self.mark(session)
 
-    def session_lost(self, session: Session) -> None:
+    def session_lost(self, session: SessionHandle) -> None:
         """The connection under `session` is gone."""
         self.admin.session_gone(session)
         if self.sessions.pop(session, None) is not None:
             self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
         self._queued.discard(session)
         self._holding.discard(session)
-        self._dirty.discard(session)
-        self._lazy.discard(session)
+        self.writer.forget(session)
         self._auth_logs.pop(session, None)
         fresh = session in self._fresh
         self._fresh.discard(session)
@@ -446,71 +449,13 @@ class Server:
                 self._unsaved.add(ch)
                 self.route()
 
-    def mark(self, session: Session, urgent: bool = True) -> None:
-        """Note that `session` has output. Answers to its own input (`urgent`) go out at
-        the end of this pass of the event loop; what others' actions caused for it (fan-out)
-        waits up to `fanout_delay` so that several events share one write.
-
-        Each session waits from the first event it got: the sessions due are written a
-        few at a time, every `_SLOT` seconds, rather than all at once when one timer
-        fires, so a crowded server writes steadily instead of in bursts."""
-        if urgent or self.settings.fanout_delay <= 0 or self.settings.lockstep:
-            self._dirty.add(session)
-            if session.watchers:  # admins snooping on it get their copies in the same pass
-                self._dirty.update(session.watchers)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
-            return
-        lazy = self._lazy
-        if session in lazy and not session.watchers:
-            return
-        slot = self._lazy_slots[-1] if self._lazy_slots else None
-        now = self.now()
-        if slot is None or now - slot[0] >= _SLOT:
-            slot = (now, [])
-            self._lazy_slots.append(slot)
-            if not self._lazy_scheduled:
-                self._lazy_scheduled = True
-                asyncio.get_running_loop().call_later(self.settings.fanout_delay,
-                                                      self._flush_lazy)
-        for one in (session, *session.watchers):
-            if one not in lazy:
-                lazy.add(one)
-                slot[1].append(one)
-
-    def _flush_lazy(self) -> None:
-        self._lazy_scheduled = False
-        slots, lazy, delay = self._lazy_slots, self._lazy, self.settings.fanout_delay
-        now = self.now()
-        while slots and slots[0][0] + delay <= now + _SLOT / 2:
-            for session in slots.popleft()[1]:
-                if session in lazy:  # not written since (by its own command's answer)
-                    lazy.discard(session)
-                    self._dirty.add(session)
-        if slots:
-            self._lazy_scheduled = True
-            asyncio.get_running_loop().call_later(max(0.0, slots[0][0] + delay - now),
-                                                  self._flush_lazy)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._flush()
+    def mark(self, session: SessionHandle, urgent: bool = True) -> None:
+        """Note that `session` has output (server/gateway/writer.py: `urgent` goes at the
+        end of this pass of the loop, fan-out up to `fanout_delay` later)."""
+        self.writer.mark(session, urgent)
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, set()
-        lazy = self._lazy
-        for session in dirty:
-            lazy.discard(session)  # what it had waiting goes now
-            conn = self.sessions.get(session)
-            if conn is None or session in self._holding:
-                continue
-            frames = session.outbox()
-            if frames:
-                conn.send_frames(frames)
-            conn.write_pending()  # telnet may have GMCP to send without text
-            if session.state is State.CLOSED:
-                conn.close(1000, session.close_reason or "goodbye")
+        self.writer.flush()
 
     # ---- the game port ------------------------------------------------------------
 
@@ -518,14 +463,14 @@ class Server:
         """Class id -> name."""
         return {cid: c.name for cid, c in self.content.classes.items()}
 
-    def tool_list(self, session: Session, every: bool = False) -> list[dict[str, Any]]:
+    def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]:
         """The tools the session may use: its role allows them and (an agent) its API
         key's scopes grant their category. `every`: the role's whole list, each tool
         marked `allowed` or not by the scopes (docs/protocol.md, `tools`)."""
         role = session.character.role if session.character else Role.PLAYER
         return tools_for(self.world.registry, role, session.allowed_categories, every=every)
 
-    def run(self, session: Session, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
+    def run(self, session: SessionHandle, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
         """Apply one command for the session's character and route what it caused."""
         ch = session.character
         assert ch is not None
@@ -543,11 +488,12 @@ class Server:
         if session.agent is not None and self.a2a.answer(session, ch, msg):
             return  # its tell answered an A2A message, its owner away (server/host/a2a.py)
         registry = self.world.registry
-        if not self.record(CommandInput("", session.id, ch.id,
-                                        masked_line(msg.line, registry, ch.aliases), msg.id)
+        id, n = (msg.id.id, msg.id.n) if isinstance(msg.id, Tagged) else (msg.id, 0)
+        if not self.record(CommandInput(session.gateway, session.id, ch.id,
+                                        masked_line(msg.line, registry, ch.aliases), id, n)
                            if isinstance(msg, wire.Command) else
-                           CallInput("", session.id, ch.id, msg.tool,
-                                     masked_args(msg.tool, msg.args, registry), msg.id)):
+                           CallInput(session.gateway, session.id, ch.id, msg.tool,
+                                     masked_args(msg.tool, msg.args, registry), id, n)):
             self._answer(session, msg.id, UNRECORDED)
             return
         outer, self._deferred = self._deferred, []
@@ -582,20 +528,16 @@ class Server:
             return redact_line(msg.line, self.world.registry, ch.aliases)
         return redact_call(msg.tool, msg.args, self.world.registry)
 
-    def _answer(self, session: Session, id: Any, refusal: Refused | None) -> None:
+    def _answer(self, session: SessionHandle, id: Any, refusal: Refused | None) -> None:
         """The end of a command: its `result` (or, without an id, an `error` if refused)."""
         if refusal is not None:
             self.metrics.errors.labels(code=refusal.code).inc()
-            if id is not None:
-                session.send(wire.result(id, False, refusal.code, refusal.message))
-            else:
-                session.send(wire.error(refusal.code, refusal.message))
-            session.say([("error", refusal.message)])
-        elif id is not None:
-            session.send(wire.result(id, True))
+            session.answer(id, refusal.code, refusal.message)
+        else:
+            session.answer(id)
         self.mark(session)
 
-    async def _answer_later(self, session: Session, id: Any, refusal: Refused | None,
+    async def _answer_later(self, session: SessionHandle, id: Any, refusal: Refused | None,
                             outcomes: list[Refused | Awaitable[Refused | None]]) -> None:
         """Wait for a command's database work, then answer it (the first refusal wins)."""
         for outcome in outcomes:
@@ -608,7 +550,7 @@ class Server:
         if session in self.sessions:
             self._answer(session, id, refusal)
 
-    def observe(self, session: Session, ch: Character, id: Any = None) -> None:
+    def observe(self, session: SessionHandle, ch: Character, id: Any = None) -> None:
         """Answer `observe`: the snapshot and actions of world/observe.py, as of the
         session's last event (`seq`)."""
         reply: dict[str, Any] = {"type": "observation"}
@@ -626,7 +568,7 @@ class Server:
             return
         cache: dict[Any, Any] = {}
         by_character = self.by_character
-        touched: set[Session] = set()
+        touched: set[SessionHandle] = set()
         economy = ECONOMY
         for fanout in fanouts:
             event = fanout.event
@@ -660,7 +602,7 @@ class Server:
 
     # ---- requests from sessions ------------------------------------------------------
 
-    def _handle_requests(self, session: Session) -> None:
+    def _handle_requests(self, session: SessionHandle) -> None:
         requests, session.requests = session.requests, []
         for req in requests:
             if isinstance(req, AuthRequest):
@@ -668,7 +610,7 @@ class Server:
             else:
                 self._game_request(session, req)
 
-    def _game_request(self, session: Session, req: GameRequest) -> None:
+    def _game_request(self, session: SessionHandle, req: GameRequest) -> None:
         ch = session.character
         if ch is None:
             return
@@ -700,7 +642,7 @@ class Server:
         elif self.admin.handles(req.kind):
             self._outcome(session, self.admin.request(session, ch, req))
 
-    async def _quit_saved(self, session: Session, saved: Awaitable[bool]) -> None:
+    async def _quit_saved(self, session: SessionHandle, saved: Awaitable[bool]) -> None:
         """Save a character that quit, then say goodbye (saying it is saved only once it
         is) and close the connection."""
         try:
@@ -714,7 +656,7 @@ class Server:
                                       "have been told.")], "warning")
         self.mark(session)
 
-    def _outcome(self, session: Session, outcome: Refused | Awaitable[Refused | None] | None
+    def _outcome(self, session: SessionHandle, outcome: Refused | Awaitable[Refused | None] | None
                  ) -> None:
         """What an admin request came to: part of the running command's result, or (outside
         a command) an error for the session."""
@@ -756,7 +698,7 @@ class Server:
         """A small JSON document for load balancers and people."""
         return json.dumps({"ok": not self._stopping, **self.stats()})
 
-    async def _change_password(self, session: Session, ch: Character, old: str, new: str
+    async def _change_password(self, session: SessionHandle, ch: Character, old: str, new: str
                                ) -> None:
         """The `password` command: the same guards as a login (attempts in progress per
         address and in all, failed checks of this name from this address)."""
@@ -771,7 +713,7 @@ class Server:
             session.notify([("error", denied.message)], "warning")
         self.mark(session)
 
-    async def _set_password(self, session: Session, ch: Character, old: str, new: str
+    async def _set_password(self, session: SessionHandle, ch: Character, old: str, new: str
                             ) -> accounts.Denied | None:
         attempt = self.throttle.begin(ch.name, session.address)
         if isinstance(attempt, accounts.Denied):
@@ -795,7 +737,7 @@ class Server:
 
     # ---- logging in ------------------------------------------------------------------
 
-    async def _auth(self, session: Session, req: AuthRequest) -> None:
+    async def _auth(self, session: SessionHandle, req: AuthRequest) -> None:
         admitted = False
         try:
             if req.kind == "exists":
@@ -821,7 +763,7 @@ class Server:
                 self.auth_gate.release(session.address)
             self._after(session)
 
-    def refuse_auth(self, session: Session, id: Any, denied: accounts.Denied, what: str
+    def refuse_auth(self, session: SessionHandle, id: Any, denied: accounts.Denied, what: str
                     ) -> None:
         """Answer a login or registration that a guard stopped (`throttled`, `busy`)."""
         self.metrics.logins.labels(outcome=denied.code).inc()
@@ -829,7 +771,7 @@ class Server:
         self._log_refusal(session, denied, what)
         session.auth_failed(denied.code, denied.message, id)
 
-    def _log_refusal(self, session: Session, denied: accounts.Denied, what: str) -> None:
+    def _log_refusal(self, session: SessionHandle, denied: accounts.Denied, what: str) -> None:
         """Log a guard's refusal: at most one line per session per minute."""
         budget = self._auth_logs.get(session)
         if budget is None:
@@ -838,7 +780,7 @@ class Server:
             self.log.info("auth_refused", session=session.id, address=session.address,
                           what=what, code=denied.code, why=denied.message)
 
-    async def _name_exists(self, session: Session, req: AuthRequest) -> None:
+    async def _name_exists(self, session: SessionHandle, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
         account = await self.in_db(self.repo.get_account, name)
         if account is not None:
@@ -846,7 +788,7 @@ class Server:
         else:
             session.name_checked(False, accounts.check_name(name), req.id)
 
-    async def _login(self, session: Session, req: AuthRequest) -> None:
+    async def _login(self, session: SessionHandle, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
         # Counted as a failure from here until checked, so parallel attempts can't slip by.
         attempt = self.throttle.begin(name, session.address)
@@ -888,7 +830,32 @@ class Server:
         if muted and session.character is not None:
             self.admin.apply_mute(session.character, muted_until)
 
-    async def _register(self, session: Session, req: AuthRequest) -> None:
+    async def resume(self, session: SessionHandle, name: str) -> None:
+        """Put `session` back in play as `name` without a password: its gateway logged it
+        in before this world host started again (server/host/relay.py)."""
+        try:
+            account = await self.in_db(self.repo.get_account, accounts.normalize(name))
+            if session.state is State.CLOSED:
+                return
+            if account is None:
+                session.auth_failed(ErrorCode.AUTH_FAILED, "Your character is gone.")
+                return
+            online = self.world.find_online(account.display_name)
+            snapshot = None
+            if online is None:
+                snapshot = await self.in_db(self.repo.load_character, account.name)
+                online = self.world.find_online(account.display_name)
+            kind = Kind.AGENT if account.kind == "agent" else Kind.PLAYER
+            self.log.info("session_resumed", session=session.id, character=account.name)
+            self.enter(session, account.display_name, account.role, snapshot, online, None,
+                       False, kind)
+        except Exception as exc:
+            self.log.error("resume_crashed", session=session.id, exc_info=exc)
+            session.auth_failed(ErrorCode.INTERNAL, "Something went wrong; please log in again.")
+        finally:
+            self._after(session)
+
+    async def _register(self, session: SessionHandle, req: AuthRequest) -> None:
         name = accounts.normalize(req.name)
         problem = accounts.check_name(name)
         if problem is not None:
@@ -914,7 +881,7 @@ class Server:
         finally:
             self.registrations.finish(session.address, made)
 
-    async def _create(self, session: Session, req: AuthRequest, name: str, cls: str) -> bool:
+    async def _create(self, session: SessionHandle, req: AuthRequest, name: str, cls: str) -> bool:
         """Make the account and enter its character; whether the account was made."""
         if await self.in_db(self.repo.get_account, name) is not None:
             session.auth_failed(ErrorCode.NAME_TAKEN, f"The name {name} is taken.", req.id)
@@ -940,7 +907,7 @@ class Server:
             self.spawn(self.save([(name, self.world.snapshot(ch))]))
         return True
 
-    def enter(self, session: Session, name: str, role: str, snapshot: dict[str, Any] | None,
+    def enter(self, session: SessionHandle, name: str, role: str, snapshot: dict[str, Any] | None,
                online: Character | None, id: Any, created: bool,
                kind: Kind = Kind.PLAYER) -> None:
         if session.state is State.CLOSED:
@@ -1024,25 +991,11 @@ class Server:
                         self.route()
                         self.log.info("linkdead_expired", character=ch.name)
                         self.spawn(self.save([(ch.name, snap)]))
-            for session in list(self.sessions):
-                limit = s.idle_timeout if session.playing else s.login_timeout
-                if now - session.last_input > limit:
-                    session.notify([("", "You have been idle too long; closing.")], "warning")
-                    session.close("idle timeout")
-                    self.mark(session)
             self.admin.housekeeping()
-            if now - last_ping >= s.ping_interval:
+            ping = now - last_ping >= s.ping_interval
+            if ping:
                 last_ping = now
-                for conn in list(self.connections):
-                    if conn.session is None:
-                        if now - conn.opened_at > s.login_timeout:
-                            conn.abort("no handshake")
-                        continue
-                    if conn.ping_sent is not None and now - conn.ping_sent > s.ping_timeout:
-                        self.log.info("keepalive_timeout", session=conn.session.id)
-                        conn.abort("keepalive timeout")
-                    elif conn.ping_sent is None:
-                        conn.ping(now)
+            keepalive(self.connections, self.sessions, s, now, ping, self.mark, self.log)
             if now - last_report >= 60:
                 last_report = now
                 self.log.info("tick_report", **self.stats())
@@ -1060,7 +1013,7 @@ class Server:
             await asyncio.sleep(self.settings.autosave_interval)
             await self.save_all()
 
-    async def _release(self, saving: Awaitable[bool], held: list[Session]) -> None:
+    async def _release(self, saving: Awaitable[bool], held: list[SessionHandle]) -> None:
         """Send the output held for `held` once `saving` is done (written or failed)."""
         try:
             await saving
@@ -1171,3 +1124,83 @@ async def serve(settings: Settings, on_ready: Callable[[Server], None] | None = 
     gctune.tune(settings.gc_threshold)
     await server.stopped.wait()
     return server.exit_code
+
+
+async def _serving(stop: Callable[[str], Awaitable[None]], start: Awaitable[None]) -> None:
+    """Start a process's main object, with SIGINT/SIGTERM stopping it: one that comes
+    while it starts is kept and acted on once it has started."""
+    early: list[signal.Signals] = []
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, early.append, sig)
+    await start
+    tasks: set[asyncio.Task[None]] = set()
+
+    def on_signal(sig: signal.Signals) -> None:
+        task = asyncio.ensure_future(stop(f"signal {sig.name}"))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    if early:
+        on_signal(early[0])
+
+
+def nats_urls(settings: Settings, role: str) -> list[str]:
+    """The NATS servers of `nats_url`.
+
+    Raises:
+        ValueError: none given.
+    """
+    urls = [u.strip() for u in settings.nats_url.split(",") if u.strip()]
+    if not urls:
+        raise ValueError(f"aegent {role} needs the bus: --nats nats://HOST:PORT "
+                         "(or AEGENT_NATS_URL)")
+    return urls
+
+
+async def serve_world(settings: Settings, on_ready: Callable[[Server], None] | None = None
+                      ) -> int:
+    """Run a world host (`aegent world`): the world, storage and the journal, with the
+    gateways over NATS, until SIGINT/SIGTERM, `shutdown` or `reboot`."""
+    from server.bus.nats import NatsBus
+    from server.host.relay import HostRelay
+
+    bus = await NatsBus.connect(nats_urls(settings, "world"), name="aegent-world")
+    server = Server(settings, listen=False)
+    relay = HostRelay(server, bus)
+
+    async def start() -> None:
+        await server.start()
+        await relay.start()
+
+    try:
+        await _serving(server.shutdown, start())
+        if on_ready is not None:
+            on_ready(server)
+        gctune.tune(settings.gc_threshold)
+        await server.stopped.wait()
+        await relay.stop()
+    finally:
+        await bus.close()
+    return server.exit_code
+
+
+async def serve_gateway(settings: Settings, on_ready: Callable[[Any], None] | None = None
+                        ) -> int:
+    """Run a gateway (`aegent gateway`): connections and sessions, with the world host over
+    NATS, until SIGINT/SIGTERM."""
+    from server.bus.nats import NatsBus
+    from server.gateway.relay import Gateway
+
+    bus = await NatsBus.connect(nats_urls(settings, "gateway"), name="aegent-gateway")
+    gateway = Gateway(settings, bus)
+    try:
+        await _serving(gateway.shutdown, gateway.start())
+        if on_ready is not None:
+            on_ready(gateway)
+        await gateway.stopped.wait()
+    finally:
+        await bus.close()
+    return 0

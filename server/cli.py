@@ -15,7 +15,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server import config, log
 
@@ -51,6 +51,70 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"aegent: cannot start: {exc}", file=sys.stderr)
         return 1
+
+
+def _world(args: argparse.Namespace) -> int:
+    from server.app import serve_world
+    from server.bus import BusUnavailable
+    from server.host.datadir import AlreadyRunning
+    from world.prototypes import ContentError
+
+    settings = config.from_env(
+        config_file=args.config, nats_url=args.nats, data_dir=args.data_dir,
+        content_dir=args.content_dir, log_json=True if args.log_json else None,
+        log_level=args.log_level, seed=args.seed)
+    log.configure(json=settings.log_json, level=settings.log_level)
+    try:
+        return asyncio.run(serve_world(settings, lambda server: print(
+            f"{server.content.name}: world host up (bus {settings.nats_url})", flush=True)))
+    except (ValueError, BusUnavailable) as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"aegent: content error: {exc}", file=sys.stderr)
+        return 1
+    except AlreadyRunning as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 1
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from server.app import serve_gateway
+    from server.bus import BusUnavailable
+
+    settings = config.from_env(
+        config_file=args.config, nats_url=args.nats, host=args.host, port=args.port,
+        telnet_port=args.telnet_port, gateway_id=args.gateway_id,
+        log_json=True if args.log_json else None, log_level=args.log_level)
+    log.configure(json=settings.log_json, level=settings.log_level)
+
+    def ready(gateway: Any) -> None:
+        print(f"gateway {gateway.id}: ws://{settings.host}:{gateway.port}/ws telnet "
+              f"{gateway.telnet_port}", flush=True)
+
+    try:
+        return asyncio.run(serve_gateway(settings, ready))
+    except (ValueError, BusUnavailable) as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"aegent: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from server.cluster import ClusterError, plan, supervise
+
+    settings = config.from_env(config_file=args.config, host=args.host, data_dir=args.data_dir,
+                               log_json=True if args.log_json else None,
+                               log_level=args.log_level)
+    try:
+        children, lines = plan(args.gateways, args.port, settings.host, settings.data_dir)
+    except ClusterError as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    log.configure(json=settings.log_json, level=settings.log_level)
+    return asyncio.run(supervise(children, lines))
 
 
 def ready_line(name: str, host: str, port: int, telnet_port: int) -> str:
@@ -446,6 +510,46 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
                    help="the settings file (as `aegent --config FILE serve`)")
     s.set_defaults(fn=_serve)
+
+    w = sub.add_parser("world", help="run a world host: the world, storage and the journal, "
+                       "with gateways over NATS (docs/architecture.md, Processes)")
+    w.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
+    w.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
+    w.add_argument("--content-dir", type=Path, help="content folder (AEGENT_CONTENT_DIR)")
+    w.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
+    w.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
+    w.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
+    w.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                   help="the aegent.toml to read")
+    w.set_defaults(fn=_world)
+
+    g = sub.add_parser("gateway", help="run a gateway: WebSocket and telnet connections, "
+                       "with the world host over NATS; run as many as you like")
+    g.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
+    g.add_argument("--host", help="address to listen on (AEGENT_HOST, default 127.0.0.1)")
+    g.add_argument("--port", type=int, help="WebSocket/HTTP port (AEGENT_PORT, default 4000)")
+    g.add_argument("--telnet-port", type=int,
+                   help="telnet port (AEGENT_TELNET_PORT, default 4001)")
+    g.add_argument("--gateway-id", help="its name on the bus (AEGENT_GATEWAY_ID)")
+    g.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
+    g.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
+    g.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                   help="the aegent.toml to read")
+    g.set_defaults(fn=_gateway)
+
+    cl = sub.add_parser("cluster", help="try cluster mode on one machine: a nats-server, one "
+                        "world host and N gateways, restarted if they die, stopped on Ctrl-C")
+    cl.add_argument("--gateways", type=int, default=2, help="how many gateways (default 2)")
+    cl.add_argument("--port", type=int, metavar="BASE", help="gateway n listens on BASE+2(n-1) "
+                    "(WebSocket) and the next (telnet); nats-server on BASE+2N; default: "
+                    "free ports")
+    cl.add_argument("--host", help="address the gateways listen on (AEGENT_HOST)")
+    cl.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
+    cl.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
+    cl.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
+    cl.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                    help="the aegent.toml to read")
+    cl.set_defaults(fn=_cluster)
 
     i = sub.add_parser("init", help="write a game folder: the starter world to edit, a "
                                     "commented aegent.toml, a README")

@@ -167,6 +167,19 @@ class Settings(BaseSettings):
         "(ws://host:port/ws), sent to clients in `hello` so that they reconnect to "
         "another when theirs goes away (the web page dials them from this one's origin: "
         "each gateway's allowed_origins lists the others'); empty: only this one"))
+    nats_url: str = Field(default="", description=(
+        "the NATS server(s) of the bus between gateways and the world host, "
+        "comma-separated (nats://host:4222); `aegent world` and `aegent gateway` need it, "
+        "`aegent serve` ignores it"))
+    gateway_id: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,64}$", description=(
+        "this gateway's name on the bus (letters, digits, _ and -); empty: made from the "
+        "host name and the process id. Two gateways must not share one"))
+    world_wait: float = Field(default=30.0, gt=0, description=(
+        "a gateway holds a command this long while the world host is away (restarting), "
+        "then answers it `world_unavailable`"))
+    world_ping_interval: float = Field(default=0.5, gt=0, description=(
+        "a gateway asks the world host this often whether it is there (and notices a "
+        "restart); it is away once a question goes unanswered this long"))
     allowed_origins: str = Field(default="", description=(
         "browser Origins allowed on /ws, comma-separated, besides the server's own host; "
         "\"*\" allows any; none sent: allowed"))

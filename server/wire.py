@@ -8,7 +8,7 @@ maps with a `type` key; unknown keys are ignored so that both sides can grow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -191,6 +191,13 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0
     id: Any = None
+
+
+def usage_data(msg: Usage) -> dict[str, Any]:
+    """`msg` as the map `parse_message` reads back (a gateway sends it on to the world
+    host)."""
+    data = {f.name: getattr(msg, f.name) for f in fields(msg)}
+    return {"type": "usage", **{k: v for k, v in data.items() if v is not None}}
 
 
 ClientMessage = (Register | Login | Exists | Command | CallTool | Tools | Ping | Observe | Usage

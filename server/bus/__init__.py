@@ -45,6 +45,8 @@ from server.bus.messages import (
     Output,
     Reply,
     Request,
+    SessionIn,
+    SessionOut,
     Tick,
     decode,
     encode,
@@ -57,5 +59,5 @@ __all__ = [
     "BusUnavailable", "Call", "Command", "Delivery", "Disconnect", "Enter", "Gap",
     "GatewayBus", "HostBus", "InProcBus", "InProcJournal", "Input", "Journal", "Leave",
     "LinkLost", "Message", "Output", "Reply", "Request", "Serving", "Subjects",
-    "Subscription", "Tick", "decode", "encode",
+    "SessionIn", "SessionOut", "Subscription", "Tick", "decode", "encode",
 ]

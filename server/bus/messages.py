@@ -71,6 +71,7 @@ class Command:
     character: int
     line: str
     id: Any = None
+    n: int = 0  # the gateway's number for it within the session, echoed in the `Answer`
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class Call:
     tool: str
     args: dict[str, Any] = field(default_factory=dict)
     id: Any = None
+    n: int = 0  # the gateway's number for it within the session, echoed in the `Answer`
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,23 @@ class AdminInput:
     args: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionIn:
+    """What a gateway's session asks of the world host besides commands, never
+    journaled as it is (the host journals what it does about it: an `Enter`, a
+    `LinkLost`...). `op`: `auth` (args: kind, name, password, cls, id, address,
+    subprotocol: a login, a registration, a name check or an API key), `observe` (id),
+    `usage` (message: an agent's `usage` message), `advance` (ticks, id), `lost` (the
+    connection is gone), `resume` (name, role, agent: a session playing when the host
+    restarted, logged in again on the gateway's word). Secrets are never in a repr."""
+
+    TYPE: ClassVar[str] = "session_in"
+    gateway: str
+    session: str
+    op: str
+    args: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
 # ---- outputs: world host to one gateway ---------------------------------------------
 
 
@@ -174,6 +193,8 @@ class Answer:
     id: Any = None
     code: str | None = None
     message: str | None = None
+    n: int = 0  # the `n` of the command answered
+    view: dict[str, Any] | None = None  # the actor's numbers after it (the prompt's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +207,20 @@ class Disconnect:
     session: str
     reason: str
     message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOut:
+    """Something for one session of `gateway` that is not an event: `op` is `send` (msg:
+    a structured message), `say` (spans: a line of text), `auth_ok` (character: the
+    view of it, role, id, created, agent), `auth_failed` (code, message, id),
+    `name_checked` (exists, problem, id), `limits` (rate, burst, queue, max_message)."""
+
+    TYPE: ClassVar[str] = "session_out"
+    gateway: str
+    session: str
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 # ---- request and reply ----------------------------------------------------------------
@@ -217,12 +252,13 @@ class Reply:
     message: str | None = None
 
 
-Input: TypeAlias = Command | Call | Enter | Leave | LinkLost | Tick | AdminInput
-Output: TypeAlias = Delivery | Answer | Disconnect
+Input: TypeAlias = Command | Call | Enter | Leave | LinkLost | Tick | AdminInput | SessionIn
+Output: TypeAlias = Delivery | Answer | Disconnect | SessionOut
 Message: TypeAlias = Input | Output | Request | Reply
 
-INPUTS: tuple[type[Input], ...] = (Command, Call, Enter, Leave, LinkLost, Tick, AdminInput)
-OUTPUTS: tuple[type[Output], ...] = (Delivery, Answer, Disconnect)
+INPUTS: tuple[type[Input], ...] = (Command, Call, Enter, Leave, LinkLost, Tick, AdminInput,
+                                   SessionIn)
+OUTPUTS: tuple[type[Output], ...] = (Delivery, Answer, Disconnect, SessionOut)
 TYPES: dict[str, type[Any]] = {
     cls.TYPE: cls for cls in (*INPUTS, *OUTPUTS, Request, Reply)
 }

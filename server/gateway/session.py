@@ -18,18 +18,16 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from server import wire
 from server.gateway import gmcp, render
+from server.gateway.agent import AgentIdentity
 from server.wire import ErrorCode, Subprotocol, WireError
 from world.commands.settings import DEFAULT_PROMPT, render_prompt
 from world.entities import Character
 from world.events import Event, ServerRequest, Snooped, Vitals
 from world.rules import xp_next
-
-if TYPE_CHECKING:
-    from server.host.identity import AgentIdentity
 
 
 class State(StrEnum):
@@ -94,6 +92,92 @@ class GamePort(Protocol):
         """Class id -> display name, for character creation."""
 
 
+class SessionHandle(Protocol):
+    """What the world host does with a session: a `Session` in the same process, or a
+    `RemoteSession` (server/host/relay.py) standing for one on a gateway, whose calls
+    become outputs on the bus. Admin, identity, usage, A2A and lockstep take this."""
+
+    id: str
+    address: str
+    character: Character | None
+    agent: AgentIdentity | None
+    state: State
+    requests: list[Request]
+    close_reason: str | None
+    limits: Limits
+    last_input: float
+    seq: int
+    watchers: list[SessionHandle]
+
+    @property
+    def relayed(self) -> bool:
+        """Whether it stands for a session on a gateway (its output goes at once)."""
+
+    @property
+    def gateway(self) -> str:
+        """The gateway it is on ("": this process)."""
+
+    @property
+    def subprotocol(self) -> Subprotocol:
+        """The codec its connection speaks."""
+
+    @property
+    def text_mode(self) -> bool:
+        """Whether it speaks lines of text."""
+
+    @property
+    def playing(self) -> bool:
+        """Whether it has a character in the world."""
+
+    @property
+    def queued(self) -> int:
+        """Commands waiting for tokens."""
+
+    @property
+    def allowed_categories(self) -> frozenset[str] | None:
+        """The command categories its API key grants (None: all)."""
+
+    def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:
+        """Queue a world event for it."""
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Queue a structured message (structured sessions only)."""
+
+    def say(self, spans: render.Spans) -> None:
+        """Queue a line of text (text sessions only)."""
+
+    def notify(self, spans: render.Spans, level: str = "info") -> None:
+        """Tell it something from the server itself."""
+
+    def echo(self, text: str, typed: bool = False) -> None:
+        """Copy `text` to the admins snooping on it."""
+
+    def answer(self, id: Any, code: str | None = None, message: str = "") -> None:
+        """The end of a command."""
+
+    def auth_succeeded(self, character: Character, role: str, id: Any = None,
+                       created: bool = False) -> None:
+        """It logged in as `character`."""
+
+    def auth_failed(self, code: str, message: str, id: Any = None) -> None:
+        """Its login or registration was refused."""
+
+    def name_checked(self, exists: bool, problem: str | None, id: Any = None) -> None:
+        """Whether the name it asked about exists."""
+
+    def apply_limits(self, limits: Limits) -> None:
+        """Give it other flood limits."""
+
+    def close(self, reason: str) -> None:
+        """Mark it closed."""
+
+    def tick(self, now: float) -> None:
+        """Run the commands its bucket now allows."""
+
+    def outbox(self) -> list[str | bytes]:
+        """Take the frames to send now."""
+
+
 @dataclass(slots=True)
 class _Pending:
     msg: wire.Command | wire.CallTool | wire.Observe
@@ -140,9 +224,11 @@ class Session:
     _login_name: str = ""
     _login_password: str = ""
     _prompt_vitals: tuple[int, int, int] | None = None
-    watchers: list[Session] = field(default_factory=list)  # admins snooping on this one
+    watchers: list[SessionHandle] = field(default_factory=list)  # admins snooping on it
     agent: AgentIdentity | None = None  # set on an API-key login (server/host/identity.py)
     _text: bool = False  # subprotocol.text_mode, read once per delivery
+    relayed: ClassVar[bool] = False  # not a world host's handle of a session elsewhere
+    gateway: ClassVar[str] = ""  # the gateway it is on: this process
 
     def __post_init__(self) -> None:
         self._tokens = float(self.limits.burst)
@@ -212,6 +298,18 @@ class Session:
             self.say(render.error_spans(message))
         else:
             self.send(wire.error(code, message, id))
+
+    def answer(self, id: Any, code: str | None = None, message: str = "") -> None:
+        """The end of a command: its `result` (refused without an id: an `error`); a
+        refusal's `message` is also said in text mode."""
+        if code is not None:
+            if id is not None:
+                self.send(wire.result(id, False, code, message))
+            else:
+                self.send(wire.error(code, message))
+            self.say([("error", message)])
+        elif id is not None:
+            self.send(wire.result(id, True))
 
     def hello(self, server_name: str, motd: str, gateways: list[str] | None = None) -> None:
         """Greet a new connection (text mode starts the login dialogue); `gateways`: the

@@ -36,7 +36,7 @@ from world.entities import Role
 from world.rules import LEVEL_CAP
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from server.gateway.front import Front
     from world.world import World
 
 MAX_WRITE_BUFFER = 4 << 20  # a client that reads nothing is dropped past this
@@ -52,12 +52,12 @@ TOO_MANY = b"Too many connections from your address.\r\n"
 class TelnetConnection(asyncio.Protocol):
     """One telnet connection and its text session."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Front) -> None:
         settings = server.settings
         self.server = server
         self.transport: asyncio.Transport | None = None
         self.codec = tp.TelnetCodec(max_line=settings.max_message_bytes,
-                                    name=server.content.name,
+                                    name=server.game_name,
                                     max_terminal_types=settings.terminal_types_max)
         self.session: Session | None = None
         self.address = ""
@@ -298,7 +298,7 @@ class TelnetConnection(asyncio.Protocol):
         """The MSSP table for MUD listing crawlers (the world's counts: `mssp_content`)."""
         server, settings = self.server, self.server.settings
         variables: dict[str, object] = {
-            "NAME": server.content.name,
+            "NAME": server.game_name,
             "PLAYERS": len(server.by_character),
             "UPTIME": int(server.started_at),
             "CODEBASE": CODEBASE,
@@ -309,7 +309,7 @@ class TelnetConnection(asyncio.Protocol):
             "GENRE": "Fantasy",
             "GAMESYSTEM": "Custom",
             "STATUS": "Alpha",
-            **mssp_content(server.world),
+            **(mssp_content(server.world) if server.world is not None else {}),
             "ANSI": True,
             "UTF-8": True,
             "GMCP": True,

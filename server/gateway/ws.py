@@ -66,7 +66,7 @@ from server.host.a2a_protocol import PREFIX as A2A_PREFIX
 from server.wire import ErrorCode, Subprotocol, WireError
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from server.gateway.front import Front
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # server/static
 SUBPROTOCOLS = [WsSubprotocol(s.value) for s in Subprotocol]
@@ -188,7 +188,7 @@ def origin_refusal(headers: Headers, allowed: str) -> str | None:
 class Connection(asyncio.Protocol):
     """One TCP connection: HTTP, then perhaps a WebSocket with a session."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Front) -> None:
         settings = server.settings
         self.server = server
         self.transport: asyncio.Transport | None = None

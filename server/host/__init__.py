@@ -5,8 +5,9 @@ The world's input journal, snapshots and offline replay (`journal`, `recorder`,
 loads (`content`), storage and accounts (`storage`, `accounts`, `datadir`, `backup`),
 administration (`admin`, `admin_storage`), agent identity (`identity`,
 `identity_storage`, `agent_transfer`), usage accounting (`usage`, `usage_storage`,
-`usage_service`) and A2A (`a2a`, `a2a_protocol`, `a2a_storage`). Issue #14 runs this part
-in the world host process; several of these services still hold a gateway's `Session`
-(server/gateway/session.py) directly, which the split replaces with a host-side
-handle whose sends become bus outputs (docs/architecture.md).
+`usage_service`) and A2A (`a2a`, `a2a_protocol`, `a2a_storage`); `port` has the small
+protocols those services take the server as (not `Server`, which imports them). Issue
+#14 runs this part in the world host process; several of these services still hold a
+gateway's `Session` (server/gateway/session.py) directly, which the split replaces with
+a host-side handle whose sends become bus outputs (docs/architecture.md).
 """

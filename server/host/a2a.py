@@ -32,16 +32,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from server import log, wire
 from server.config import Settings
-from server.gateway.session import Session, State
+from server.gateway.session import SessionHandle, State
 from server.gateway.ws import http_response, plain
 from server.host import accounts
 from server.host.a2a_protocol import (
@@ -67,6 +68,7 @@ from server.host.a2a_protocol import (
 from server.host.a2a_storage import A2AStore, Reachable
 from server.host.identity import key_id_of, verify_key
 from server.host.identity_storage import AgentRecord
+from server.host.port import Clock, Database, Marks
 from server.netguard import LogBudget
 from world.commands.registry import Call, bind_call, expand_alias, parse_line
 from world.commands.social import speech
@@ -75,7 +77,10 @@ from world.errors import Refused
 from world.events import Told
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from server.host.identity_storage import IdentityStore
+    from server.metrics import Metrics
+    from world import World
+    from world.prototypes import Content
 
 USAGE_MODEL = "a2a"
 """The pseudo-model A2A messages are counted under in usage accounting."""
@@ -159,6 +164,42 @@ class Exchange:
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+class Keys(Protocol):
+    """What A2A needs of the server's `Identity` (server/host/identity.py): its keys."""
+
+    @property
+    def store(self) -> IdentityStore: ...
+
+
+class Counter(Protocol):
+    """What A2A needs of the server's `Metering` (server/host/usage_service.py)."""
+
+    def count(self, agent: str, owner: str, model: str) -> None: ...
+
+
+class Host(Database, Marks, Clock, Protocol):
+    """What `A2A` needs of the server (server/app.py `Server`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def world(self) -> World: ...
+    @property
+    def content(self) -> Content: ...
+    @property
+    def throttle(self) -> accounts.Throttle: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def identity(self) -> Keys: ...
+    @property
+    def usage(self) -> Counter: ...
+    @property
+    def by_character(self) -> Mapping[int, SessionHandle]: ...
+
+
 class A2A:
     """The server's A2A side (see the module docstring).
 
@@ -167,7 +208,7 @@ class A2A:
             usage accounting, metrics).
     """
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.settings = server.settings
         self.store = A2AStore(server.repo.engine)
@@ -336,7 +377,7 @@ class A2A:
         self._count("answered")
         return reply
 
-    def _online(self, name: str) -> tuple[Session | None, Character | None]:
+    def _online(self, name: str) -> tuple[SessionHandle | None, Character | None]:
         """The agent's playing session and character, if it is in the game with a link."""
         server = self.server
         ch = server.world.find_online(name)
@@ -349,7 +390,7 @@ class A2A:
 
     # ---- the agent's answer ------------------------------------------------------------------
 
-    def answer(self, session: Session, ch: Character,
+    def answer(self, session: SessionHandle, ch: Character,
                msg: wire.Command | wire.CallTool) -> bool:
         """Take an agent's tell to its owner as the answer to the A2A message waiting for
         it, if one is. Returns True when the command is fully handled here (the owner is
@@ -370,8 +411,7 @@ class A2A:
         if owner is not None and not owner.linkdead:
             return False  # the owner is here: they hear it too
         session.deliver(Told(ch.name, str(ch.kind), exchange.owner_display, text))
-        if msg.id is not None:
-            session.send(wire.result(msg.id, True))
+        session.answer(msg.id)
         self.server.mark(session)
         return True
 

@@ -29,10 +29,10 @@ import asyncio
 import io
 import ipaddress
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection, MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -42,7 +42,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from server import log
 from server.bus.messages import AdminInput, Command, Leave
-from server.gateway.session import GameRequest, Session
+from server.gateway.session import GameRequest, SessionHandle
 from server.host import content
 from server.host.admin_storage import (
     AdminStore,
@@ -51,6 +51,7 @@ from server.host.admin_storage import (
     EditRecord,
     address_matches,
 )
+from server.host.port import Database, Marks, Spawns
 from server.host.recorder import RELOAD, ROLE, UNRECORDED, masked_line
 from world import World, building
 from world.commands.registry import redact_line
@@ -60,7 +61,11 @@ from world.events import AuditListed, Moderated, RoleChanged
 from world.prototypes import ContentError
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from concurrent.futures import Executor
+
+    from server.bus.messages import Input
+    from server.config import Settings
+    from world.prototypes import Content
 
 REBOOT_EXIT_CODE = 75
 """`aegent serve` exits with this status after `reboot` (EX_TEMPFAIL: "try again"), so a
@@ -73,6 +78,34 @@ AUDIT_ROWS = 50
 """The most rows one `audit` returns."""
 
 Outcome = Refused | Awaitable[Refused | None] | None
+
+
+class Host(Database, Marks, Spawns, Protocol):
+    """What `Admin` needs of the server (server/app.py `Server`)."""
+
+    content: Content  # a reload swaps it
+    exit_code: int  # what `aegent serve` exits with: a reboot sets it
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def world(self) -> World: ...
+    @property
+    def db(self) -> Executor: ...
+    @property
+    def sessions(self) -> Collection[SessionHandle]: ...
+    @property
+    def by_character(self) -> MutableMapping[int, SessionHandle]: ...
+    @property
+    def linkdead(self) -> MutableMapping[int, float]: ...
+    def record(self, entry: Input) -> bool: ...
+    def route(self) -> None: ...
+    def reloaded(self) -> None: ...
+    def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]: ...
+    def task_done(self, task: asyncio.Future[Any]) -> None: ...
+    async def save(self, batch: list[tuple[str, dict[str, Any]]]) -> bool: ...
+    async def save_all(self) -> int: ...
+    async def shutdown(self, reason: str = "shutdown") -> None: ...
 
 
 def _now() -> datetime:
@@ -108,12 +141,12 @@ class Admin:
                        "shutdown", "snoop", "force", "audit", "zone_export",
                        "reload_content"})
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.log = log.get()
         self.store = AdminStore(server.repo.engine)
         self.mutes: dict[str, datetime] = {}  # timed mutes seen in play: lower name -> end
-        self.snooping: dict[Session, Session] = {}  # admin's session -> the watched one
+        self.snooping: dict[SessionHandle, SessionHandle] = {}  # admin's session -> the watched one
         self.countdown: asyncio.Task[None] | None = None
         self._edits: list[EditRecord] = []
         self._audits: list[AuditRecord] = []
@@ -127,7 +160,7 @@ class Admin:
         """Whether `kind` is a request this module carries out."""
         return kind in self.KINDS
 
-    def request(self, session: Session, ch: Character, req: GameRequest) -> Outcome:
+    def request(self, session: SessionHandle, ch: Character, req: GameRequest) -> Outcome:
         """Carry out one request of an admin (or builder) command."""
         a = req.args
         if req.kind == "promote":
@@ -162,7 +195,7 @@ class Admin:
             return self._reload(session, ch)
         return None
 
-    def _done(self, session: Session, action: str, target: str, **detail: Any) -> None:
+    def _done(self, session: SessionHandle, action: str, target: str, **detail: Any) -> None:
         session.deliver(Moderated(action, target, detail))
         self.server.mark(session)
 
@@ -259,7 +292,7 @@ class Admin:
 
     # ---- roles -------------------------------------------------------------------------
 
-    async def _promote(self, session: Session, actor: Character, name: str, role: str
+    async def _promote(self, session: SessionHandle, actor: Character, name: str, role: str
                        ) -> Refused | None:
         server = self.server
         account = await server.in_db(server.repo.get_account, name)
@@ -306,7 +339,7 @@ class Admin:
         self.log.info("character_thrown_out", character=ch.name, why=why)
         server.spawn(server.save([(ch.name, snap)]))
 
-    def _kick(self, session: Session, actor: Character, name: str, reason: str
+    def _kick(self, session: SessionHandle, actor: Character, name: str, reason: str
               ) -> Refused | None:
         ch = self.server.world.find_online(name)
         if ch is None or ch.kind is Kind.MOB:
@@ -331,7 +364,7 @@ class Admin:
         end = _until_text(ban.until) if ban.until else " until further notice"
         return f"{who} is banned{end}.{why}"
 
-    async def _ban(self, session: Session, actor: Character, kind: str, value: str,
+    async def _ban(self, session: SessionHandle, actor: Character, kind: str, value: str,
                    seconds: Any, reason: str) -> Refused | None:
         server = self.server
         if kind == "account":
@@ -367,7 +400,7 @@ class Admin:
                    kicked=kicked)
         return None
 
-    async def _unban(self, session: Session, actor: Character, kind: str, value: str
+    async def _unban(self, session: SessionHandle, actor: Character, kind: str, value: str
                      ) -> Refused | None:
         lifted = await self.server.in_db(self.store.lift_bans, kind, value)
         if not lifted:
@@ -401,7 +434,7 @@ class Admin:
         if until is not None:  # ended by `housekeeping`
             self.mutes[ch.name.lower()] = until
 
-    async def _mute(self, session: Session, actor: Character, name: str, seconds: Any,
+    async def _mute(self, session: SessionHandle, actor: Character, name: str, seconds: Any,
                     reason: str) -> Refused | None:
         server = self.server
         account = await server.in_db(server.repo.get_account, name)
@@ -429,7 +462,7 @@ class Admin:
         self._done(session, "mute", account.display_name, until=_when(until), reason=reason)
         return None
 
-    async def _unmute(self, session: Session, actor: Character, name: str) -> Refused | None:
+    async def _unmute(self, session: SessionHandle, actor: Character, name: str) -> Refused | None:
         server = self.server
         flags = await server.in_db(self.store.get_flags, name)
         ch = server.world.find_online(name)
@@ -480,7 +513,7 @@ class Admin:
         self.record(actor.name, "announce", "everyone", detail=text)
         return None
 
-    def _shutdown(self, session: Session, actor: Character, seconds: Any, reason: str,
+    def _shutdown(self, session: SessionHandle, actor: Character, seconds: Any, reason: str,
                   reboot: bool) -> Refused | None:
         what = "reboot" if reboot else "shutdown"
         if seconds == "cancel":
@@ -530,7 +563,7 @@ class Admin:
 
     # ---- snoop and force -----------------------------------------------------------------
 
-    def _snoop(self, session: Session, actor: Character, name: str | None) -> Refused | None:
+    def _snoop(self, session: SessionHandle, actor: Character, name: str | None) -> Refused | None:
         server = self.server
         if name is None:
             watched = self.snooping.pop(session, None)
@@ -557,14 +590,14 @@ class Admin:
         self._done(session, "snoop", ch.name)
         return None
 
-    def _end_watch(self, watched: Session, message: str) -> None:
+    def _end_watch(self, watched: SessionHandle, message: str) -> None:
         for watcher in list(watched.watchers):
             self.snooping.pop(watcher, None)
             watcher.notify([("notice", message)], "notice")
             self.server.mark(watcher)
         watched.watchers.clear()
 
-    def session_gone(self, session: Session) -> None:
+    def session_gone(self, session: SessionHandle) -> None:
         """A session closed: end the snoops it took part in."""
         watched = self.snooping.pop(session, None)
         if watched is not None and session in watched.watchers:
@@ -573,7 +606,7 @@ class Admin:
             who = session.character.name if session.character else session.id
             self._end_watch(session, f"{who} has left; your snoop ends.")
 
-    def _force(self, session: Session, actor: Character, name: str, line: str
+    def _force(self, session: SessionHandle, actor: Character, name: str, line: str
                ) -> Refused | None:
         server = self.server
         ch = server.world.find_online(name)
@@ -610,7 +643,7 @@ class Admin:
 
     # ---- reading the audit log ------------------------------------------------------------
 
-    async def _audit(self, session: Session, args: dict[str, Any]) -> Refused | None:
+    async def _audit(self, session: SessionHandle, args: dict[str, Any]) -> Refused | None:
         since: datetime | None = None
         if args.get("since_seconds"):
             since = _now() - timedelta(seconds=int(args["since_seconds"]))
@@ -630,13 +663,13 @@ class Admin:
 
     # ---- zone export ------------------------------------------------------------------------
 
-    def _zone_export(self, session: Session, actor: Character, zone: str,
+    def _zone_export(self, session: SessionHandle, actor: Character, zone: str,
                      doc: dict[str, Any]) -> Outcome:
         counts = building.zone_counts(doc)
         self._write_now()  # the zone's edits so far go to the database first, in order
         return self._finish_export(session, actor, zone, doc, counts)
 
-    async def _finish_export(self, session: Session, actor: Character, zone: str,
+    async def _finish_export(self, session: SessionHandle, actor: Character, zone: str,
                              doc: dict[str, Any], counts: dict[str, int]) -> Refused | None:
         zones_dir = self.server.settings.content_dir / "zones"
         try:
@@ -651,7 +684,7 @@ class Admin:
 
     # ---- reload content ---------------------------------------------------------------------
 
-    async def _reload(self, session: Session, actor: Character) -> Refused | None:
+    async def _reload(self, session: SessionHandle, actor: Character) -> Refused | None:
         """Re-read content/, lay the edits not yet exported over it, swap it in."""
         server = self.server
         try:

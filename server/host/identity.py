@@ -27,17 +27,19 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from server import log, wire
 from server.gateway import render
-from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
+from server.gateway.agent import AgentIdentity
+from server.gateway.session import AuthRequest, GameRequest, Limits, SessionHandle, State
 from server.host import accounts
 from server.host.a2a_protocol import base_url, card_url
 from server.host.a2a_storage import A2AStore
 from server.host.identity_storage import AgentNotFound, AgentRecord, IdentityStore, NotAnOwner
+from server.host.port import Database, Marks, Spawns
 from server.host.storage import AccountNotFound, NameTaken
 from server.wire import ErrorCode
 from world.commands.agents import AgentManaged
@@ -47,7 +49,12 @@ from world.entities import Character, Kind, Role
 from world.errors import Code, Refused
 
 if TYPE_CHECKING:
-    from server.app import Server
+    from datetime import datetime
+
+    from server.config import Settings
+    from server.metrics import Metrics
+    from world import World
+    from world.prototypes import Content
 
 KEY_PREFIX = "aq"
 """Every API key starts with `aq_`."""
@@ -110,31 +117,10 @@ def verify_key(key: str, key_hash: str) -> bool:
 # ---- the identity a session carries -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AgentIdentity:
-    """The agent a session speaks for (`Session.agent`; None for people).
-
-    Attributes:
-        name: The lower-cased account (and character) name.
-        display_name: The name as spelled at creation.
-        owner: The owner's lower-cased account name.
-        key_id: The public id of the key it logged in with.
-        scopes: The command categories the key grants (empty or {"*"}: all of them).
-        config: The agent's `agent_config` (rate, burst, on_limit, policy, model, cls...).
-    """
-
-    name: str
-    display_name: str
-    owner: str
-    key_id: str
-    scopes: frozenset[str]
-    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-    @classmethod
-    def from_record(cls, record: AgentRecord, key_id: str) -> AgentIdentity:
-        """The identity of `record` logged in with the key `key_id`."""
-        return cls(record.name, record.display_name, record.owner, key_id,
-                   frozenset(record.scopes), MappingProxyType(dict(record.config)))
+def identity_of(record: AgentRecord, key_id: str) -> AgentIdentity:
+    """The identity of `record` logged in with the key `key_id`."""
+    return AgentIdentity(record.name, record.display_name, record.owner, key_id,
+                         frozenset(record.scopes), MappingProxyType(dict(record.config)))
 
 
 # ---- scopes and configuration -------------------------------------------------------
@@ -342,6 +328,48 @@ def list_agents(store: IdentityStore, owner: str | None = None) -> list[AgentRec
 # ---- the server's side ----------------------------------------------------------------
 
 
+class Moderation(Protocol):
+    """What `Identity` needs of the server's `Admin` (server/host/admin.py)."""
+
+    async def ban_message(self, name: str | None, address: str, role: str | None
+                          ) -> str | None: ...
+    async def login_mute(self, name: str) -> tuple[bool, datetime | None]: ...
+    def apply_mute(self, ch: Character, until: datetime | None) -> None: ...
+    def throw_out(self, ch: Character, message: str, why: str) -> None: ...
+
+
+class Host(Database, Marks, Spawns, Protocol):
+    """What `Identity` needs of the server (server/app.py `Server`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def world(self) -> World: ...
+    @property
+    def content(self) -> Content: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def throttle(self) -> accounts.Throttle: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def admin(self) -> Moderation: ...
+    @property
+    def sessions(self) -> Collection[SessionHandle]: ...
+    @property
+    def by_character(self) -> Mapping[int, SessionHandle]: ...
+    def refuse_auth(self, session: SessionHandle, id: Any, denied: accounts.Denied, what: str
+                    ) -> None: ...
+    def enter(self, session: SessionHandle, name: str, role: str,
+              snapshot: dict[str, Any] | None, online: Character | None, id: Any,
+              created: bool, kind: Kind = Kind.PLAYER) -> None: ...
+    def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]: ...
+    async def save(self, batch: list[tuple[str, dict[str, Any]]]) -> bool: ...
+
+
 class Identity:
     """Agent logins, scopes and key management for one `Server`.
 
@@ -349,7 +377,7 @@ class Identity:
         server: The server (its repository's engine, settings, world and sessions).
     """
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.log = log.get()
         self.store = IdentityStore(server.repo.engine)
@@ -357,7 +385,7 @@ class Identity:
 
     # ---- login ----
 
-    async def login(self, session: Session, req: AuthRequest) -> None:
+    async def login(self, session: SessionHandle, req: AuthRequest) -> None:
         """Log a session in with an API key (`req.password` holds the key's text).
 
         Unknown, malformed and revoked keys get `auth_failed` and count as failed logins
@@ -411,7 +439,7 @@ class Identity:
                             else next(iter(server.content.classes))}
         await server.in_db(self.store.touch_key, key_id)
         server.metrics.logins.labels(outcome="ok").inc()
-        session.agent = AgentIdentity.from_record(record, key_id)
+        session.agent = identity_of(record, key_id)
         s = server.settings
         session.apply_limits(agent_limits(record.config, s.agent_rate, s.agent_burst,
                                           server.limits))
@@ -426,7 +454,7 @@ class Identity:
             if created:
                 server.spawn(server.save([(record.name, server.world.snapshot(ch))]))
 
-    def _failed(self, session: Session, req: AuthRequest, key_id: str | None, message: str
+    def _failed(self, session: SessionHandle, req: AuthRequest, key_id: str | None, message: str
                 ) -> None:
         server = self.server
         server.metrics.logins.labels(outcome="failed").inc()
@@ -437,7 +465,7 @@ class Identity:
 
     # ---- scopes ----
 
-    def scope_refusal(self, session: Session, ch: Character,
+    def scope_refusal(self, session: SessionHandle, ch: Character,
                       msg: wire.Command | wire.CallTool) -> Refused | None:
         """`forbidden_scope` if the session's key does not grant the command's category."""
         allowed = session.allowed_categories
@@ -487,7 +515,7 @@ class Identity:
             if agent is not None and agent.key_id == record.key_id:
                 self._give_scopes(session, agent, frozenset(record.scopes))
 
-    def _give_scopes(self, session: Session, agent: AgentIdentity, scopes: frozenset[str]
+    def _give_scopes(self, session: SessionHandle, agent: AgentIdentity, scopes: frozenset[str]
                      ) -> None:
         """Swap a live session's scopes; the tools it may use changed, so send the new list
         (as a promotion does)."""
@@ -524,7 +552,7 @@ class Identity:
 
     # ---- the in-game `agent` command ----
 
-    def request(self, session: Session, ch: Character, req: GameRequest
+    def request(self, session: SessionHandle, ch: Character, req: GameRequest
                 ) -> Refused | Awaitable[Refused | None]:
         """Carry out an `agent` subcommand for `ch` (its owner, or an admin)."""
         if session.agent is not None or ch.kind is Kind.AGENT:
@@ -532,7 +560,7 @@ class Identity:
         return self._manage(session, ch, str(req.args.get("action")), req.args.get("name"),
                             req.args.get("scopes"))
 
-    async def _manage(self, session: Session, ch: Character, action: str, name: Any,
+    async def _manage(self, session: SessionHandle, ch: Character, action: str, name: Any,
                       scopes: Any) -> Refused | None:
         server = self.server
         actor = ch.name.lower()
@@ -597,7 +625,7 @@ class Identity:
                                      record.display_name) if on else None}
         return AgentManaged("a2a", [data])
 
-    def _tell(self, session: Session, event: AgentManaged) -> None:
+    def _tell(self, session: SessionHandle, event: AgentManaged) -> None:
         """Deliver to the owner only: a key never goes to admins snooping on the session."""
         watchers, session.watchers = session.watchers, []
         try:

@@ -33,7 +33,7 @@ from server.wire import ErrorCode
 
 if TYPE_CHECKING:
     from server.config import Settings
-    from server.gateway.session import Session
+    from server.gateway.session import SessionHandle
     from server.host.clock import TickLoop
     from world import World
 
@@ -51,8 +51,8 @@ class Host(Protocol):
     @property
     def world(self) -> World: ...
     @property
-    def sessions(self) -> Mapping[Session, object]: ...
-    def mark(self, session: Session, urgent: bool = True) -> None: ...
+    def sessions(self) -> Mapping[SessionHandle, object]: ...
+    def mark(self, session: SessionHandle, urgent: bool = True) -> None: ...
     def spawn(self, coro: Awaitable[Any]) -> None: ...
     def output_held(self) -> bool: ...
 
@@ -69,7 +69,7 @@ class Lockstep:
         self.running = False  # an advance is under way
         self.advances = 0  # advances done
 
-    def request(self, session: Session, ticks: int, id: Any) -> None:
+    def request(self, session: SessionHandle, ticks: int, id: Any) -> None:
         """A session sent `advance`: refuse it, or start running the ticks."""
         settings = self.host.settings
         if not settings.lockstep:
@@ -85,11 +85,11 @@ class Lockstep:
             self.running = True
             self.host.spawn(self._advance(session, ticks, id))
 
-    def _refuse(self, session: Session, code: str, message: str, id: Any) -> None:
+    def _refuse(self, session: SessionHandle, code: str, message: str, id: Any) -> None:
         session.send(wire.error(code, message, id))
         self.host.mark(session)
 
-    async def _advance(self, session: Session, ticks: int, id: Any) -> None:
+    async def _advance(self, session: SessionHandle, ticks: int, id: Any) -> None:
         host = self.host
         try:
             for _ in range(ticks):

@@ -23,12 +23,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from server import log, wire
 from server.config import Settings
 from server.gateway import render
-from server.gateway.session import GameRequest, Session
+from server.gateway.session import GameRequest, SessionHandle
+from server.host.port import Clock, Database, Marks
 from server.host.storage import AccountNotFound
 from server.host.usage import (
     Budget,
@@ -47,8 +48,10 @@ from world.commands.usage import UsageShown
 from world.entities import Character, Role
 from world.errors import Code, Refused
 
-if TYPE_CHECKING:
-    from server.app import Server
+
+class Host(Database, Marks, Clock, Protocol):
+    """What `Metering` needs of the server (server/app.py `Server`): the database,
+    output marking and the clock."""
 
 
 class AgentLike(Protocol):
@@ -94,7 +97,7 @@ class Metering:
         today: the accounting day (UTC), injectable for tests.
     """
 
-    server: Server
+    server: Host
     settings: Settings
     today: Callable[[], date] = utc_today
     ledger: Ledger = field(init=False)
@@ -158,7 +161,7 @@ class Metering:
 
     # ---- the `usage` message ----
 
-    def handle(self, session: Session, msg: wire.Usage) -> None:
+    def handle(self, session: SessionHandle, msg: wire.Usage) -> None:
         """Answer one `usage` message from `session` (docs/protocol.md)."""
         agent: AgentLike | None = session.agent
         reply: dict[str, Any] = {"type": "usage", "op": msg.op}
@@ -226,12 +229,12 @@ class Metering:
 
     # ---- the in-game `usage` command ----
 
-    def request(self, session: Session, ch: Character, req: GameRequest
+    def request(self, session: SessionHandle, ch: Character, req: GameRequest
                 ) -> Awaitable[Refused | None]:
         """Carry out the in-game `usage` command for `ch`."""
         return self._show(session, ch, req.args.get("name"), int(req.args.get("days") or 7))
 
-    async def _show(self, session: Session, ch: Character, name: Any, days: int
+    async def _show(self, session: SessionHandle, ch: Character, name: Any, days: int
                     ) -> Refused | None:
         agent: AgentLike | None = session.agent
         actor = ch.name.lower()

@@ -66,6 +66,10 @@ def sample(name: str) -> tuple[str, Any]:
         return "10.0.0.0/8", "10.0.0.0/8"
     if name == "log_level":
         return "debug", "debug"
+    if name == "gateway_id":
+        return "gw-2", "gw-2"
+    if name == "nats_url":
+        return "nats://bus:4222", "nats://bus:4222"
     if name == "gateway_urls":
         return "ws://g1:4000/ws,ws://g2:4000/ws", "ws://g1:4000/ws,ws://g2:4000/ws"
     if typing.get_origin(annotation) is typing.Literal:  # one of its other choices

@@ -3,9 +3,11 @@ system (they register onto it; world/game.py imports them all).
 
 The import graph is read from the source with `ast`, so nothing is imported to draw
 it. It holds the imports a module runs when it is imported: at its top level, in class
-bodies and in `try` or `if` blocks, but not under `if TYPE_CHECKING:` and not inside
-functions (`deferred` adds those). Importing `a.b.c` also runs `a/b/__init__.py`, so
-that package is an edge too, unless the importer is inside it already.
+bodies and in `try` or `if` blocks, and those under `if TYPE_CHECKING:` (`type_only`;
+naming a type is a coupling too), but not those inside functions (`deferred` adds
+them). Importing `a.b.c` also runs `a/b/__init__.py`, so that package is an edge too,
+unless the importer is inside it already. The same rules hold for agents/ and server/
+(`TYPE_ONLY_COUNTED`).
 
     python tests/world/test_imports.py      # prints the cycles and the core's imports
 """
@@ -27,6 +29,10 @@ Graph = dict[str, set[str]]
 # The core's registries: what commands and systems register onto. The other modules of
 # world/commands/ and world/systems/ are the game's, which the core must not import.
 REGISTRIES = frozenset({"world.commands.registry", "world.systems.registry"})
+# The packages whose imports under `if TYPE_CHECKING:` count: all three. (The host's
+# services take the server as a Protocol of what they use, server/host/port.py, rather
+# than name `Server`, which imports them.)
+TYPE_ONLY_COUNTED = frozenset({"world", "agents", "server"})
 
 
 def modules(root: Path, package: str) -> dict[str, Path]:
@@ -45,25 +51,25 @@ def _type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def import_statements(body: list[ast.stmt], deferred: bool = False
+def import_statements(body: list[ast.stmt], deferred: bool = False, type_only: bool = True
                       ) -> Iterator[ast.Import | ast.ImportFrom]:
-    """The import statements of `body` run on import (`deferred`: and in functions),
-    never those under `if TYPE_CHECKING:`."""
+    """The import statements of `body` run on import (`deferred`: and in functions;
+    `type_only`: and under `if TYPE_CHECKING:`)."""
     for node in body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
         elif isinstance(node, ast.If):
-            if not _type_checking(node.test):
-                yield from import_statements(node.body, deferred)
-            yield from import_statements(node.orelse, deferred)
+            if type_only or not _type_checking(node.test):
+                yield from import_statements(node.body, deferred, type_only)
+            yield from import_statements(node.orelse, deferred, type_only)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             if deferred:
-                yield from import_statements(node.body, deferred)
+                yield from import_statements(node.body, deferred, type_only)
         else:
             for block in ("body", "orelse", "finalbody"):
-                yield from import_statements(getattr(node, block, []), deferred)
+                yield from import_statements(getattr(node, block, []), deferred, type_only)
             for handler in getattr(node, "handlers", []):
-                yield from import_statements(handler.body, deferred)
+                yield from import_statements(handler.body, deferred, type_only)
 
 
 def imported(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool,
@@ -83,14 +89,15 @@ def imported(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool,
             for alias in node.names]
 
 
-def import_graph(root: Path = ROOT, package: str = "world", deferred: bool = False) -> Graph:
+def import_graph(root: Path = ROOT, package: str = "world", deferred: bool = False,
+                 type_only: bool = True) -> Graph:
     """Module -> the modules of `package` it imports (see the module's docstring)."""
     known = modules(root, package)
     graph: Graph = {}
     for name, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         edges: set[str] = set()
-        for node in import_statements(tree.body, deferred):
+        for node in import_statements(tree.body, deferred, type_only):
             for target in imported(node, name, path.name == "__init__.py", known):
                 parts = target.split(".")
                 for i in range(1, len(parts) + 1):
@@ -216,6 +223,8 @@ def private_imports(path: Path, root: Path = ROOT) -> list[str]:
 
 
 def test_world_has_no_import_cycle() -> None:
+    """Not even through imports made for type checking: the core modules that world.world
+    imports take `World` as a `Protocol` of what they use, or are generic in it."""
     graph = import_graph()
     assert len(graph) > 30 and "world.world" in graph
     assert cycles(graph) == []
@@ -226,6 +235,7 @@ def test_nor_through_imports_deferred_into_functions() -> None:
 
 
 def test_the_core_imports_no_command_and_no_system() -> None:
+    """Not even to name a type: that would couple the core to the game all the same."""
     graph = import_graph(deferred=True)
     game = game_modules(graph)
     assert {"world.commands.movement", "world.systems.combat"} <= game
@@ -269,9 +279,10 @@ def test_the_package_plays_the_whole_game() -> None:
 
 @pytest.mark.parametrize("package", ["server", "agents"])
 def test_nor_has_the_server_or_the_agents(package: str) -> None:
-    """The same rule for server/ and agents/: no cycle of imports run on import (those
-    under `if TYPE_CHECKING:` name a type only) nor through imports in functions."""
-    graph = import_graph(package=package, deferred=True)
+    """The same rule for server/ and agents/: no cycle of imports run on import nor
+    through imports in functions, nor (in `TYPE_ONLY_COUNTED`) type-only imports."""
+    graph = import_graph(package=package, deferred=True,
+                         type_only=package in TYPE_ONLY_COUNTED)
     assert len(graph) > 10
     assert cycles(graph) == []
 
@@ -307,16 +318,38 @@ def test_the_checker_finds_cycles_and_names_them(tmp_path: Path) -> None:
         "pkg/d.py": "try:\n    import pkg.e\nexcept ImportError:\n    pass\n",
         "pkg/e.py": "class E:\n    from pkg import d\n",
     })
-    graph = import_graph(tmp_path, "pkg")
+    graph = import_graph(tmp_path, "pkg", type_only=False)
     assert graph == {
         "pkg": {"pkg.a"}, "pkg.a": {"pkg.sub", "pkg.sub.b"}, "pkg.sub": {"pkg.a"},
         "pkg.sub.b": {"pkg.d"}, "pkg.c": {"pkg.a"}, "pkg.d": {"pkg.e"}, "pkg.e": {"pkg.d"},
     }
     assert cycles(graph) == ["pkg.d -> pkg.e -> pkg.d", "pkg.a -> pkg.sub -> pkg.a"]
-    deferred = import_graph(tmp_path, "pkg", deferred=True)
+    deferred = import_graph(tmp_path, "pkg", deferred=True, type_only=False)
     assert deferred["pkg.a"] == {"pkg.sub", "pkg.sub.b", "pkg.c"}  # TYPE_CHECKING still out
     assert cycles(deferred) == ["pkg.d -> pkg.e -> pkg.d", "pkg.a -> pkg.c -> pkg.a"]
     assert closure(graph, "pkg.sub.b") == {"pkg.d", "pkg.e"}
+    assert import_graph(tmp_path, "pkg")["pkg.a"] == {"pkg.sub", "pkg.sub.b", "pkg.c"}
+
+
+def test_the_checker_finds_a_cycle_made_only_for_type_checking(tmp_path: Path) -> None:
+    """The cycle this suite once missed: a core module imports a helper, which imports
+    the core back only to name its type (under either spelling of TYPE_CHECKING)."""
+    plant(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/core.py": "from pkg.helper import help_\nclass Core: ...\n",
+        "pkg/helper.py": ("from typing import TYPE_CHECKING\n"
+                          "if TYPE_CHECKING:\n    from pkg.core import Core\n"
+                          "else:\n    Core = object\n"
+                          "def help_(core: 'Core') -> None: ...\n"),
+        "pkg/view.py": ("import typing\nif typing.TYPE_CHECKING:\n"
+                        "    import pkg.core\nimport pkg.helper\n"),
+    })
+    assert cycles(import_graph(tmp_path, "pkg", type_only=False)) == []
+    graph = import_graph(tmp_path, "pkg")
+    assert graph["pkg.helper"] == {"pkg.core"} and graph["pkg.view"] == {"pkg.core", "pkg.helper"}
+    assert cycles(graph) == ["pkg.core -> pkg.helper -> pkg.core"]
+    assert cycles(import_graph(tmp_path, "pkg", deferred=True)) == [
+        "pkg.core -> pkg.helper -> pkg.core"]
 
 
 def test_the_checker_finds_private_names(tmp_path: Path) -> None:
@@ -332,8 +365,9 @@ if __name__ == "__main__":
     for mode in (False, True):
         graph = import_graph(deferred=mode)
         found = cycles(graph)
-        print(f"{'with' if mode else 'without'} deferred imports: {len(graph)} modules, "
-              f"{sum(map(len, graph.values()))} edges, {len(found)} cycles")
+        print(f"{'with' if mode else 'without'} deferred imports (type-only ones counted): "
+              f"{len(graph)} modules, {sum(map(len, graph.values()))} edges, "
+              f"{len(found)} cycles")
         for cycle in found:
             print("  " + cycle)
     print("world.world imports:", " ".join(sorted(closure(import_graph(), "world.world"))))

@@ -1,0 +1,483 @@
+"""The world host's side of the gateways: sessions that live in another process.
+
+A gateway (server/gateway/relay.py) holds the connections and runs their `Session`s:
+flood control, the login dialogue, rendering, codecs, the writes. The world host knows
+each of them as a `RemoteSession`, a handle with the methods the host calls on a session
+(`deliver`, `send`, `say`, `answer`, `auth_succeeded`...), whose calls become outputs on
+the bus to that gateway (server/bus/messages.py). `HostRelay` takes the gateways' inputs
+off the bus and drives the `Server` with them (`Server(listen=False)`: the host has no
+sockets), and publishes the outputs in the order they were made.
+
+An event that several sessions of one gateway receive in one pass goes to that gateway
+once, as one `Delivery` naming its recipients; the gateway renders it per viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from server import log, wire
+from server.bus import (
+    Answer,
+    Call,
+    Command,
+    Delivery,
+    Disconnect,
+    Gap,
+    HostBus,
+    Output,
+    Reply,
+    Request,
+    SessionIn,
+    SessionOut,
+    Subscription,
+)
+from server.bus.base import Serving
+from server.bus.messages import Input
+from server.gateway import render
+from server.gateway.agent import AgentIdentity
+from server.gateway.session import (
+    AuthRequest,
+    GameRequest,
+    Limits,
+    Session,
+    SessionHandle,
+    State,
+)
+from server.host.port import Clock, Marks, Spawns
+from server.wire import ErrorCode, Subprotocol, WireError
+from world.entities import Character
+from world.events import Event, Message, ServerRequest, Snooped, Vitals
+
+if TYPE_CHECKING:
+    from server.gateway.writer import Link
+    from world.prototypes import Content
+
+
+GATEWAY_TIMEOUT = 10.0
+"""Seconds without a `ping` from a gateway after which its sessions are dropped (it died:
+its players' characters stand link-dead, as after a lost connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged:
+    """A relayed command's id on the host: the client's `id` and the gateway's `n`, so
+    that the answer, however late, names both."""
+
+    id: Any
+    n: int
+
+
+def view(ch: Character) -> dict[str, Any]:
+    """What a gateway's session shows of its character (its prompt, its settings)."""
+    return {"id": ch.id, "name": ch.name, "cls": ch.cls, "kind": str(ch.kind),
+            "role": str(ch.role), "title": ch.title, "settings": dict(ch.settings),
+            **numbers(ch)}
+
+
+def numbers(ch: Character) -> dict[str, Any]:
+    """The prompt's numbers of `ch`."""
+    return {"hp": ch.hp, "max_hp": ch.max_hp, "mana": ch.mana, "max_mana": ch.max_mana,
+            "moves": ch.moves, "max_moves": ch.max_moves, "level": ch.level, "xp": ch.xp}
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    """An event as a `Delivery` carries it (`world.events.from_data` reads it back)."""
+    return {"name": event.name, "data": event.to_data()}
+
+
+@dataclass(slots=True, eq=False)
+class RemoteSession:
+    """A session of `gateway`, as the world host sees it (see the module docstring)."""
+
+    relay: HostRelay
+    gateway: str
+    id: str
+    address: str
+    subprotocol: Subprotocol
+    state: State = State.CONNECTED
+    character: Character | None = None
+    agent: AgentIdentity | None = None
+    requests: list[GameRequest | AuthRequest] = field(default_factory=list)
+    close_reason: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    last_input: float = 0.0
+    seq: int = 0
+    watchers: list[SessionHandle] = field(default_factory=list)
+    resuming: bool = False  # logging in again after the host restarted
+    held: list[Command | Call | SessionIn] = field(default_factory=list)  # while resuming
+    relayed: ClassVar[bool] = True
+
+    @property
+    def text_mode(self) -> bool:
+        return self.subprotocol.text_mode
+
+    @property
+    def playing(self) -> bool:
+        return self.state is State.PLAYING
+
+    @property
+    def queued(self) -> int:
+        return 0  # its gateway holds what waits for tokens
+
+    @property
+    def allowed_categories(self) -> frozenset[str] | None:
+        agent = self.agent
+        if agent is None or not agent.scopes or "*" in agent.scopes:
+            return None
+        return agent.scopes
+
+    def _out(self, op: str, args: dict[str, Any]) -> None:
+        self.relay.out(SessionOut(self.gateway, self.id, op, args))
+
+    def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:
+        if event.internal:
+            assert isinstance(event, ServerRequest)
+            self.requests.append(GameRequest(event.kind, dict(event.args)))
+            return
+        ch = self.character
+        if self.watchers and not isinstance(event, Vitals | Snooped):
+            self.echo(render.plain(render.render(event, ch.name if ch is not None else "")))
+        self.seq += 1
+        if cache is None or ch is None:  # its own: straight to it
+            self._out("event", event_data(event))
+            return
+        key = (HostRelay, id(event), self.gateway)
+        delivery = cache.get(key)
+        if delivery is None:
+            delivery = cache[key] = Delivery(self.gateway, [], event_data(event))
+            self.relay.out(delivery)
+        delivery.recipients.append(ch.id)
+
+    def send(self, msg: dict[str, Any]) -> None:
+        if not self.text_mode:
+            self._out("send", {"msg": msg})
+
+    def say(self, spans: render.Spans) -> None:
+        if self.watchers:
+            self.echo(render.plain(spans))
+        if self.text_mode:
+            self._out("say", {"spans": [list(span) for span in spans]})
+
+    def notify(self, spans: render.Spans, level: str = "info") -> None:
+        self.deliver(Message(render.plain(spans), level))
+
+    def echo(self, text: str, typed: bool = False) -> None:
+        name = self.character.name if self.character else self.id
+        for watcher in self.watchers:
+            watcher.deliver(Snooped(name, text, typed))
+
+    def answer(self, id: Any, code: str | None = None, message: str = "") -> None:
+        n = 0
+        if isinstance(id, Tagged):
+            id, n = id.id, id.n
+        ch = self.character
+        self.relay.out(Answer(self.gateway, self.id, code is None, id, code,
+                              message if code is not None else None, n,
+                              numbers(ch) if ch is not None else None))
+
+    def auth_succeeded(self, character: Character, role: str, id: Any = None,
+                       created: bool = False) -> None:
+        self.character = character
+        self.state = State.PLAYING
+        server = self.relay.server
+        resumed, self.resuming = self.resuming, False
+        self._out("auth_ok", {"character": view(character), "role": role, "id": id,
+                              "created": created, "resumed": resumed,
+                              "agent": self.agent.to_data() if self.agent else None,
+                              "tools": server.tool_list(self),
+                              "tools_all": server.tool_list(self, every=True)})
+        if self.held:  # what came while it was logged in again, once that is done
+            asyncio.get_running_loop().call_soon(self.relay.release, self)
+
+    def auth_failed(self, code: str, message: str, id: Any = None) -> None:
+        self.state = State.CONNECTED
+        self.resuming = False
+        for held in self.held:  # never applied: the gateway hears so
+            if isinstance(held, Command | Call):
+                self.relay.out(Answer(self.gateway, self.id, False, held.id, "unknown_session",
+                                      "This world host does not know the session.", held.n))
+        self.held.clear()
+        self._out("auth_failed", {"code": code, "message": message, "id": id})
+
+    def name_checked(self, exists: bool, problem: str | None, id: Any = None) -> None:
+        self.state = State.CONNECTED
+        self._out("name_checked", {"exists": exists, "problem": problem, "id": id})
+
+    def apply_limits(self, limits: Limits) -> None:
+        self.limits = limits
+        self._out("limits", {"rate": limits.rate, "burst": limits.burst,
+                             "queue": limits.queue, "max_message": limits.max_message})
+
+    def close(self, reason: str) -> None:
+        self.state = State.CLOSED
+        self.close_reason = reason
+
+    def tick(self, now: float) -> None:
+        """Nothing: its gateway runs its queued commands."""
+
+    def outbox(self) -> list[str | bytes]:
+        return []  # its output went to the relay as it was made
+
+
+@dataclass(slots=True, eq=False)
+class GatewayLink:
+    """The `Link` of a `RemoteSession` in `Server.sessions`: closing it tells the gateway."""
+
+    relay: HostRelay
+    remote: RemoteSession
+    address: str = ""
+    opened_at: float = 0.0
+    session: Session | None = None  # no gateway session object lives here
+    ping_sent: float | None = None
+    closed: bool = False
+
+    def send_frames(self, frames: list[str | bytes]) -> None:
+        """Nothing: a remote session's output goes out as it is made."""
+
+    def write_pending(self) -> None:
+        """Nothing to write here."""
+
+    def ping(self, now: float) -> None:
+        """Its gateway keeps the connection alive."""
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            remote = self.remote
+            self.relay.out(Disconnect(remote.gateway, remote.id,
+                                      remote.close_reason or reason or "goodbye"))
+            self.relay.drop(remote)
+
+    def abort(self, why: str = "") -> None:
+        self.close(1006, why)
+
+
+class Host(Marks, Clock, Spawns, Protocol):
+    """What `HostRelay` and its `RemoteSession`s need of the server (server/app.py
+    `Server`)."""
+
+    @property
+    def content(self) -> Content: ...
+    def class_names(self) -> dict[str, str]: ...
+    def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]: ...
+    def attach(self, session: SessionHandle, link: Link) -> None: ...
+    def requested(self, session: SessionHandle) -> None: ...
+    def run(self, session: SessionHandle,
+            msg: wire.Command | wire.CallTool | wire.Observe) -> None: ...
+    def session_lost(self, session: SessionHandle) -> None: ...
+    async def resume(self, session: SessionHandle, name: str) -> None: ...
+
+
+class HostRelay:
+    """Drives a `Server` from the gateways' inputs and sends them its outputs.
+
+    Args:
+        server: the world host's server (made with `listen=False`).
+        bus: the bus to the gateways.
+    """
+
+    def __init__(self, server: Host, bus: HostBus) -> None:
+        self.server = server
+        self.bus = bus
+        self.run_id = os.urandom(6).hex()  # this start of the host: gateways see a restart
+        self.log = log.get().bind(role="world_host")
+        self.sessions: dict[tuple[str, str], RemoteSession] = {}
+        self._pending: list[Output] = []
+        self._queue: asyncio.Queue[list[Output]] = asyncio.Queue()
+        self._scheduled = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._serving: Serving | None = None
+        self._inputs: Subscription[Input] | None = None
+        self.gateway_runs: dict[str, str] = {}  # gateway -> the run id its pings carry
+        self.gateway_seen: dict[str, float] = {}  # gateway -> when it last asked `ping`
+
+    async def start(self) -> None:
+        """Take inputs and answer requests from now on."""
+        self._inputs = await self.bus.inputs()
+        self._serving = await self.bus.serve(self._request)
+        self._tasks = [asyncio.create_task(self._take(self._inputs)),
+                       asyncio.create_task(self._send()),
+                       asyncio.create_task(self._reaper())]
+        self.log.info("world_host_ready", run=self.run_id)
+
+    async def stop(self) -> None:
+        """Send what is pending, then stop taking inputs."""
+        self._flush()
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+        if self._serving is not None:
+            await self._serving.close()
+        if self._inputs is not None:
+            await self._inputs.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ---- outputs
+
+    def out(self, msg: Output) -> None:
+        """Queue an output; the pass's outputs are published together, in order."""
+        self._pending.append(msg)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._queue.put_nowait(batch)
+
+    async def _send(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            for msg in batch:
+                try:
+                    await self.bus.deliver(msg)
+                except Exception as exc:  # the bus reconnects; a lost output is logged
+                    self.log.warning("output_not_sent", type=type(msg).__name__,
+                                     error=repr(exc))
+
+    def release(self, remote: RemoteSession) -> None:
+        """Take the inputs `remote` got while it was logged in again."""
+        held, remote.held = remote.held, []
+        for msg in held:
+            self.take(msg)
+
+    def forget(self, remote: RemoteSession) -> None:
+        """`remote` is closed: its inputs are no longer taken."""
+        if self.sessions.get((remote.gateway, remote.id)) is remote:
+            del self.sessions[(remote.gateway, remote.id)]
+
+    def drop(self, remote: RemoteSession) -> None:
+        """`remote`'s connection is gone, as far as the world is concerned: as when a
+        connection closes in one process (its character stands link-dead, if it plays)."""
+        self.forget(remote)
+        asyncio.get_running_loop().call_soon(self.server.session_lost, remote)
+
+    def _gateway_seen(self, gateway: str, run: str) -> None:
+        """A gateway asked `ping`: a new run of it (it restarted) has none of the sessions
+        it had, so they are dropped; each gateway's last `ping` is kept for `_reaper`."""
+        known = self.gateway_runs.get(gateway)
+        self.gateway_runs[gateway] = run
+        self.gateway_seen[gateway] = self.server.now()
+        if known is not None and known != run:
+            self._drop_gateway(gateway, "restarted")
+
+    def _drop_gateway(self, gateway: str, why: str) -> None:
+        gone = [r for (g, _), r in self.sessions.items() if g == gateway]
+        for remote in gone:
+            self.drop(remote)
+        if gone:
+            self.log.warning("gateway_sessions_dropped", gateway=gateway, why=why,
+                             count=len(gone))
+
+    async def _reaper(self) -> None:
+        """Drop the sessions of a gateway silent for `GATEWAY_TIMEOUT` seconds (it died)."""
+        while True:
+            await asyncio.sleep(GATEWAY_TIMEOUT / 4)
+            now = self.server.now()
+            for gateway, seen in list(self.gateway_seen.items()):
+                if now - seen > GATEWAY_TIMEOUT:
+                    del self.gateway_seen[gateway]
+                    self._drop_gateway(gateway, "silent")
+
+    # ---- inputs
+
+    async def _request(self, req: Request) -> Reply:
+        if req.op == "ping":
+            self._gateway_seen(req.gateway, str(req.args.get("run", "")))
+            server = self.server
+            return Reply(True, {"run": self.run_id, "name": server.content.name,
+                                "motd": server.content.motd, "classes": server.class_names()})
+        return Reply(False, code="unknown_op", message=f"no request {req.op[:40]!r}")
+
+    async def _take(self, inputs: Subscription[Input]) -> None:
+        async for msg in inputs:
+            if isinstance(msg, Gap):
+                self.log.warning("inputs_dropped", count=msg.dropped)
+                continue
+            try:
+                self.take(msg)
+            except Exception as exc:  # one bad input must not stop the others
+                self.log.error("input_failed", type=type(msg).__name__, exc_info=exc)
+
+    def take(self, msg: Input) -> None:
+        """Act on one input from a gateway."""
+        server = self.server
+        if isinstance(msg, Command | Call):
+            remote = self.sessions.get((msg.gateway, msg.session))
+            if remote is not None and remote.resuming:
+                remote.held.append(msg)
+                return
+            if remote is None or remote.character is None or not remote.playing:
+                self.out(Answer(msg.gateway, msg.session, False, msg.id, "unknown_session",
+                                "This world host does not know the session.", msg.n))
+                return
+            tagged = Tagged(msg.id, msg.n)
+            server.run(remote, wire.Command(msg.line, tagged) if isinstance(msg, Command)
+                       else wire.CallTool(msg.tool, dict(msg.args), tagged))
+            server.requested(remote)
+        elif isinstance(msg, SessionIn):
+            self._session_in(msg)
+        else:
+            self.log.warning("input_ignored", type=type(msg).__name__)
+
+    def _session_in(self, msg: SessionIn) -> None:
+        server, args, key = self.server, msg.args, (msg.gateway, msg.session)
+        remote = self.sessions.get(key)
+        if msg.op in ("auth", "resume"):
+            if remote is None:
+                remote = RemoteSession(self, msg.gateway, msg.session,
+                                       str(args.get("address", "")),
+                                       Subprotocol(str(args.get("subprotocol", "json"))),
+                                       last_input=server.now())
+                self.sessions[key] = remote
+                server.attach(remote, GatewayLink(self, remote, remote.address, server.now()))
+            if remote.playing:
+                return
+            remote.state = State.AUTHENTICATING
+            if msg.op == "resume":
+                remote.resuming = True
+                agent = args.get("agent")
+                remote.agent = AgentIdentity.from_data(agent) if isinstance(agent, dict) \
+                    else None
+                server.spawn(server.resume(remote, str(args.get("name", ""))))
+                return
+            cls = args.get("cls")
+            remote.requests.append(AuthRequest(
+                str(args.get("kind", "")), str(args.get("name", "")),
+                str(args.get("password", "")), str(cls) if cls is not None else None,
+                args.get("id")))
+            server.requested(remote)
+            return
+        if remote is None:
+            return
+        if remote.resuming and msg.op != "lost":
+            remote.held.append(msg)
+            return
+        if msg.op == "lost":
+            self.forget(remote)
+            server.session_lost(remote)
+        elif msg.op == "observe" and remote.playing:
+            server.run(remote, wire.Observe(args.get("id")))
+        elif msg.op == "usage" and remote.playing:
+            try:
+                usage = wire.parse_message(args.get("message"))
+            except WireError as err:
+                remote.send(wire.error(err.code, err.message, err.id))
+                server.mark(remote)
+                return
+            remote.requests.append(GameRequest("usage_message", {"message": usage}))
+            server.requested(remote)
+        elif msg.op == "advance" and remote.playing:
+            remote.requests.append(GameRequest("advance", {"ticks": int(args.get("ticks", 1)),
+                                                          "id": args.get("id")}))
+            server.requested(remote)
+        else:
+            remote.send(wire.error(ErrorCode.BAD_FRAME, f"unknown request {msg.op[:40]!r}"))
+            server.mark(remote)
