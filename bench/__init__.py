@@ -5,6 +5,11 @@
   `--knee` steps the client count up until p99 breaks 50 ms and draws `knee.svg`.
 * `python -m bench.load`  the load generator alone: many WebSocket clients in one lean
   asyncio process, each logging in and sending commands at a fixed rate.
+* `python -m bench.cluster`  cluster mode (nats-server, a world host, two gateways) under
+  the same load: p50/p99 and CPU per command of each role, `bench/results/cluster.json`;
+  `--kill-at T` kills the world host mid-run and checks that no connection dropped and
+  no command answered ok is missing from its journal (`cluster-kill.json`).
+  tests/e2e/test_cluster_bench.py runs it small.
 * `python -m bench.tick`  the world alone, no sockets: tick time and command time for
   N characters.
 * `python -m bench.mob_behaviours`  the world alone: tick p50/p99 with 5,000 wandering

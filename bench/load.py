@@ -5,6 +5,9 @@ Run it as its own process, beside (never inside) the server it measures::
     python -m bench.load --url ws://127.0.0.1:4000/ws --clients 1000 --rate 1 \\
         --duration 30 --names-file names.txt --password secret --json-out out.json
 
+`--url` may name several servers (the gateways of a cluster), comma-separated: client
+i connects to the (i mod n)-th.
+
 It has to stay lean, so that on a small machine the server, not the generator, is
 what runs out of CPU. Hence no WebSocket library: each client is a bare
 `asyncio.Protocol` with a hand-written RFC 6455 client (HTTP upgrade offering
@@ -27,7 +30,18 @@ Counted: round trips (every sample kept, from send to the matching `result`, by
 `time.perf_counter`), results ok and refused (by code: a `no_exit` is a valid
 reply, not an error), `error` frames (by code), timeouts (no result within
 `--timeout` s), dropped connections (closed by anything but us), and the
-generator's own CPU and scheduling lag, to show it was not the bottleneck.
+generator's own CPU and scheduling lag, to show it was not the bottleneck. A result
+refused `world_unavailable` (a cluster's gateway answers it for a command the world
+host never took: it crashed, or stayed away past `world_wait`) is an error, not a
+refusal, and not a round trip; the client keeps its connection and goes on.
+
+For `bench.cluster`'s crash test: `--acked-out FILE` writes, per client, its name, the
+ids of every command answered ok (late ones too: the list to find in the world host's
+journal) and those of the commands refused (world_unavailable aside). SIGUSR1 marks a
+moment (the world host's kill): the summary's `mark` then says when it came (wall
+clock), how long after it each client had its first command sent after it answered
+ok (the first client, the last one, the percentiles), and how many
+`world_unavailable` answers went to commands sent before and after it.
 
 Progress goes to stdout as one JSON object a line (`{"phase": ...}`), which
 `bench.run` reads to know when the window opens and closes; the summary goes to
@@ -46,6 +60,7 @@ import math
 import os
 import random
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,6 +86,9 @@ KINDS = ("look", "move", "say")
 DIRECTIONS = (b"north", b"south", b"east", b"west", b"up", b"down")
 SAYINGS = (b"hello", b"nice day", b"anyone seen the smith", b"off to the market",
            b"lovely weather today", b"see you at the tavern")
+
+UNAVAILABLE = "world_unavailable"
+"""A cluster's answer to a command the world host never took: an error."""
 
 _perf = time.perf_counter
 _bits = random.getrandbits
@@ -109,14 +127,19 @@ def summarize_ms(values: list[float]) -> dict[str, float]:
     return {k: round(v, 3) for k, v in out.items()}
 
 
+def target(url: str) -> tuple[str, int, str]:
+    """(host, port, path) of a ws:// URL."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+
+
 class Gen:
     """What all clients share: the schedule and the counters."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        url = urlsplit(args.url)
-        self.host = url.hostname or "127.0.0.1"
-        self.port = url.port or 80
-        self.path = url.path or "/"
+        self.targets = [target(u.strip()) for u in args.url.split(",") if u.strip()]
+        if not self.targets:
+            raise SystemExit("bench.load: --url names no server")
         self.password = args.password
         self.spread = args.spread
         self.period = 1.0 / args.rate
@@ -146,6 +169,19 @@ class Gen:
         self.bytes = 0
         self.room_events = 0
         self.clients: list[Client] = []
+        self.acking = bool(getattr(args, "acked_out", None))  # keep the ids answered ok
+        self.mark_t = math.inf  # perf_counter() of the SIGUSR1 mark
+        self.mark_wall: float | None = None
+        self.resumed: list[float] = []  # per client: ms from the mark to its first ok
+        self.unavailable_before = 0  # world_unavailable for commands sent before the mark
+        self.unavailable_after = 0
+
+    def mark(self) -> None:
+        """SIGUSR1: note the moment (bench.cluster kills the world host then)."""
+        if self.mark_wall is None:
+            self.mark_t = _perf()
+            self.mark_wall = time.time()
+            emit(phase="mark")
 
     def error(self, code: str) -> None:
         self.errors[code] = self.errors.get(code, 0) + 1
@@ -160,10 +196,15 @@ _SCRATCH_VIEW = memoryview(_SCRATCH)
 class Client(asyncio.BufferedProtocol):
     """One player: upgrade, log in, then commands on a timer."""
 
-    def __init__(self, gen: Gen, name: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, gen: Gen, name: str, loop: asyncio.AbstractEventLoop,
+                 target: tuple[str, int, str] | None = None) -> None:
         self.gen = gen
         self.name = name
         self.loop = loop
+        self.host, self.port, self.path = target or gen.targets[0]
+        self.acked: list[int] | None = [] if gen.acking else None
+        self.refused: list[int] = []  # with `acked`: the ids answered with a refusal
+        self.resumed = False  # answered ok to a command sent after the mark
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.upgraded = False
@@ -183,12 +224,11 @@ class Client(asyncio.BufferedProtocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.key = base64.b64encode(os.urandom(16))
-        g = self.gen
         transport.write(
             b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
             b"Sec-WebSocket-Protocol: aegent.json\r\n\r\n"
-            % (g.path.encode(), g.host.encode(), g.port, self.key))
+            % (self.path.encode(), self.host.encode(), self.port, self.key))
 
     # Reading: every client reads into one shared scratch buffer (the loop runs one
     # callback at a time, and each read is consumed before the next), so a read costs
@@ -315,21 +355,39 @@ class Client(asyncio.BufferedProtocol):
             g.error("unreadable_result")
             return
         t = _perf()
-        entry = self.pending.pop(int(m.group(1)), None)
+        cid = int(m.group(1))
+        ok = m.group(2) == b"true"
+        if ok and self.acked is not None:
+            self.acked.append(cid)  # acknowledged, late or not: it must be journaled
+        entry = self.pending.pop(cid, None)
         if entry is None:
             g.late += 1  # already counted as a timeout
             return
         t0, kind, measured = entry
+        code = ""
+        if not ok:
+            c = _CODE_RE.search(buf, m.end(), end)
+            code = c.group(1).decode() if c else "?"
+            if code == UNAVAILABLE:  # the world host never took it: an error
+                g.error(code)
+                if t0 < g.mark_t:
+                    g.unavailable_before += 1
+                else:
+                    g.unavailable_after += 1
+                return
+            if self.acked is not None:
+                self.refused.append(cid)
+        elif t0 >= g.mark_t and not self.resumed:
+            self.resumed = True
+            g.resumed.append((t - g.mark_t) * 1000.0)
         if not measured:
             return
         ms = (t - t0) * 1000.0
         g.rtts.append(ms)
         g.kind_rtts[kind].append(ms)
-        if m.group(2) == b"true":
+        if ok:
             g.ok += 1
         else:
-            c = _CODE_RE.search(buf, m.end(), end)
-            code = c.group(1).decode() if c else "?"
             g.refused[code] = g.refused.get(code, 0) + 1
 
     def _error_frame(self, buf: bytearray, start: int, end: int) -> None:
@@ -423,9 +481,10 @@ def source_address(i: int) -> str:
 async def _connect(gen: Gen, name: str, loop: asyncio.AbstractEventLoop, i: int = 0
                    ) -> Client | None:
     local = (source_address(i), 0) if gen.spread else None
+    where = gen.targets[i % len(gen.targets)]
     try:
-        _, proto = await loop.create_connection(lambda: Client(gen, name, loop), gen.host,
-                                                gen.port, local_addr=local)
+        _, proto = await loop.create_connection(lambda: Client(gen, name, loop, where),
+                                                where[0], where[1], local_addr=local)
     except OSError as exc:
         gen.error(f"connect_{type(exc).__name__}")
         return None
@@ -450,6 +509,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                          f"{args.clients} wanted")
     names = names[:args.clients]
     me = psutil.Process()
+    loop.add_signal_handler(signal.SIGUSR1, gen.mark)
     # ---- log in, a batch at a time
     t_login = _perf()
     login_failures = 0
@@ -502,8 +562,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for c in gen.clients:
         c.close()
     await asyncio.sleep(0.2)
+    loop.remove_signal_handler(signal.SIGUSR1)
+    if args.acked_out:
+        Path(args.acked_out).write_text(json.dumps(
+            [{"name": c.name, "acked": c.acked, "refused": c.refused} for c in gen.clients])
+            + "\n")
     window = wall1 - wall0
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    extra: dict[str, Any] = {}
+    if len(gen.targets) > 1:
+        extra["urls"] = [u.strip() for u in args.url.split(",") if u.strip()]
+    if gen.mark_wall is not None:
+        resumed = sorted(gen.resumed)
+        extra["mark"] = {
+            "wall": gen.mark_wall, "clients_resumed": len(resumed),
+            "first_ok_ms": round(resumed[0], 1) if resumed else None,
+            "all_ok_ms": round(resumed[-1], 1) if resumed else None,
+            "resumed_ms": summarize_ms(resumed),
+            "unavailable_sent_before": gen.unavailable_before,
+            "unavailable_sent_after": gen.unavailable_after}
     return {
         "clients": args.clients,
         "logged_in": len(gen.clients),
@@ -538,13 +615,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loadgen_cpu_percent": round(100.0 * cpu / window, 1) if window > 0 else 0.0,
         "loadgen_rss_mib": round(me.memory_info().rss / 2**20, 1),
         "timeout_s": args.timeout,
+        **extra,
     }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of `python -m bench.load`."""
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
-    p.add_argument("--url", required=True, help="ws://HOST:PORT/ws")
+    p.add_argument("--url", required=True, help="ws://HOST:PORT/ws; several, comma-separated: "
+                   "client i uses the (i mod n)-th")
     p.add_argument("--clients", type=int, default=100)
     p.add_argument("--rate", type=float, default=1.0, help="commands per second per client")
     p.add_argument("--duration", type=float, default=30.0, help="measured window, seconds")
@@ -561,6 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spread", action="store_true", help="each client from its own loopback "
                    "address (127.1.x.y), as players come from many; the server limits "
                    "connections per address")
+    p.add_argument("--acked-out", help="write here, per client, its name and the ids of the "
+                   "commands answered ok (JSON)")
     return p
 
 

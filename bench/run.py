@@ -209,12 +209,13 @@ class Sampler(threading.Thread):
         self.join()
 
 
-def _cpu_s(p: psutil.Process) -> float:
+def cpu_s(p: psutil.Process) -> float:
+    """CPU seconds `p` has used so far (user + system)."""
     t = p.cpu_times()
     return t.user + t.system
 
 
-def _sched_wait_s(pid: int) -> float:
+def sched_wait_s(pid: int) -> float:
     """Seconds the threads of `pid` spent runnable but waiting for a CPU (0 if unknown).
 
     From /proc/PID/task/*/schedstat (time on CPU, time waiting on a run queue,
@@ -233,7 +234,7 @@ def _sched_wait_s(pid: int) -> float:
     return total / 1e9
 
 
-def _host_busy_s() -> float:
+def host_busy_s() -> float:
     """CPU seconds the whole machine has been busy (all cores, everything but idle)."""
     t = psutil.cpu_times()
     return sum(t) - t.idle - getattr(t, "iowait", 0.0)
@@ -249,9 +250,9 @@ def wait_quiet(limit_pct: float, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     said = False
     while True:
-        b0, m0 = _host_busy_s(), _cpu_s(me)
+        b0, m0 = host_busy_s(), cpu_s(me)
         time.sleep(2.0)
-        other = 100.0 * ((_host_busy_s() - b0) - (_cpu_s(me) - m0)) / 2.0
+        other = 100.0 * ((host_busy_s() - b0) - (cpu_s(me) - m0)) / 2.0
         if other < limit_pct or time.monotonic() > deadline:
             if said:
                 log(f"  other processes now use {other:.0f}% of a core; going on")
@@ -322,19 +323,19 @@ def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
             elif phase == "window_start":
                 sampler = Sampler(sp, gp)
                 sampler.start()
-                srv_cpu0, gen_cpu0, t0 = _cpu_s(sp), _cpu_s(gp), time.perf_counter()
-                host0, me0 = _host_busy_s(), _cpu_s(psutil.Process())
-                srv_wait0, gen_wait0 = _sched_wait_s(server.pid), _sched_wait_s(gen.pid)
+                srv_cpu0, gen_cpu0, t0 = cpu_s(sp), cpu_s(gp), time.perf_counter()
+                host0, me0 = host_busy_s(), cpu_s(psutil.Process())
+                srv_wait0, gen_wait0 = sched_wait_s(server.pid), sched_wait_s(gen.pid)
                 if args.profile:
                     profile = start_profile(server.pid, args, work, label)
             elif phase == "window_end" and sampler is not None:
                 wall = time.perf_counter() - t0
-                window = {"wall": wall, "srv_cpu": _cpu_s(sp) - srv_cpu0,
-                          "gen_cpu": _cpu_s(gp) - gen_cpu0,
-                          "host": _host_busy_s() - host0,
-                          "me": _cpu_s(psutil.Process()) - me0,
-                          "srv_wait": _sched_wait_s(server.pid) - srv_wait0,
-                          "gen_wait": _sched_wait_s(gen.pid) - gen_wait0}
+                window = {"wall": wall, "srv_cpu": cpu_s(sp) - srv_cpu0,
+                          "gen_cpu": cpu_s(gp) - gen_cpu0,
+                          "host": host_busy_s() - host0,
+                          "me": cpu_s(psutil.Process()) - me0,
+                          "srv_wait": sched_wait_s(server.pid) - srv_wait0,
+                          "gen_wait": sched_wait_s(gen.pid) - gen_wait0}
                 sampler.stop()
         gen.wait()
         if profile is not None:
@@ -525,22 +526,23 @@ def passed(r: dict[str, Any]) -> bool:
             and r.get("logged_in") == r.get("clients") and r.get("results", 0) > 0)
 
 
-def _median(values: list[float]) -> float:
+def median(values: list[float]) -> float:
+    """The median of `values` without the missing ones (None, nan), rounded; nan if none."""
     vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return round(statistics.median(vals), 3) if vals else math.nan
 
 
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over repeated runs (errors and drops: summed over all runs)."""
-    med = {k: _median([r.get(k, math.nan) for r in runs])
+    med = {k: median([r.get(k, math.nan) for r in runs])
            for k in ("cmds_per_s", "server_cpu_percent", "server_rss_mib", "server_rss_idle_mib",
                      "kib_per_player", "kib_per_player_logged_in", "loadgen_cpu_percent",
                      "host_cpu_percent", "other_cpu_percent", "login_seconds",
                      "server_tick_p99_ms", "server_cpu_ms_per_cmd", "server_wait_percent",
                      "loadgen_wait_percent")}
-    rtt = {k: _median([r["rtt_ms"][k] for r in runs if "rtt_ms" in r])
+    rtt = {k: median([r["rtt_ms"][k] for r in runs if "rtt_ms" in r])
            for k in ("p50", "p90", "p99", "p999", "max", "mean")}
-    by_cmd = {c: {k: _median([r["rtt_ms_by_command"][c][k] for r in runs
+    by_cmd = {c: {k: median([r["rtt_ms_by_command"][c][k] for r in runs
                               if "rtt_ms_by_command" in r]) for k in ("p50", "p99")}
               for c in ("look", "move", "say")}
     refused: dict[str, int] = {}
@@ -559,7 +561,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rtt_ms": rtt,
         "rtt_ms_by_command": by_cmd,
         "p99_spread_ms": [min(p99s), max(p99s)] if p99s else [],
-        "send_lag_p99_ms": _median([r["send_lag_ms"]["p99"] for r in runs if "send_lag_ms" in r]),
+        "send_lag_p99_ms": median([r["send_lag_ms"]["p99"] for r in runs if "send_lag_ms" in r]),
         "problems": sum(problems_of(r) for r in runs),
         "drops": sum(r.get("drops", 0) for r in runs),
         "timeouts": sum(r.get("timeouts_total", 0) for r in runs),

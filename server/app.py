@@ -25,6 +25,7 @@ from server.bus.messages import AdminInput, Enter, Input, Leave, LinkLost, Tick
 from server.bus.messages import Call as CallInput
 from server.bus.messages import Command as CommandInput
 from server.config import Settings
+from server.gateway import gmcp
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, SessionHandle, State
 from server.gateway.telnet import TelnetConnection
 from server.gateway.writer import Link, Writer, keepalive
@@ -169,6 +170,9 @@ class Server:
         self._deferred: list[Refused | Awaitable[Refused | None]] | None = None
         # The journal (server/host/recorder.py): every world input, before it applies.
         self.recorder: WorldRecorder | None = None
+        # (gateway, session) -> its last command the journal replayed at start: what a
+        # gateway's session, logged in again, sent before the crash and need not resend
+        self.recovered_commands: dict[tuple[str, str], int] = {}
 
     @property
     def game_name(self) -> str:
@@ -337,6 +341,7 @@ class Server:
         recovery = await asyncio.to_thread(self.recorder.recover, self.world)
         self.world = recovery.world
         self.world.drain()
+        self.recovered_commands = recovery.commands
         if recovery.left:  # left just before the crash: written again, to be sure
             await self.save(list(recovery.left.items()))
         now = self.now()
@@ -694,6 +699,13 @@ class Server:
     def _gc_paused(self, generation: int, seconds: float) -> None:
         self.metrics.gc_pause.labels(generation=str(generation)).observe(seconds)
 
+    def gmcp_feed(self, supports: gmcp.Supports) -> gmcp.Feed:
+        """A session's GMCP feed: it reads this process's world."""
+        return gmcp.Feed(self.world, supports)
+
+    def gmcp_heard(self, session: Session, package: str, data: Any) -> None:
+        """Nothing more to do: the session's feed answered from the world here."""
+
     def health_json(self) -> str:
         """A small JSON document for load balancers and people."""
         return json.dumps({"ok": not self._stopping, **self.stats()})
@@ -834,6 +846,12 @@ class Server:
         """Put `session` back in play as `name` without a password: its gateway logged it
         in before this world host started again (server/host/relay.py)."""
         try:
+            online = self.world.find_online(name)
+            if online is not None and online.kind is not Kind.MOB:  # recovered: no database
+                self.log.info("session_resumed", session=session.id, character=online.name)
+                self.enter(session, online.name, online.role.value, None, online, None,
+                           False, online.kind)
+                return
             account = await self.in_db(self.repo.get_account, accounts.normalize(name))
             if session.state is State.CLOSED:
                 return

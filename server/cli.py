@@ -117,6 +117,22 @@ def _cluster(args: argparse.Namespace) -> int:
     return asyncio.run(supervise(children, lines))
 
 
+def _ping(args: argparse.Namespace) -> int:
+    from server.probe import NoAnswer, nats_urls, ping
+
+    settings = config.from_env(config_file=args.config, nats_url=args.nats)
+    try:
+        pong = asyncio.run(ping(nats_urls(settings.nats_url), args.timeout))
+    except ValueError as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
+    except NoAnswer as exc:
+        print(f"aegent ping: {exc}", file=sys.stderr)
+        return 1
+    print(f"world host up: {pong.name} (run {pong.run})", flush=True)
+    return 0
+
+
 def ready_line(name: str, host: str, port: int, telnet_port: int) -> str:
     """The one line that says where to go once the server listens."""
     if host in ("", "0.0.0.0", "::"):  # every interface: this machine's own is one of them
@@ -550,6 +566,15 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
                     help="the aegent.toml to read")
     cl.set_defaults(fn=_cluster)
+
+    pg = sub.add_parser("ping", help="exit 0 if a world host answers on the bus (prints its "
+                        "run id and game), 1 if none does: a health check")
+    pg.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
+    pg.add_argument("--timeout", type=float, default=3.0, metavar="S",
+                    help="seconds to wait, in all (default 3)")
+    pg.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                    help="the aegent.toml to read")
+    pg.set_defaults(fn=_ping)
 
     i = sub.add_parser("init", help="write a game folder: the starter world to edit, a "
                                     "commented aegent.toml, a README")

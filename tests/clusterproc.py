@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemons import end, free_port, wait_ready
+from daemons import end, free_port, listening, wait_ready
 from serverproc import AEGENT, FAST
 
 
@@ -85,7 +85,9 @@ class Cluster:
                 [*AEGENT, "gateway", "--port", str(port), "--telnet-port", str(telnet_port),
                  "--gateway-id", name], env={**self._env(), **env}, stdout=out,
                 stderr=subprocess.STDOUT)
-        wait_ready(process, port, f"aegent gateway {name}", timeout=timeout, log=log)
+        # Both ports: the telnet one opens just after the WebSocket one.
+        wait_ready(process, port, f"aegent gateway {name}", timeout=timeout, log=log,
+                   ready=lambda: listening(telnet_port))
         gateway = self.gateways[name] = Gateway(name, process, port, telnet_port)
         return gateway
 

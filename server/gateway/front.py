@@ -15,6 +15,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from server.config import Settings
+from server.gateway.gmcp import Feed, Supports
 from server.gateway.session import Session
 from server.metrics import Metrics
 from server.netguard import AddressCounter, LogBudget, Network
@@ -80,3 +81,10 @@ class Front(Protocol):
 
     def health_json(self) -> str:
         """The /health document."""
+
+    def gmcp_feed(self, supports: Supports) -> Feed:
+        """The GMCP feed of a new session whose client declares `supports`."""
+
+    def gmcp_heard(self, session: Session, package: str, data: Any) -> None:
+        """A GMCP message from `session`'s client was taken in (a `Core.Supports.*`
+        applied to its `Supports`, or a request answered from what is here)."""

@@ -252,11 +252,15 @@ class Feed:
             is sent, as IRE servers do for clients that never say).
     """
 
-    __slots__ = ("world", "supports", "_inv", "_room", "_things", "_players", "_dirty")
+    __slots__ = ("world", "supports", "lists", "areas", "_inv", "_room", "_things",
+                 "_players", "_dirty")
 
-    def __init__(self, world: World | None = None, supports: Supports | None = None) -> None:
+    def __init__(self, world: World | None = None, supports: Supports | None = None,
+                 lists: bool = True, areas: Mapping[str, str] | None = None) -> None:
         self.world = world
         self.supports = supports
+        self.lists = lists  # False: a gateway's; the world host makes the lists (`sync`)
+        self.areas = areas  # zone id -> name, where there is no world to read them from
         # As last sent, by id (by name for people); None: the whole list goes next.
         self._inv: dict[str, dict[str, Any]] | None = None
         self._things: dict[str, dict[str, Any]] | None = None
@@ -300,6 +304,8 @@ class Feed:
         if isinstance(event, ev.RoomShown) and self.world is not None:
             zone = self.world.content.zones.get(event.zone)
             area = zone.name if zone is not None else None
+        elif isinstance(event, ev.RoomShown) and self.areas is not None:
+            area = self.areas.get(event.zone)
         out = messages(event, viewer, colour, area)
         if ch is not None and isinstance(event, ev.LevelGained | ev.GoldChanged):
             out.append(status(ch))
@@ -307,6 +313,10 @@ class Feed:
             self._inv = inventory(ch)
             out.append(("Char.Items.List", {"location": "inv", "items": list(self._inv.values())}))
         return self._keep(out)
+
+    def changed(self) -> None:
+        """Something the lists show may have changed: the next `sync` looks."""
+        self._dirty = True
 
     def bracket(self, event: ev.Event, viewer: str) -> tuple[Message, Message] | None:
         """`Comm.Channel.Start` and `.End` to send around `event`'s line of text (None: it
@@ -319,7 +329,7 @@ class Feed:
     def sync(self, ch: Character | None) -> list[Message]:
         """The `Char.Items` and `Room.Players` messages that bring the client's lists up to
         date with the world (whole lists after a login or a move, else differences)."""
-        if not self._dirty or ch is None:
+        if not self._dirty or ch is None or not self.lists:
             return []
         self._dirty = False
         out: list[Message] = []
@@ -363,7 +373,8 @@ class Feed:
         """Answer a client's request (`Char.Items.Inv`, `.Room`, `.Contents <id>`) with a
         `Char.Items.List`; other packages get nothing."""
         kind = package.lower()
-        if ch is None or not kind.startswith("char.items.") or not self.wanted(package):
+        if (ch is None or not kind.startswith("char.items.") or not self.wanted(package)
+                or not self.lists):
             return []
         room = self.world.rooms.get(ch.room) if self.world is not None else None
         if kind == "char.items.inv":

@@ -30,14 +30,18 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import psutil
+from websockets.datastructures import Headers
+from websockets.http11 import Response
 
 from server import log, netguard, wire
 from server.bus import (
     Answer,
     BusError,
+    BusTimeout,
     Call,
     Command,
     Delivery,
@@ -46,12 +50,14 @@ from server.bus import (
     GatewayBus,
     Input,
     Output,
+    Reply,
     Request,
     SessionIn,
     SessionOut,
     Subscription,
 )
 from server.config import Settings
+from server.gateway import gmcp
 from server.gateway.agent import AgentIdentity
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.gateway.telnet import TelnetConnection
@@ -61,6 +67,10 @@ from server.metrics import Metrics
 from server.netguard import LogBudget
 from world.entities import Character, Kind, Role
 from world.events import Event, SettingChanged, Vitals, from_data
+
+LATE_PINGS = 3
+"""Unanswered pings in a row (each within twice `world_ping_interval`) after which a
+world host that is still subscribed counts as away: a busy host is not a gone one."""
 
 UNAVAILABLE = "world_unavailable"
 """The error code of a command the world host could not take in time."""
@@ -103,16 +113,54 @@ class Waiting:
     since: float
 
 
-class NoA2A:
-    """A gateway does not answer A2A (the world host has no HTTP port yet): 503."""
+class BusA2A:
+    """The A2A paths of a gateway: each request goes to the world host over the bus (it
+    has the agents, their keys and their sessions), its answer comes back as it is."""
 
-    async def get(self, path: str, headers: Any) -> Any:
-        return http_response(503, "Service Unavailable",
-                             b"A2A is served by `aegent serve` only, for now.\n",
-                             "text/plain; charset=utf-8")
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
 
-    async def post(self, path: str, headers: Any, body: bytes, address: str) -> Any:
-        return await self.get(path, headers)
+    async def get(self, path: str, headers: Headers) -> Response:
+        return await self._ask("a2a_get", {"path": path, "headers": pairs(headers)})
+
+    async def post(self, path: str, headers: Headers, body: bytes, address: str
+                   ) -> Response:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return plain_response(400, "The body is not UTF-8.\n")
+        return await self._ask("a2a_post", {"path": path, "headers": pairs(headers),
+                                            "body": text, "address": address})
+
+    async def _ask(self, op: str, args: dict[str, Any]) -> Response:
+        gateway = self.gateway
+        try:
+            reply = await gateway.bus.request(
+                Request(gateway.id, "", op, args),
+                timeout=gateway.settings.a2a_reply_timeout + 5.0)
+        except BusError:
+            return plain_response(503, "The world is not running just now; try again in a "
+                                       "moment.\n")
+        except ValueError as exc:  # not bus data, or too large for it
+            gateway.log.warning("a2a_not_forwarded", error=str(exc))
+            return plain_response(400, "That request cannot be passed on.\n")
+        data = reply.data
+        if not reply.ok or not isinstance(data.get("status"), int):
+            return plain_response(502, "The world could not answer that.\n")
+        return Response(int(data["status"]), str(data.get("reason", "")),
+                        Headers([(str(k), str(v)) for k, v in data.get("headers", ())]),
+                        str(data.get("body", "")).encode("utf-8"))
+
+
+def pairs(headers: Headers) -> list[list[str]]:
+    """HTTP headers as bus data."""
+    return [[name, value] for name, value in headers.raw_items()]
+
+
+def plain_response(status: int, text: str) -> Response:
+    """A short text answer of the gateway's own."""
+    return http_response(status, HTTPStatus(status).phrase, text.encode("utf-8"),
+                         "text/plain; charset=utf-8")
 
 
 class Gateway:
@@ -143,7 +191,7 @@ class Gateway:
         self.limits = Limits(settings.rate, settings.burst, settings.queue_max,
                              settings.max_message_bytes)
         self.gateways = [u.strip() for u in settings.gateway_urls.split(",") if u.strip()]
-        self.a2a = NoA2A()
+        self.a2a = BusA2A(self)
         self.port = settings.port
         self.telnet_port = settings.telnet_port
         self.started_at = time.time()
@@ -151,12 +199,17 @@ class Gateway:
         self.game_name = "Aegent Quest"
         self.motd = ""
         self.classes: dict[str, str] = {}
+        self.areas: dict[str, str] = {}  # zone id -> name (GMCP's Room.Info `area`)
         self.host_run: str | None = None  # the world host's run id
         self.up = False
         self.tools: dict[str, list[dict[str, Any]]] = {}  # session id -> its tools, `all`
-        self.inflight: dict[int, tuple[Session, Any]] = {}  # n -> the command's session, id
+        # n -> the command's session, the command and when it was sent (in order of n)
+        self.inflight: dict[int, tuple[Session, Command | Call, float]] = {}
+        self.resuming: set[Session] = set()  # logged in again on a new world host
         self.waiting: deque[Waiting] = deque()
         self.held: dict[Session, int] = {}  # commands of a session in `waiting`
+        self._late = 0  # pings in a row that went unanswered in time
+        self.authing: dict[Session, Any] = {}  # logins sent to the world host -> their id
         self._n = itertools.count(1)
         self._ids = itertools.count(1)
         self._sends: asyncio.Queue[Input] = asyncio.Queue()
@@ -265,10 +318,12 @@ class Gateway:
             return
         self.metrics.sessions.labels(kind=str(session.subprotocol)).dec()
         self.by_id.pop(session.id, None)
+        self.authing.pop(session, None)
         self.tools.pop(session.id, None)
         self.tools.pop(session.id + "*", None)
-        for n in [n for n, (s, _) in self.inflight.items() if s is session]:
+        for n in [n for n, (s, _, _) in self.inflight.items() if s is session]:
             del self.inflight[n]
+        self.resuming.discard(session)
         self.writer.forget(session)
         ch = session.character
         if ch is not None and self.by_character.get(ch.id) is session:
@@ -278,6 +333,26 @@ class Gateway:
         self.log.info("session_closed", session=session.id, reason=session.close_reason)
         if was is not State.CONNECTED or ch is not None:
             self._input(SessionIn(self.id, session.id, "lost"))
+
+    def gmcp_feed(self, supports: gmcp.Supports) -> gmcp.Feed:
+        """A session's GMCP feed: what events say is made here; the item and player
+        lists, which read the world, come from the world host."""
+        return gmcp.Feed(None, supports, lists=False, areas=self.areas)
+
+    def gmcp_heard(self, session: Session, package: str, data: Any) -> None:
+        """The world host hears it too, once the session plays there (before that, its
+        `auth` carries what the client declared)."""
+        if session.state is State.PLAYING:
+            self._input(SessionIn(self.id, session.id, "gmcp", {"package": package,
+                                                                "data": data}))
+
+    def _gmcp_of(self, session: Session) -> dict[str, Any] | None:
+        """What a session's client declared of GMCP, for the world host (None: no GMCP)."""
+        supports = session.gmcp_feed.supports
+        if not session.gmcp_enabled:
+            return None
+        return {"declared": bool(supports and supports.declared),
+                "supports": list(supports) if supports is not None else []}
 
     def mark(self, session: Session, urgent: bool = True) -> None:
         """Note that `session` has output (server/gateway/writer.py)."""
@@ -303,8 +378,9 @@ class Gateway:
         return [dict(tool) for tool in tools]
 
     def run(self, session: Session, msg: wire.Command | wire.CallTool | wire.Observe) -> None:
-        """Send a command to the world host, or hold it while the host is away."""
-        if not self.up or self.waiting:
+        """Send a command to the world host, or hold it while the host is away (or this
+        session is being logged in again there, or has commands held before it)."""
+        if not self.up or session in self.resuming or session in self.held:
             held = self.held.get(session, 0)
             if held >= session.limits.queue:
                 session.answer(msg.id, UNAVAILABLE, "Too many commands are waiting for the "
@@ -319,16 +395,18 @@ class Gateway:
                  ) -> None:
         ch = session.character
         if ch is None or session.state is not State.PLAYING:
+            session.answer(msg.id, UNAVAILABLE, "You are no longer in the world.")
+            self.mark(session)
             return
         if isinstance(msg, wire.Observe):
             self._input(SessionIn(self.id, session.id, "observe", {"id": msg.id}))
             return
         n = next(self._n)
-        self.inflight[n] = (session, msg.id)
-        if isinstance(msg, wire.Command):
-            self._input(Command(self.id, session.id, ch.id, msg.line, msg.id, n))
-        else:
-            self._input(Call(self.id, session.id, ch.id, msg.tool, dict(msg.args), msg.id, n))
+        sent = (Command(self.id, session.id, ch.id, msg.line, msg.id, n)
+                if isinstance(msg, wire.Command) else
+                Call(self.id, session.id, ch.id, msg.tool, dict(msg.args), msg.id, n))
+        self.inflight[n] = (session, sent, self.now())
+        self._input(sent)
 
     def _after(self, session: Session) -> None:
         if session.requests:
@@ -342,10 +420,11 @@ class Gateway:
             if not self.up:
                 self._unavailable_auth(session, req.id)
                 return
+            self.authing[session] = req.id
             self._input(SessionIn(self.id, session.id, "auth", {
                 "kind": req.kind, "name": req.name, "password": req.password, "cls": req.cls,
                 "id": req.id, "address": session.address,
-                "subprotocol": str(session.subprotocol)}))
+                "subprotocol": str(session.subprotocol), "gmcp": self._gmcp_of(session)}))
         elif req.kind == "usage_message":
             message = req.args["message"]
             self._input(SessionIn(self.id, session.id, "usage",
@@ -390,9 +469,14 @@ class Gateway:
             sent = self.inflight.pop(msg.n, None) if msg.n else None
             if session is None:
                 return
-            if msg.code == "unknown_session":  # the host restarted: it will be resumed
-                session.answer(sent[1] if sent else msg.id, UNAVAILABLE,
-                               "The world restarted; please send that again.")
+            if msg.code == "unknown_session":  # a new world host: sent again once resumed
+                if sent is not None:
+                    self.inflight[msg.n] = sent
+                if session.state is State.PLAYING and session not in self.resuming:
+                    self._resume(session)
+                else:
+                    session.answer(msg.id, UNAVAILABLE, "The world restarted; please send "
+                                                        "that again.")
             else:
                 if msg.view is not None and session.character is not None:
                     set_numbers(session.character, msg.view)
@@ -441,6 +525,7 @@ class Gateway:
         elif op == "say":
             session.say([(str(style), str(text)) for style, text in args["spans"]])
         elif op == "auth_ok":
+            self.authing.pop(session, None)
             ch = character_of(args["character"])
             agent = args.get("agent")
             session.agent = AgentIdentity.from_data(agent) if isinstance(agent, dict) else None
@@ -452,12 +537,17 @@ class Gateway:
             self.by_character[ch.id] = session
             if args.get("resumed") and session.state is State.PLAYING:
                 session.character = ch  # logged in again after a restart: nothing to say
+                self._resumed(session, int(args.get("applied") or 0))
             else:
                 session.auth_succeeded(ch, str(args.get("role", "player")), args.get("id"),
                                        bool(args.get("created")))
+        elif op == "gmcp":
+            session.gmcp_out.extend((str(m[0]), m[1]) for m in args.get("messages", ()))
         elif op == "auth_failed":
+            self.authing.pop(session, None)
             session.auth_failed(str(args["code"]), str(args["message"]), args.get("id"))
         elif op == "name_checked":
+            self.authing.pop(session, None)
             problem = args.get("problem")
             session.name_checked(bool(args["exists"]), str(problem) if problem else None,
                                  args.get("id"))
@@ -469,12 +559,22 @@ class Gateway:
 
     async def _ping(self) -> bool:
         """Ask the world host whether it is there; act on a change. Whether it answered."""
+        reply: Reply | None
         try:
             reply = await self.bus.request(Request(self.id, "", "ping", {"run": self.run_id}),
                                            timeout=self.settings.world_ping_interval * 2)
-        except BusError:
+        except BusTimeout:  # busy (a long pause of its loop) or gone: gone after a few
+            self._late += 1
+            if self._late < LATE_PINGS:
+                return self.up
             reply = None
+        except BusError:  # nobody serves requests: it is gone
+            reply = None
+        else:
+            self._late = 0
         if reply is None or not reply.ok:
+            self._late = 0
+            self._fail_auths()
             if self.up:
                 self.up = False
                 self.log.warning("world_away")
@@ -484,6 +584,10 @@ class Gateway:
         data = reply.data
         self.game_name = str(data.get("name") or self.game_name)
         self.motd = str(data.get("motd") or "")
+        zones = data.get("zones")
+        if isinstance(zones, dict):
+            self.areas.clear()
+            self.areas.update((str(k), str(v)) for k, v in zones.items())
         classes = data.get("classes")
         if isinstance(classes, dict):
             self.classes = {str(k): str(v) for k, v in classes.items()}
@@ -506,41 +610,90 @@ class Gateway:
                 session.notify([("notice", text)], "warning")
                 self.mark(session)
 
-    def _resume_all(self) -> None:
-        """A new world host: the commands it never answered are answered, and every
-        playing session is logged in again there."""
-        for n, (session, id) in list(self.inflight.items()):
-            del self.inflight[n]
-            if session in self.sessions:
-                session.answer(id, UNAVAILABLE, "The world restarted before it answered "
-                                                "that; look before you send it again.")
+    def _fail_auths(self) -> None:
+        """The world host is gone: the logins it was working on are refused."""
+        authing, self.authing = self.authing, {}
+        for session, id in authing.items():
+            if session in self.sessions and session.state is State.AUTHENTICATING:
+                self._unavailable_auth(session, id)
                 self.mark(session)
+
+    def _resume_all(self) -> None:
+        """A new world host: every playing session is logged in again there; what it
+        had sent and not heard back about waits for that (`_resumed`)."""
+        self._fail_auths()
         for session in list(self.sessions):
-            ch = session.character
-            if session.state is State.PLAYING and ch is not None:
-                self._input(SessionIn(self.id, session.id, "resume", {
-                    "name": ch.name, "address": session.address,
-                    "subprotocol": str(session.subprotocol),
-                    "agent": session.agent.to_data() if session.agent else None}))
-        self.log.info("sessions_resumed", count=len(self.by_character))
+            if session.state is State.PLAYING and session.character is not None:
+                self._resume(session)
+        self.log.info("sessions_resumed", count=len(self.resuming))
+
+    def _resume(self, session: Session) -> None:
+        """Log `session` in again on the world host (on this gateway's word)."""
+        ch = session.character
+        assert ch is not None
+        self.resuming.add(session)
+        self._input(SessionIn(self.id, session.id, "resume", {
+            "name": ch.name, "address": session.address,
+            "subprotocol": str(session.subprotocol), "gmcp": self._gmcp_of(session),
+            "agent": session.agent.to_data() if session.agent else None}))
+
+    def _resumed(self, session: Session, applied: int) -> None:
+        """`session` plays on the new world host, whose journal holds this session's
+        commands up to number `applied`: those it had sent and never heard back about
+        are answered (they were done; their events are gone with the old host) or sent
+        again (they were not), in order, then what waited meanwhile."""
+        self.resuming.discard(session)
+        for n, (owner, sent, _) in list(self.inflight.items()):
+            if owner is not session:
+                continue
+            if n <= applied:
+                del self.inflight[n]
+                session.answer(sent.id)
+            else:
+                self.inflight[n] = (owner, sent, self.now())
+                self._input(sent)
+        self.mark(session)
+        self._release()
 
     def _release(self) -> None:
-        """Send the commands that waited for the world host, in order."""
-        while self.up and self.waiting:
-            waiting = self._unwait()
-            if waiting.session in self.sessions:
-                self._forward(waiting.session, waiting.msg)
+        """Send the commands that waited for the world host, in order (those of a
+        session being logged in again keep waiting)."""
+        if not self.up or not self.waiting:
+            return
+        kept: deque[Waiting] = deque()
+        while self.waiting:
+            waiting = self.waiting.popleft()
+            session = waiting.session
+            if session in self.sessions and session in self.resuming:
+                kept.append(waiting)
+                continue
+            self._unheld(session)
+            if session in self.sessions:
+                self._forward(session, waiting.msg)
+        self.waiting = kept
 
     def _unwait(self) -> Waiting:
         waiting = self.waiting.popleft()
-        left = self.held.pop(waiting.session, 1) - 1
-        if left > 0:
-            self.held[waiting.session] = left
+        self._unheld(waiting.session)
         return waiting
 
+    def _unheld(self, session: Session) -> None:
+        left = self.held.pop(session, 1) - 1
+        if left > 0:
+            self.held[session] = left
+
     def _expire(self, now: float) -> None:
-        """Answer `world_unavailable` to the commands that waited too long."""
+        """Answer `world_unavailable` to the commands that waited too long: held here, or
+        sent and never answered (an input or its answer lost on the bus)."""
         wait = self.settings.world_wait
+        for n, (session, sent, since) in list(self.inflight.items()):
+            if now - since < wait:
+                continue
+            del self.inflight[n]
+            if session in self.sessions:
+                session.answer(sent.id, UNAVAILABLE, "The world did not answer that in time; look "
+                                                "before you send it again.")
+                self.mark(session)
         while self.waiting and now - self.waiting[0].since >= wait:
             waiting = self._unwait()
             session = waiting.session

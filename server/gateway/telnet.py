@@ -114,7 +114,7 @@ class TelnetConnection(asyncio.Protocol):
         self.codec.start()
         self.write_pending()
         self.session = self.server.open_session(self, Subprotocol.TEXT)
-        self.session.gmcp_feed = gmcp.Feed(self.server.world, self.gmcp_supports)
+        self.session.gmcp_feed = self.server.gmcp_feed(self.gmcp_supports)
         self.session.held = True  # written by _greet, once the window size is known
         self._greeting = asyncio.get_running_loop().call_later(GREETING_WAIT, self._greet)
         return True
@@ -274,10 +274,12 @@ class TelnetConnection(asyncio.Protocol):
                 self._log("info", "gmcp_supports_ignored", package=event.package,
                           ignored=ignored, kept=len(self.gmcp_supports),
                           limit=self.gmcp_supports.limit)
+            self.server.gmcp_heard(session, event.package, data)
         elif package == "core.ping":
             self.codec.send_gmcp("Core.Ping")
         else:  # a request (Char.Items.Inv...) is answered; anything else is ignored
             session.gmcp_request(event.package, data)
+            self.server.gmcp_heard(session, event.package, data)
 
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client's input, within the connection's budget; the

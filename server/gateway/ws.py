@@ -461,7 +461,7 @@ class Connection(asyncio.Protocol):
         self.session = self.server.open_session(self, kind)
         self.session.gmcp_enabled = kind in mudstandards.OOB
         if self.session.gmcp_enabled:
-            self.session.gmcp_feed = gmcp.Feed(self.server.world, self.gmcp_supports)
+            self.session.gmcp_feed = self.server.gmcp_feed(self.gmcp_supports)
 
     def _settle_address(self, request: Request) -> bool:
         """Who the client is (a trusted proxy's X-Forwarded-For, else the peer), counted
@@ -628,10 +628,12 @@ class Connection(asyncio.Protocol):
             if ignored and self._supports_budget.allow():
                 self._log("info", "gmcp_supports_ignored", package=package, ignored=ignored,
                           kept=len(self.gmcp_supports), limit=self.gmcp_supports.limit)
+            self.server.gmcp_heard(session, package, data)
         elif name == "core.ping":
             self._send_gmcp("Core.Ping")
         else:  # a request (Char.Items.Inv...) is answered; anything else is ignored
             session.gmcp_request(package, data)
+            self.server.gmcp_heard(session, package, data)
 
     def _log(self, level: str, event: str, **fields: Any) -> None:
         """Log a line caused by the client, within the connection's budget; the first

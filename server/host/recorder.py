@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import structlog
 
-from server.bus.messages import AdminInput, Input, Leave
+from server.bus.messages import AdminInput, Call, Command, Input, Leave
 from server.host.journal import FileJournal
 from server.host.replay import EventRecord, Replayer
 from server.host.snapshots import SnapshotInfo, SnapshotMismatch, SnapshotStore, dump
@@ -76,6 +76,8 @@ class Recovery:
     replayed: int = 0
     left: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_replayed: int = 0  # journal entries with no usable snapshot before them
+    # (gateway, session) -> the number `n` of its last command replayed (cluster mode)
+    commands: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def content_hash(content_dir: Path) -> str:
@@ -156,6 +158,8 @@ class WorldRecorder:
                     ch = engine.world.characters.get(_name_of(engine.world, entry.character))
                     if ch is not None:
                         recovery.left[ch.name] = engine.world.snapshot(ch)
+                if isinstance(entry, Command | Call) and entry.n:
+                    recovery.commands[(entry.gateway, entry.session)] = entry.n
                 engine.admin = apply_admin(self.snapshots, record.seq)
                 engine.apply(entry, record.seq)
                 recovery.replayed += 1

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from websockets.datastructures import Headers
 
 from server import log, wire
 from server.bus import (
@@ -37,7 +40,7 @@ from server.bus import (
 )
 from server.bus.base import Serving
 from server.bus.messages import Input
-from server.gateway import render
+from server.gateway import gmcp, render
 from server.gateway.agent import AgentIdentity
 from server.gateway.session import (
     AuthRequest,
@@ -53,13 +56,21 @@ from world.entities import Character
 from world.events import Event, Message, ServerRequest, Snooped, Vitals
 
 if TYPE_CHECKING:
+    from server.config import Settings
+    from server.gateway.front import A2AEndpoint
     from server.gateway.writer import Link
     from world.prototypes import Content
+    from world.world import World
 
 
 GATEWAY_TIMEOUT = 10.0
 """Seconds without a `ping` from a gateway after which its sessions are dropped (it died:
 its players' characters stand link-dead, as after a lost connection)."""
+
+
+HELD_MAX = 64
+"""Inputs a session being logged in again may have waiting (its gateway holds at most
+`queue_max` commands per session while the host is away: this is above that)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +120,7 @@ class RemoteSession:
     watchers: list[SessionHandle] = field(default_factory=list)
     resuming: bool = False  # logging in again after the host restarted
     held: list[Command | Call | SessionIn] = field(default_factory=list)  # while resuming
+    gmcp_feed: gmcp.Feed | None = None  # its client takes GMCP: the lists are made here
     relayed: ClassVar[bool] = True
 
     @property
@@ -141,6 +153,9 @@ class RemoteSession:
         ch = self.character
         if self.watchers and not isinstance(event, Vitals | Snooped):
             self.echo(render.plain(render.render(event, ch.name if ch is not None else "")))
+        if self.gmcp_feed is not None and not isinstance(event, Vitals):
+            self.gmcp_feed.changed()  # its lists may have changed: looked at on flush
+            self.relay.gmcp_touched.add(self)
         self.seq += 1
         if cache is None or ch is None:  # its own: straight to it
             self._out("event", event_data(event))
@@ -185,8 +200,12 @@ class RemoteSession:
         self.state = State.PLAYING
         server = self.relay.server
         resumed, self.resuming = self.resuming, False
+        if self.gmcp_feed is not None:  # the lists go whole at the next flush
+            self.gmcp_feed.login(character)
+            self.relay.gmcp_touched.add(self)
         self._out("auth_ok", {"character": view(character), "role": role, "id": id,
                               "created": created, "resumed": resumed,
+                              "applied": self.relay.applied.get((self.gateway, self.id), 0),
                               "agent": self.agent.to_data() if self.agent else None,
                               "tools": server.tool_list(self),
                               "tools_all": server.tool_list(self, every=True)})
@@ -262,6 +281,14 @@ class Host(Marks, Clock, Spawns, Protocol):
 
     @property
     def content(self) -> Content: ...
+    @property
+    def world(self) -> World: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def a2a(self) -> A2AEndpoint: ...
+    @property
+    def recovered_commands(self) -> Mapping[tuple[str, str], int]: ...
     def class_names(self) -> dict[str, str]: ...
     def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]: ...
     def attach(self, session: SessionHandle, link: Link) -> None: ...
@@ -292,6 +319,9 @@ class HostRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: Serving | None = None
         self._inputs: Subscription[Input] | None = None
+        # (gateway, session) -> the last command number its journal replayed (recovery)
+        self.applied: dict[tuple[str, str], int] = dict(server.recovered_commands)
+        self.gmcp_touched: set[RemoteSession] = set()  # GMCP sessions that heard something
         self.gateway_runs: dict[str, str] = {}  # gateway -> the run id its pings carry
         self.gateway_seen: dict[str, float] = {}  # gateway -> when it last asked `ping`
 
@@ -322,12 +352,25 @@ class HostRelay:
     def out(self, msg: Output) -> None:
         """Queue an output; the pass's outputs are published together, in order."""
         self._pending.append(msg)
+        self._schedule()
+
+    def _schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
+        if self.gmcp_touched:  # the GMCP lists of those that heard something, up to date
+            touched, self.gmcp_touched = self.gmcp_touched, set()
+            for remote in touched:
+                ch, feed = remote.character, remote.gmcp_feed
+                if ch is None or feed is None or not remote.playing:
+                    continue
+                found = feed.sync(ch)
+                if found:
+                    self._pending.append(SessionOut(remote.gateway, remote.id, "gmcp", {
+                        "messages": [[package, data] for package, data in found]}))
         if self._pending:
             batch, self._pending = self._pending, []
             self._queue.put_nowait(batch)
@@ -341,6 +384,43 @@ class HostRelay:
                 except Exception as exc:  # the bus reconnects; a lost output is logged
                     self.log.warning("output_not_sent", type=type(msg).__name__,
                                      error=repr(exc))
+
+    def _take_gmcp(self, remote: RemoteSession, spec: Any) -> None:
+        """A session's client takes GMCP (`spec`: what it declared): its lists are made
+        here, from the world."""
+        if not isinstance(spec, dict):
+            remote.gmcp_feed = None
+            return
+        supports = gmcp.Supports(self.server.settings.gmcp_supports_max)
+        if spec.get("declared"):
+            supports.update(gmcp.SUPPORTS[0], [str(s) for s in spec.get("supports") or ()])
+        remote.gmcp_feed = gmcp.Feed(self.server.world, supports)
+
+    def _gmcp_message(self, remote: RemoteSession, package: str, data: Any) -> None:
+        """A GMCP message the client sent: what it supports, or a request for a list."""
+        feed, ch = remote.gmcp_feed, remote.character
+        if feed is None or ch is None:
+            return
+        if package.lower() in gmcp.SUPPORTS:
+            if feed.supports is not None:
+                feed.supports.update(package, data)
+            feed.changed()
+            self.gmcp_touched.add(remote)
+            self._schedule()
+            return
+        found = feed.request(package, data, ch)
+        if found:
+            self.out(SessionOut(remote.gateway, remote.id, "gmcp", {
+                "messages": [[p, d] for p, d in found]}))
+
+    def _hold(self, remote: RemoteSession, msg: Command | Call | SessionIn) -> None:
+        """Keep `msg` until `remote` is logged in again; past `HELD_MAX`, a command is
+        answered as if the session were unknown (its gateway says `world_unavailable`)."""
+        if len(remote.held) < HELD_MAX:
+            remote.held.append(msg)
+        elif isinstance(msg, Command | Call):
+            self.out(Answer(msg.gateway, msg.session, False, msg.id, "unknown_session",
+                            "Too much waits for this session.", msg.n))
 
     def release(self, remote: RemoteSession) -> None:
         """Take the inputs `remote` got while it was logged in again."""
@@ -393,8 +473,27 @@ class HostRelay:
             self._gateway_seen(req.gateway, str(req.args.get("run", "")))
             server = self.server
             return Reply(True, {"run": self.run_id, "name": server.content.name,
-                                "motd": server.content.motd, "classes": server.class_names()})
+                                "motd": server.content.motd, "classes": server.class_names(),
+                                "zones": {zid: zone.name for zid, zone
+                                          in server.world.content.zones.items()}})
+        if req.op in ("a2a_get", "a2a_post"):
+            return await self._a2a(req)
         return Reply(False, code="unknown_op", message=f"no request {req.op[:40]!r}")
+
+    async def _a2a(self, req: Request) -> Reply:
+        """An A2A request a gateway took in: answered here, the response sent back whole."""
+        args = req.args
+        headers = Headers([(str(k), str(v)) for k, v in args.get("headers", ())])
+        path = str(args.get("path", ""))
+        a2a = self.server.a2a
+        if req.op == "a2a_get":
+            response = await a2a.get(path, headers)
+        else:
+            response = await a2a.post(path, headers, str(args.get("body", "")).encode(),
+                                      str(args.get("address", "")))
+        return Reply(True, {"status": response.status_code, "reason": response.reason_phrase,
+                            "headers": [list(kv) for kv in response.headers.raw_items()],
+                            "body": response.body.decode("utf-8", "replace")})
 
     async def _take(self, inputs: Subscription[Input]) -> None:
         async for msg in inputs:
@@ -412,7 +511,7 @@ class HostRelay:
         if isinstance(msg, Command | Call):
             remote = self.sessions.get((msg.gateway, msg.session))
             if remote is not None and remote.resuming:
-                remote.held.append(msg)
+                self._hold(remote, msg)
                 return
             if remote is None or remote.character is None or not remote.playing:
                 self.out(Answer(msg.gateway, msg.session, False, msg.id, "unknown_session",
@@ -439,8 +538,12 @@ class HostRelay:
                 self.sessions[key] = remote
                 server.attach(remote, GatewayLink(self, remote, remote.address, server.now()))
             if remote.playing:
+                if msg.op == "resume" and remote.character is not None:  # again: say so
+                    remote.resuming = True
+                    remote.auth_succeeded(remote.character, str(remote.character.role))
                 return
             remote.state = State.AUTHENTICATING
+            self._take_gmcp(remote, args.get("gmcp"))
             if msg.op == "resume":
                 remote.resuming = True
                 agent = args.get("agent")
@@ -458,7 +561,7 @@ class HostRelay:
         if remote is None:
             return
         if remote.resuming and msg.op != "lost":
-            remote.held.append(msg)
+            self._hold(remote, msg)
             return
         if msg.op == "lost":
             self.forget(remote)
@@ -474,6 +577,8 @@ class HostRelay:
                 return
             remote.requests.append(GameRequest("usage_message", {"message": usage}))
             server.requested(remote)
+        elif msg.op == "gmcp" and remote.playing and remote.gmcp_feed is not None:
+            self._gmcp_message(remote, str(args.get("package", "")), args.get("data"))
         elif msg.op == "advance" and remote.playing:
             remote.requests.append(GameRequest("advance", {"ticks": int(args.get("ticks", 1)),
                                                           "id": args.get("id")}))

@@ -284,3 +284,105 @@ async def test_a_restarted_gateway_leaves_its_old_players_link_dead(cluster: Clu
         await watcher.close()
         with contextlib.suppress(Exception):
             await lost.close()
+
+
+async def test_gmcp_lists_come_from_the_world_host(cluster: Cluster) -> None:
+    """A MUD client on a gateway gets GMCP's item and player lists, which the world host
+    makes (the gateway has no world): the room's items at login, an item moving from the
+    room to the inventory, a player from another gateway arriving, a request answered."""
+    from test_mudlet import MUDLET, Mudlet
+    from test_telnet import Raw, register_text
+
+    from server.gateway import telnet_protocol as tp
+    from server.gateway.telnet_protocol import DO, IAC
+
+    await asyncio.to_thread(cluster.start_world)
+    g1 = await asyncio.to_thread(cluster.start_gateway, "g1")
+    g2 = await asyncio.to_thread(cluster.start_gateway, "g2")
+    r, w = await asyncio.open_connection("127.0.0.1", g1.telnet_port)
+    raw = Raw(r, w)
+    ann = Mudlet(raw)
+    try:
+        await raw.send(bytes([IAC, DO, tp.GMCP]))
+        await ann.send("Core.Supports.Set", MUDLET)
+        await register_text(raw, "Ann")
+        assert (await ann.next("Char.Status"))["name"] == "Ann"
+        square = await ann.next("Room.Info")
+        assert square["name"] == "Town Square" and square["area"] == "Haven"
+        room = await ann.next("Char.Items.List", lambda d: d["location"] == "room")
+        (paper,) = [i for i in room["items"] if i["keyword"] == "map"]
+        assert await ann.next("Room.Players") == [{"name": "Ann", "fullname": "Ann"}]
+
+        await raw.line("get map")
+        assert (await ann.next("Char.Items.Remove"))["item"] == paper
+        assert (await ann.next("Char.Items.Add"))["item"]["id"] == paper["id"]
+
+        bob = await joined(g2.url, "Bob", "aegent.json")
+        assert await ann.next("Room.AddPlayer") == {"name": "Bob", "fullname": "Bob"}
+        await bob.close()
+
+        await ann.send("Char.Items.Inv")
+        inv = await ann.next("Char.Items.List", lambda d: d["location"] == "inv")
+        assert paper["id"] in {i["id"] for i in inv["items"]}
+    finally:
+        await raw.close()
+
+
+async def test_a2a_through_a_gateway_reaches_an_agent_on_another(cluster: Cluster) -> None:
+    """An agent logs in with its API key on one gateway; its owner's A2A client asks it
+    through the other gateway's HTTP port: the card, then a message and its answer."""
+    import httpx
+    from test_a2a import SDK_TIMEOUT, a2a_client, ask, make_agent
+
+    from agents.runner import Agent
+    from agents.scripted import ScriptedPolicy
+
+    await asyncio.to_thread(cluster.start_world)
+    g1 = await asyncio.to_thread(cluster.start_gateway, "g1")
+    g2 = await asyncio.to_thread(cluster.start_gateway, "g2")
+    base = f"http://127.0.0.1:{g1.port}"
+    ann = await joined(g1.url, "Ann", "aegent.json")
+    key = await make_agent(ann, "Scout", "movement,communication")
+    on = await ann.command("agent a2a Scout on")
+    assert on[-1]["ok"] is True, on
+    online = asyncio.Event()
+    agent = Agent(g2.url, Credentials("Scout", api_key=key), ScriptedPolicy(seed=1),
+                  register=False, min_interval=0.05, on_registered=lambda _: online.set())
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        await asyncio.wait_for(online.wait(), SDK_TIMEOUT)
+        async with httpx.AsyncClient(timeout=SDK_TIMEOUT) as http:
+            card = await http.get(base + "/a2a/Scout/.well-known/agent-card.json")
+        assert card.status_code == 200 and card.json()["name"] == "Scout"
+        async with a2a_client(base + "/a2a/Scout", key) as client:
+            reply = await ask(client, "How are you doing?")
+        assert reply.parts[0].text.startswith("Level 1 warrior"), reply
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, SDK_TIMEOUT)
+        await ann.close()
+
+
+async def test_commands_sent_as_the_world_host_dies_are_done_after_its_restart(
+        cluster: Cluster) -> None:
+    """Sent at once after the kill, before the gateway can know: the command goes nowhere,
+    and the gateway sends it again once its session is logged in on the new host (whose
+    journal says it was not done); the player gets its answer, not an error."""
+    await asyncio.to_thread(cluster.start_world)
+    g1 = await asyncio.to_thread(cluster.start_gateway, "g1")
+    c = await joined(g1.url, "Zed")
+    try:
+        assert (await c.command("look"))[-1]["ok"] is True
+        await asyncio.to_thread(cluster.kill_world)
+        ids = [c.next_id() for _ in range(3)]
+        for mid, line in zip(ids, ("north", "look", "south"), strict=True):
+            await c.send({"type": "command", "line": line, "id": mid})
+        await asyncio.to_thread(cluster.start_world)
+        got = await c.until(lambda m: m.get("type") == "result" and m.get("id") == ids[-1], 30)
+        results = {m["id"]: m for m in got if m.get("type") == "result"}
+        assert all(results[mid]["ok"] is True for mid in ids), results
+        rooms = [e["data"]["name"] for e in events(got, "room")]
+        assert rooms[-1] == "Town Square" and "Temple Steps" in rooms  # each done, in order
+    finally:
+        await c.close()
