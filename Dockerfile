@@ -57,9 +57,12 @@ VOLUME /data
 EXPOSE 4000 4001
 # /health answers {"ok": true, ...} while the server runs (false once it is stopping).
 # No curl in the slim image: the standard library's urllib. AEGENT_PORT, if set, moves it.
+# The same check fits `aegent gateway` (ok while its world host answers it); `aegent
+# world` listens on no port, so compose.yaml gives that service `aegent ping` instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import json, os, urllib.request as u; r = u.urlopen('http://127.0.0.1:%s/health' % os.environ.get('AEGENT_PORT', '4000'), timeout=4); raise SystemExit(0 if json.load(r)['ok'] else 1)"]
 # SIGTERM (docker stop) saves every character and stops; an admin's `reboot` exits 75,
-# which a restart policy (compose.yaml: on-failure) starts again.
+# which a restart policy (compose.yaml: on-failure) starts again. The whole game in one
+# process, for the image alone; compose.yaml runs `aegent world` and `aegent gateway`.
 STOPSIGNAL SIGTERM
 CMD ["aegent", "serve"]

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck content-check clean postgres browser nats package-test mutate
+.PHONY: run test bench lint typecheck content-check clean postgres browser nats haproxy package-test mutate
 
 # pip's and setuptools' chatter goes to a log, shown only if the install fails.
 # The extras are the heavy parts a plain `pip install aegent-quest` leaves out (agents,
@@ -52,8 +52,16 @@ nats:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null) || \
 	    echo "warning: could not install nats-server; the bus's NATS tests will be skipped (and fail under CI)"; }
 
+# HAProxy is Debian's haproxy package: tests/package/test_compose.py runs compose.yaml's
+# proxy (deploy/haproxy.cfg) with it in front of real gateways. Without it that test is
+# skipped, or fails under CI.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null) || \
+	    echo "warning: could not install haproxy; the compose proxy's test will be skipped (and fail under CI)"; }
+
 # The whole suite, the wheel test included (AEGENT_PACKAGE_TEST=1, see package-test).
-test: $(STAMP) postgres browser nats lint
+test: $(STAMP) postgres browser nats haproxy lint
 	AEGENT_PACKAGE_TEST=1 PYTHONASYNCIODEBUG=1 $(BIN)/python -m pytest -q
 
 # The wheel as a user installs it (tests/package/test_wheel.py: python -m build, a fresh

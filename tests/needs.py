@@ -1,9 +1,10 @@
 """Tests that need a real thing installed: skip outside CI, fail under CI.
 
 Some tests exercise real outside programs rather than fakes: PostgreSQL (tests/pg.py),
-Debian's Chromium (tests/e2e/test_browser.py), a NATS server (tests/natsd.py), and,
+Debian's Chromium (tests/e2e/test_browser.py), a NATS server (tests/natsd.py), HAProxy
+(tests/package/test_compose.py), and,
 for the tests still to come, the TinTin++ MUD client. `make test` installs what it can
-(`make postgres`, `make browser`, `make nats`). When one is missing anyway:
+(`make postgres`, `make browser`, `make nats`, `make haproxy`). When one is missing anyway:
 
 - under CI (the environment variable `CI` set to anything but "", "0", "false" or
   "no": `.ci/run` runs with CI=true), the test **fails**, so that a failed install can
@@ -49,6 +50,9 @@ THINGS: dict[str, Thing] = {
     "nats-server": Thing(lambda: shutil.which("nats-server") is not None
                          or Path("/usr/sbin/nats-server").exists(),
                          "run `make nats` (Debian's nats-server package)"),
+    "haproxy": Thing(lambda: shutil.which("haproxy") is not None
+                     or Path("/usr/sbin/haproxy").exists(),
+                     "run `make haproxy` (Debian's haproxy package)"),
     "tintin++": Thing(lambda: shutil.which("tt++") is not None,
                       "run `apt-get install tintin++` (Debian's package; the program is tt++)"),
 }

@@ -1,41 +1,62 @@
-"""compose.yaml and the Dockerfile, checked without a container runtime (there is none
-where the tests run, so the image is never built here).
+"""compose.yaml, deploy/haproxy.cfg and the Dockerfile, checked without a container
+runtime (there is none where the tests run, so the image is never built here).
+
+compose.yaml runs cluster mode: `nats` (JetStream), `postgres`, `qdrant`, one world host
+(`world`: `aegent world`), two gateways (`gateway-1`, `gateway-2`: `aegent gateway`) and
+`proxy` (HAProxy with deploy/haproxy.cfg), the one service that publishes 4000 and 4001.
 
 Read as files, against the code they drive:
 - every variable in the environment of a service built from the Dockerfile, and in the
   image's ENV, is a setting's (`config.env_names`), and all of them together with the
   command's flags load (`config.load`) as they would in the container;
-- each such service's command, and the image's CMD, parse with `server.cli.build_parser()`;
-- the ports published and EXPOSEd are the ones those settings listen on; the data
-  folder is on a volume; DATABASE_URL and QDRANT_URL name the services that serve them;
+- each such service's command, the world host's health check (`aegent ping`) and the
+  image's CMD parse with `server.cli.build_parser()`;
+- only the proxy publishes ports, the image's own, which its frontends bind; the
+  gateways listen where its backends send and where their health check asks; the world
+  host's data folder is on a volume, the gateways keep nothing; DATABASE_URL and
+  QDRANT_URL name the services that serve them, and only the world host has them;
 - every service has a health check, every named volume is declared, `depends_on`
   waits for health; the image runs as a user of its own, its HEALTHCHECK asks /health,
-  and the build context holds what the sdist needs.
+  and the build context holds what the sdist needs;
+- the proxy sends X-Forwarded-For on the web port and the PROXY protocol on telnet, checks
+  each gateway's /health, and has the one address the gateways trust;
+- the topology is the one `aegent cluster --gateways 2` starts (`server.cluster.plan`):
+  a nats-server with JetStream, a world host and two gateways, given the same settings.
 
-Then run, as far as this machine allows: the nats service's flags given to Debian's
-nats-server, and the game service's command and environment, rewritten only where a
-container differs from here (addresses, ports, the data folder, the database's host),
-against a real PostgreSQL (tests/pg.py): `aegent user create` for the first admin as
-docs/deploy.md says, `aegent serve`, the image's health check (compose.yaml repeats it)
-passing and then failing once the server stopped, an admin's login, a player's
-registration over the WebSocket, the telnet port, and the rows in PostgreSQL.
+Then run, as far as this machine allows, with only what a container changes rewritten
+(addresses, ports, the data folder, the database's host): the nats service's flags on
+Debian's nats-server; `aegent user create` for the first admin as docs/deploy.md says;
+the world service's command and environment against a real PostgreSQL (tests/pg.py)
+and that nats-server, its health check (`aegent ping`) passing, then failing once it
+stopped; both gateways' commands and environments, their health checks passing; and
+Debian's haproxy with deploy/haproxy.cfg in front of them: the admin logs in and a
+player registers through the proxy's WebSocket port, another through its telnet port,
+they hear each other (one world), the connections are spread over both gateways, and
+the players' own addresses reach the gateways (X-Forwarded-For, the PROXY header).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import csv
+import io
+import ipaddress
 import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -49,18 +70,25 @@ from natsd import HOW as NATS_HOW
 from natsd import find_nats_server
 from needs import require
 from pg import scratch_database
-from wsclient import Client, auth_of
+from websockets.asyncio.client import connect
+from wsclient import TIMEOUT, Client, auth_of, events
 
 from server import config
 from server.cli import build_parser
+from server.cluster import plan
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
 PASSWORD = "compose-test-password"  # POSTGRES_PASSWORD, as .env gives it
+VARIABLES = {"POSTGRES_PASSWORD": PASSWORD}  # .env, at its least
 ENV_NAMES = {var: name for name in config.FIELDS for var in config.env_names(name)}
 ENV_NAMES[config.CONFIG_ENV] = "--config"  # not a setting: where the settings file is
+FLAG_SETTINGS = {"nats": "nats_url"}  # flags whose setting has another name
+NOT_SETTINGS = {"timeout", "gateways"}  # `aegent ping --timeout`, `aegent cluster --gateways`
+SUPERVISOR_ONLY = {"parent_pid"}  # `aegent cluster` sets it; in a container, PID 1 is the program
 
 
 # ---- reading the files ------------------------------------------------------------------
@@ -183,23 +211,29 @@ def parse_command(argv: list[str]) -> argparse.Namespace:
         pytest.fail(f"`{' '.join(argv)}` does not parse with server.cli.build_parser()")
 
 
+def loaded(argv: list[str], env: Mapping[str, str], cwd: Path) -> config.Loaded:
+    """The settings a container with this command and environment runs with, and where
+    each came from."""
+    args = parse_command(argv)
+    flags = {FLAG_SETTINGS.get(k, k): v for k, v in vars(args).items()
+             if v is not None and v is not False}
+    flags = {k: v for k, v in flags.items() if k in config.FIELDS}
+    return config.load(env=env, cwd=cwd, **flags)
+
+
 def effective(argv: list[str], env: Mapping[str, str], cwd: Path) -> config.Settings:
     """The settings a container with this command and environment runs with."""
-    args = parse_command(argv)
-    flags = {k: v for k, v in vars(args).items()
-             if k in config.FIELDS and v is not None and v is not False}
-    return config.load(env=env, cwd=cwd, **flags).settings
+    return loaded(argv, env, cwd).settings
+
+
+def given(argv: list[str], env: Mapping[str, str], cwd: Path) -> set[str]:
+    """The settings that this command and environment set (not left at the default)."""
+    return {name for name, source in loaded(argv, env, cwd).sources.items()
+            if source != "default"}
 
 
 def container_env(service: dict[str, Any], variables: Mapping[str, str]) -> dict[str, str]:
     return {**image_env(), **environment(service, variables)}
-
-
-def container_port(spec: str | int | dict[str, Any]) -> int:
-    """The container's side of a `ports` entry ("4000:4000", "127.0.0.1:4000:4000/tcp")."""
-    if isinstance(spec, dict):
-        return int(spec["target"])
-    return int(str(spec).rsplit(":", 1)[-1].split("/", 1)[0])
 
 
 def volume_mounts(service: dict[str, Any]) -> dict[str, str]:
@@ -214,6 +248,128 @@ def volume_mounts(service: dict[str, Any]) -> dict[str, str]:
     return mounts
 
 
+def published(service: dict[str, Any]) -> dict[int, int]:
+    """host port -> container port of a service's `ports` ("4000:4000", "127.0.0.1:4000:4000")."""
+    out: dict[int, int] = {}
+    for spec in service.get("ports") or []:
+        if isinstance(spec, dict):
+            out[int(spec["published"])] = int(spec["target"])
+        else:
+            parts = str(spec).split("/", 1)[0].rsplit(":", 2)
+            out[int(parts[-2])] = int(parts[-1])
+    return out
+
+
+def role(service: dict[str, Any]) -> str:
+    """The `aegent` subcommand a service built from the Dockerfile runs."""
+    return str(service["command"][1])
+
+
+def of_role(name: str) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in built_here().items() if role(s) == name}
+
+
+def settings_of(service: dict[str, Any], cwd: Path,
+                variables: Mapping[str, str] = VARIABLES) -> config.Settings:
+    return effective(service["command"], container_env(service, variables), cwd)
+
+
+def flag(argv: list[str], name: str) -> str:
+    """The value after `name` in `argv`."""
+    assert name in argv, f"{name} is not in {argv}"
+    return argv[argv.index(name) + 1]
+
+
+def with_flags(argv: list[str], values: Mapping[str, str]) -> list[str]:
+    """`argv` with the value after each flag of `values` replaced."""
+    out = list(argv)
+    for name, value in values.items():
+        if name in out:
+            out[out.index(name) + 1] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One section of haproxy.cfg: `frontend web`, `backend gateways_web`, `global`..."""
+
+    kind: str
+    name: str
+    lines: tuple[tuple[str, ...], ...]  # each directive's words, comments left out
+
+    def find(self, *words: str) -> list[tuple[str, ...]]:
+        """The directives that begin with `words`."""
+        return [line for line in self.lines if line[:len(words)] == words]
+
+    def value(self, *words: str) -> str:
+        """The one directive beginning with `words`: its next word."""
+        found = self.find(*words)
+        assert len(found) == 1, f"{self.kind} {self.name}: {len(found)} `{' '.join(words)}`"
+        return found[0][len(words)]
+
+    def binds(self) -> dict[int, tuple[str, ...]]:
+        """Each port it binds, with the words after the address."""
+        return {int(line[1].rsplit(":", 1)[1]): line[2:] for line in self.find("bind")}
+
+    def bind_port(self) -> int:
+        """The port of its first `bind`, the one without options."""
+        port, options = next(iter(self.binds().items()))
+        assert not options, f"frontend {self.name}: its first bind has {options}"
+        return port
+
+
+def haproxy_cfg() -> dict[str, Section]:
+    """deploy/haproxy.cfg's sections by `kind name` ("frontend web", "global")."""
+    sections: dict[str, Section] = {}
+    kind, name = "", ""
+    lines: list[tuple[str, ...]] = []
+    for raw in HAPROXY_CFG.read_text().splitlines():
+        words = tuple(raw.split("#", 1)[0].split())
+        if not words:
+            continue
+        if not raw[0].isspace():
+            if kind:
+                sections[f"{kind} {name}".strip()] = Section(kind, name, tuple(lines))
+            kind, name, lines = words[0], " ".join(words[1:]), []
+        else:
+            lines.append(words)
+    if kind:
+        sections[f"{kind} {name}".strip()] = Section(kind, name, tuple(lines))
+    return sections
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A `server` line of a backend: its name, host, port and the words after them."""
+
+    name: str
+    host: str
+    port: int
+    options: tuple[str, ...]
+
+    def option(self, word: str) -> str | None:
+        """The word after `word` in the options, or None."""
+        return self.options[self.options.index(word) + 1] if word in self.options else None
+
+
+def servers(backend: Section) -> list[Server]:
+    out = []
+    for line in backend.find("server"):
+        host, _, port = line[2].rpartition(":")
+        out.append(Server(line[1], host, int(port), line[3:]))
+    return out
+
+
+def backend_of(cfg: dict[str, Section], frontend: str) -> Section:
+    return cfg["backend " + cfg["frontend " + frontend].value("default_backend")]
+
+
+def proxy_address() -> str:
+    """The proxy service's fixed address on the compose network."""
+    address: str = services()["proxy"]["networks"]["default"]["ipv4_address"]
+    return address
+
+
 # ---- the files, against the code --------------------------------------------------------
 
 
@@ -222,12 +378,10 @@ def test_every_variable_of_the_game_services_is_a_setting(tmp_path: Path) -> Non
     for variable in image_env():
         assert variable in ENV_NAMES, f"Dockerfile ENV {variable} is not a setting"
     for name, service in built_here().items():
-        env = environment(service, {"POSTGRES_PASSWORD": PASSWORD})
-        for variable in env:
+        for variable in environment(service, VARIABLES):
             assert variable in ENV_NAMES, (
                 f"{name}: {variable} is not a setting's variable (server/config.py)")
-        effective(service["command"], container_env(service, {"POSTGRES_PASSWORD": PASSWORD}),
-                  tmp_path)  # every value valid, or a ConfigError naming it
+        settings_of(service, tmp_path)  # every value valid, or a ConfigError naming it
 
 
 def test_the_commands_parse_with_the_real_parser() -> None:
@@ -237,32 +391,54 @@ def test_the_commands_parse_with_the_real_parser() -> None:
         command = service["command"]
         assert isinstance(command, list), f"{name}: give the command as a list"
         parse_command(command)
+    assert sorted(role(s) for s in built_here().values()) == ["gateway", "gateway", "world"]
 
 
-def test_the_ports_are_the_ones_the_settings_listen_on(tmp_path: Path) -> None:
+def test_only_the_proxy_publishes_the_game_ports(tmp_path: Path) -> None:
     image = effective(json.loads(one("CMD")), image_env(), tmp_path)
     exposed = {int(p.split("/")[0]) for p in one("EXPOSE").split()}
     assert exposed == {image.port, image.telnet_port}
     assert image.host == "0.0.0.0", "the image must listen beyond its own loopback"
-    for name, service in built_here().items():
-        settings = effective(service["command"],
-                             container_env(service, {"POSTGRES_PASSWORD": PASSWORD}), tmp_path)
-        published = {container_port(p) for p in service.get("ports") or []}
-        assert published == {settings.port, settings.telnet_port}, name
+    for name, service in services().items():
+        if name != "proxy":
+            assert not service.get("ports"), f"{name} publishes ports: only the proxy does"
+    cfg = haproxy_cfg()
+    web, telnet = cfg["frontend web"], cfg["frontend telnet"]
+    # The same ports as `aegent serve` (the image alone), on the host and in the proxy.
+    assert published(services()["proxy"]) == {image.port: web.bind_port(),
+                                              image.telnet_port: telnet.bind_port()}
+    # The telnet port for a TLS proxy in front believes any PROXY header: not published
+    # until its owner publishes it, on the loopback (docs/deploy.md).
+    assert [p for p, options in telnet.binds().items() if "accept-proxy" in options]
+    for name, service in of_role("gateway").items():
+        settings = settings_of(service, tmp_path)
+        assert settings.host == "0.0.0.0", f"{name} must listen for the proxy"
+        env = container_env(service, VARIABLES)
+        # The health check (the image's) asks AEGENT_PORT, or 4000: where it listens.
+        assert settings.port == int(env.get("AEGENT_PORT", "4000")), name
 
 
-def test_the_data_folder_is_on_a_volume(tmp_path: Path) -> None:
+def test_the_world_host_keeps_its_data_on_a_volume_and_the_gateways_none(
+        tmp_path: Path) -> None:
     image = effective(json.loads(one("CMD")), image_env(), tmp_path)
     volume = one("VOLUME")
     assert str(image.data_dir) in (json.loads(volume) if volume.startswith("[")
                                    else volume.split())
     declared = compose().get("volumes") or {}
-    for name, service in built_here().items():
-        settings = effective(service["command"],
-                             container_env(service, {"POSTGRES_PASSWORD": PASSWORD}), tmp_path)
-        mounts = volume_mounts(service)
-        assert str(settings.data_dir) in mounts, f"{name}: {settings.data_dir} is on no volume"
-        assert mounts[str(settings.data_dir)] in declared, name
+    (world,) = of_role("world").values()
+    settings = settings_of(world, tmp_path)
+    mounts = volume_mounts(world)
+    assert str(settings.data_dir) in mounts, f"{settings.data_dir} is on no volume"
+    assert mounts[str(settings.data_dir)] in declared
+    for name, service in of_role("gateway").items():
+        assert not service.get("volumes"), f"{name}: a gateway keeps nothing"
+
+
+STATEFUL = ("postgres", "qdrant", "nats", "world")
+"""The services whose data outlives their container (on a named volume)."""
+
+DEPENDS = {"world": {"postgres", "nats"}, "gateway-1": {"nats"}, "gateway-2": {"nats"},
+           "proxy": {"gateway-1", "gateway-2"}}
 
 
 def test_every_service_has_a_health_check_volumes_and_healthy_dependencies() -> None:
@@ -273,7 +449,8 @@ def test_every_service_has_a_health_check_volumes_and_healthy_dependencies() -> 
         assert test and test[0] in ("CMD", "CMD-SHELL") and not check.get("disable"), (
             f"{name} has no health check")
         mounts = volume_mounts(service)
-        assert mounts, f"{name} keeps its data on no volume"
+        if name in STATEFUL:
+            assert mounts, f"{name} keeps its data on no volume"
         for source in mounts.values():
             if not source.startswith((".", "/")):  # a named volume, not a bind mount
                 assert source in declared, f"{name}: volume {source} is not declared"
@@ -281,18 +458,21 @@ def test_every_service_has_a_health_check_volumes_and_healthy_dependencies() -> 
             assert needed in services(), f"{name} depends on a missing {needed}"
             assert how.get("condition") == "service_healthy", (
                 f"{name} must wait for {needed} to be healthy, not only started")
+    for name, needs in DEPENDS.items():
+        assert set(services()[name].get("depends_on") or {}) == needs, name
 
 
 def test_the_database_and_memory_urls_name_their_services() -> None:
     pg = services()["postgres"]
-    pg_env = environment(pg, {"POSTGRES_PASSWORD": PASSWORD})
+    pg_env = environment(pg, VARIABLES)
     probe = pg["healthcheck"]["test"]
     assert probe[probe.index("-U") + 1] == pg_env["POSTGRES_USER"]
     assert probe[probe.index("-d") + 1] == pg_env["POSTGRES_DB"]
-    users = [s for s in built_here().values() if "DATABASE_URL" in (s.get("environment") or {})]
-    assert users, "no service is given the database"
-    for service in users:
-        env = environment(service, {"POSTGRES_PASSWORD": PASSWORD})
+    users = {n for n, s in built_here().items() if "DATABASE_URL" in (s.get("environment") or {})}
+    assert users == set(of_role("world")), "the world host, and only it, has the database"
+    for name in users:
+        service = services()[name]
+        env = environment(service, VARIABLES)
         url = urlsplit(env["DATABASE_URL"])
         assert url.scheme == "postgresql+psycopg"  # the driver of the postgres extra
         assert (url.hostname, url.port) == ("postgres", 5432)
@@ -305,7 +485,8 @@ def test_the_database_and_memory_urls_name_their_services() -> None:
     assert "/dev/tcp/127.0.0.1/6333" in services()["qdrant"]["healthcheck"]["test"][-1]
 
 
-def test_the_image_runs_as_its_own_user_and_checks_health() -> None:
+def test_the_image_runs_as_its_own_user_and_the_health_checks_ask_the_programs(
+        tmp_path: Path) -> None:
     user = one("USER").split(":")[0]
     assert user not in ("root", "0", ""), "the image must not run as root"
     created = " ".join(i.args for i in runtime_stage() if i.keyword == "RUN")
@@ -313,9 +494,15 @@ def test_the_image_runs_as_its_own_user_and_checks_health() -> None:
         f"the runtime stage never creates the user {user}")
     argv = healthcheck_command()
     assert argv[0] == "python" and re.search(r"/health'", argv[-1]), argv
-    for name, service in built_here().items():
+    for name, service in of_role("gateway").items():
         assert service["healthcheck"]["test"] == ["CMD", *argv], (
             f"compose.yaml's {name} health check must be the image's")
+    for name, service in of_role("world").items():  # no HTTP port: it asks over the bus
+        check = service["healthcheck"]["test"]
+        assert check[0] == "CMD" and parse_command(check[1:]).cmd == "ping", check
+        env = container_env(service, VARIABLES)
+        assert (effective(check[1:], env, tmp_path).nats_url
+                == settings_of(service, tmp_path).nats_url), f"{name} pings another bus"
 
 
 def _excluded(path: str, patterns: list[str]) -> bool:
@@ -346,6 +533,86 @@ def test_the_build_context_holds_what_the_wheel_is_built_from() -> None:
     assert _excluded(".venv", patterns) and _excluded("data", patterns)
 
 
+def test_the_proxy_spreads_both_ports_over_the_gateways(tmp_path: Path) -> None:
+    proxy = services()["proxy"]
+    # `haproxy -f FILE`: FILE is deploy/haproxy.cfg, through a bind mount.
+    read = Path(flag(proxy["command"], "-f"))
+    mounted = {Path(target): ROOT / source for target, source in volume_mounts(proxy).items()
+               if source.startswith(".")}
+    assert [source / read.relative_to(target) for target, source in mounted.items()
+            if read.is_relative_to(target)] == [HAPROXY_CFG], (read, mounted)
+    cfg = haproxy_cfg()
+    gateways = {name: settings_of(s, tmp_path) for name, s in of_role("gateway").items()}
+    assert len({s.gateway_id for s in gateways.values()}) == len(gateways) >= 2, (
+        "each gateway needs an id of its own")
+
+    web, web_back = cfg["frontend web"], backend_of(cfg, "web")
+    assert web.value("mode") == web_back.value("mode") == "http"
+    assert web.find("option", "forwardfor") or web_back.find("option", "forwardfor"), (
+        "the gateways would see every player come from the proxy")
+    assert web_back.find("option", "httpchk", "GET", "/health")
+    assert web_back.find("timeout", "tunnel"), "WebSockets would be cut after `timeout server`"
+    assert {(s.name, s.host, s.port) for s in servers(web_back)} == {
+        (name, name, g.port) for name, g in gateways.items()}
+
+    telnet, telnet_back = cfg["frontend telnet"], backend_of(cfg, "telnet")
+    assert telnet.value("mode") == telnet_back.value("mode") == "tcp"
+    assert telnet_back.find("option", "httpchk", "GET", "/health")
+    for server in servers(telnet_back):
+        g = gateways[server.host]
+        assert server.port == g.telnet_port
+        assert {"send-proxy", "send-proxy-v2"} & set(server.options), (
+            f"{server.name}: telnet needs the PROXY header for the player's address")
+        assert server.option("port") == str(g.port), "the check must ask the HTTP port"
+    assert {s.host for s in servers(telnet_back)} == set(gateways)
+
+    status = cfg["frontend status"]
+    url = urlsplit(proxy["healthcheck"]["test"][-1])
+    assert (url.port, url.path) == (status.bind_port(), status.value("monitor-uri"))
+    assert status.bind_port() not in published(proxy).values(), "the stats stay inside"
+
+    # The gateways believe those headers from the proxy, and from proxies in front of it
+    # that .env names: nobody else.
+    address = ipaddress.ip_address(proxy_address())
+    subnets = [ipaddress.ip_network(c["subnet"])
+               for c in compose()["networks"]["default"]["ipam"]["config"]]
+    assert any(address in subnet for subnet in subnets)
+    for name, service in of_role("gateway").items():
+        alone = settings_of(service, tmp_path).trusted_proxies
+        assert alone.split(",") == [str(address)], name
+        more = settings_of(service, tmp_path, {**VARIABLES, "AEGENT_TRUSTED_PROXIES": "10.1.2.3"})
+        assert more.trusted_proxies.split(",") == [str(address), "10.1.2.3"], name
+
+
+def test_the_topology_is_the_one_aegent_cluster_starts(tmp_path: Path) -> None:
+    """`server.cluster.plan(2, ...)`: nats-server with JetStream, a world host and two
+    gateways. compose.yaml has the same programs, on one bus, each given (at least) the
+    settings that `aegent cluster` gives it."""
+    children, _ = plan(2, None, "0.0.0.0", tmp_path / "data", nats_server=sys.executable)
+    planned: dict[str, list[set[str]]] = {}
+    for child in children:
+        if child.name == "nats":
+            assert "-js" in child.argv
+            continue
+        argv = ["aegent", *child.argv[3:]]  # python -m server.cli ...
+        settings = given(argv, child.env, tmp_path) - SUPERVISOR_ONLY
+        planned.setdefault(argv[1], []).append(settings)
+    ours = built_here()
+    assert Counter(role(s) for s in ours.values()) == Counter(
+        {r: len(v) for r, v in planned.items()})
+    for name, service in ours.items():
+        have = given(service["command"], container_env(service, VARIABLES), tmp_path)
+        for wanted in planned[role(service)]:
+            assert wanted <= have, f"{name} lacks {sorted(wanted - have)}"
+    nats = services()["nats"]
+    assert "-js" in nats["command"], "the bus's journal stream needs JetStream"
+    buses = {settings_of(s, tmp_path).nats_url for s in ours.values()}
+    assert len(buses) == 1, f"the world host and the gateways are on different buses: {buses}"
+    bus = urlsplit(buses.pop())
+    assert bus.hostname == "nats" and bus.port == int(
+        flag(nats["command"], "-p") if "-p" in nats["command"] else 4222)
+
+
 # ---- run, as far as this machine allows -------------------------------------------------
 
 
@@ -356,22 +623,21 @@ def free_port() -> int:
         return port
 
 
-def test_the_nats_flags_start_jetstream_and_answer_the_health_check(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def nats_service(root: Path) -> Iterator[tuple[str, int]]:
+    """The nats service's command on Debian's nats-server, with its store in `root` and
+    its ports free ones on 127.0.0.1: its client URL and its monitoring port, once ready.
+    Skips (or fails under CI) without nats-server."""
     binary = find_nats_server()
     if binary is None:
         require("nats-server", available=False, how=NATS_HOW)
-        return
+        raise AssertionError("unreachable")  # require skipped or failed
     service = services()["nats"]
     argv = [str(a) for a in service["command"]]
-    store = argv[argv.index("-sd") + 1]
-    assert store in volume_mounts(service), "the JetStream store is on no volume"
-    monitor = argv[argv.index("-m") + 1]
-    url = service["healthcheck"]["test"][-1]
-    assert urlsplit(url).port == int(monitor)
-    local_monitor = free_port()
-    argv[argv.index("-sd") + 1] = str(tmp_path / "nats")
-    argv[argv.index("-m") + 1] = str(local_monitor)
-    proc = subprocess.Popen([str(binary), *argv, "-a", "127.0.0.1", "-p", str(free_port())],
+    monitor = free_port()
+    argv = with_flags(argv, {"-sd": str(root / "nats"), "-m": str(monitor)})
+    client = free_port()
+    proc = subprocess.Popen([str(binary), *argv, "-a", "127.0.0.1", "-p", str(client)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -382,10 +648,7 @@ def test_the_nats_flags_start_jetstream_and_answer_the_health_check(tmp_path: Pa
             if "Server is ready" in line:
                 break
         assert any("Starting JetStream" in line for line in log), "".join(log)
-        parts = urlsplit(url)
-        local = urlunsplit(parts._replace(netloc=f"127.0.0.1:{local_monitor}"))
-        with urllib.request.urlopen(local, timeout=5) as answer:
-            assert answer.status == 200 and json.load(answer)["status"] == "ok"
+        yield f"nats://127.0.0.1:{client}", monitor
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -393,33 +656,16 @@ def test_the_nats_flags_start_jetstream_and_answer_the_health_check(tmp_path: Pa
             proc.stderr.close()
 
 
-@dataclass(frozen=True, slots=True)
-class Local:
-    """The game service as it runs here: its argv and environment, and where it listens."""
-
-    argv: list[str]
-    env: dict[str, str]
-    port: int
-    telnet_port: int
-
-
-def local_game(database_url: str, data: Path) -> Local:
-    """The game service's command and environment with only what a container changes
-    rewritten: the address and ports (free ones on 127.0.0.1), the data folder, and the
-    database's host, port and name (the test server's); its user and driver stay."""
-    service = services()["game"]
-    env = container_env(service, {"POSTGRES_PASSWORD": PASSWORD})
-    theirs, ours = urlsplit(env["DATABASE_URL"]), urlsplit(database_url)
-    netloc = f"{theirs.username}:{theirs.password}@{ours.hostname}:{ours.port}"
-    port, telnet_port = free_port(), free_port()
-    env.update(DATABASE_URL=urlunsplit(theirs._replace(netloc=netloc, path=ours.path)),
-               AEGENT_HOST="127.0.0.1", AEGENT_PORT=str(port),
-               AEGENT_TELNET_PORT=str(telnet_port), AEGENT_DATA_DIR=str(data),
-               AEGENT_ARGON2_TIME_COST="1", AEGENT_ARGON2_MEMORY_KIB="1024")
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("AEGENT_", "DATABASE_URL", "QDRANT_"))}
-    argv = [sys.executable, "-m", "server.cli", *service["command"][1:]]
-    return Local(argv, {**keep, **env}, port, telnet_port)
+def test_the_nats_flags_start_jetstream_and_answer_the_health_check(tmp_path: Path) -> None:
+    service = services()["nats"]
+    argv = [str(a) for a in service["command"]]
+    assert flag(argv, "-sd") in volume_mounts(service), "the JetStream store is on no volume"
+    url = service["healthcheck"]["test"][-1]
+    assert urlsplit(url).port == int(flag(argv, "-m"))
+    with nats_service(tmp_path) as (_, monitor):
+        local = urlunsplit(urlsplit(url)._replace(netloc=f"127.0.0.1:{monitor}"))
+        with urllib.request.urlopen(local, timeout=5) as answer:
+            assert answer.status == 200 and json.load(answer)["status"] == "ok"
 
 
 async def run(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[int, str]:
@@ -437,45 +683,310 @@ def game_database(postgres_url: str) -> Iterator[str]:
         yield url
 
 
-@pytest.mark.postgres
-async def test_the_game_service_serves_players_from_postgresql(
-        game_database: str, tmp_path: Path) -> None:
-    game = local_game(game_database, tmp_path / "data")
-    code, out = await run([sys.executable, "-m", "server.cli", "user", "create", "Ada",
-                           "--role", "admin"], game.env, b"correct horse\n")
-    assert code == 0 and "created Ada with role admin" in out, out
-    health = healthcheck_command()
-    with open(tmp_path / "server.log", "wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            *game.argv, env=game.env, stdout=subprocess.PIPE, stderr=log)
+AEGENT = [sys.executable, "-m", "server.cli"]  # `aegent` here
+FAST = {"AEGENT_ARGON2_TIME_COST": "1", "AEGENT_ARGON2_MEMORY_KIB": "1024"}
+TLS_PROXY = "127.0.0.5"  # a TLS proxy in front of HAProxy, as .env names it
+
+
+def find_haproxy() -> str | None:
+    """The `haproxy` program: PATH first, then where Debian puts it (/usr/sbin)."""
+    found = shutil.which("haproxy")
+    if found:
+        return found
+    return "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").is_file() else None
+
+
+def host_env() -> dict[str, str]:
+    """This machine's environment without settings of its own, and what makes a test
+    process quick and go away with this one."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("AEGENT_", "DATABASE_URL", "QDRANT_"))}
+    return {**keep, **FAST, "AEGENT_PARENT_PID": str(os.getpid())}
+
+
+def local(name: str, flags: Mapping[str, str], variables: Mapping[str, str] = VARIABLES,
+          **env: str) -> tuple[list[str], dict[str, str]]:
+    """Service `name`'s command (its `--nats`, `--port`... replaced by `flags`) as this
+    checkout runs it, and its container's environment (.env's `variables`) with `env`
+    over it."""
+    service = services()[name]
+    argv = [*AEGENT, *with_flags(service["command"], flags)[1:]]
+    return argv, {**host_env(), **container_env(service, variables), **env}
+
+
+def local_database(url: str, ours: str) -> str:
+    """The compose DATABASE_URL `url` on the test server `ours`: its host, port and
+    database, compose's user, password and driver."""
+    theirs, there = urlsplit(url), urlsplit(ours)
+    netloc = f"{theirs.username}:{theirs.password}@{there.hostname}:{there.port}"
+    return urlunsplit(theirs._replace(netloc=netloc, path=there.path))
+
+
+def local_haproxy(text: str, binds: Mapping[int, int],
+                  gateways: Mapping[str, Mapping[int, int]]) -> str:
+    """deploy/haproxy.cfg for this machine: each `bind :P` on 127.0.0.1:binds[P]; each
+    server `gateway-n:P` (and its check `port P`) on 127.0.0.1:gateways[gateway-n][P]."""
+    out = []
+    for line in text.splitlines():
+        if m := re.fullmatch(r"(\s+bind\s+)\S*:(\d+)(.*)", line):
+            line = f"{m[1]}127.0.0.1:{binds[int(m[2])]}{m[3]}"
+        elif m := re.fullmatch(r"(\s+server\s+\S+\s+)([\w.-]+):(\d+)(.*)", line):
+            ports = gateways[m[2]]
+            rest = re.sub(r"\bport (\d+)", lambda p, to=ports: f"port {to[int(p[1])]}", m[4])
+            line = f"{m[1]}127.0.0.1:{ports[int(m[3])]}{rest}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A service's program running here, its output in `log`."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    log: Path
+
+
+async def start(name: str, argv: list[str], env: dict[str, str], root: Path,
+                ready: str | None = None) -> Running:
+    """Run `argv`; with `ready`, wait for its first line on stdout, which must hold it."""
+    log = root / f"{name}.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdin=subprocess.DEVNULL, stderr=out,
+            stdout=subprocess.PIPE if ready else out)
+    running = Running(name, process, log)
+    if ready is not None:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        if ready not in line:
+            await stop(running)
+            pytest.fail(f"{name} did not start: {line}{log.read_text()[-3000:]}")
+    return running
+
+
+async def stop(running: Running, timeout: float = 30) -> int:
+    """SIGTERM, and its exit status (SIGKILL after `timeout` seconds)."""
+    process = running.process
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGTERM)
         try:
-            assert proc.stdout is not None
-            ready = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-            assert f":{game.port}/" in ready, ready + (tmp_path / "server.log").read_text()
-            code, out = await run(health, game.env)
-            assert code == 0, out
-            url = f"ws://127.0.0.1:{game.port}/ws"
-            admin = await Client.open(url, "aegent.json")
-            await admin.recv()
-            assert auth_of(await admin.login("Ada"))["ok"]
-            player = await Client.open(url, "aegent.json")
-            await player.recv()
-            assert auth_of(await player.register("Mira"))["ok"]
-            await admin.close()
-            await player.close()
-            reader, writer = await asyncio.open_connection("127.0.0.1", game.telnet_port)
-            assert await asyncio.wait_for(reader.read(64), 10), "telnet said nothing"
-            writer.close()
-            await writer.wait_closed()
+            await asyncio.wait_for(process.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode
+
+
+def wait_until_gateways_up(stats: str, names: set[str], timeout: float = 20) -> None:
+    """Poll HAProxy's stats (CSV) until each of `names` is UP in every backend."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict[str, str]] = []
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(stats + ";csv", timeout=2) as answer:
+                text = answer.read().decode().lstrip("# ")
+            rows = list(csv.DictReader(io.StringIO(text)))
+            servers = [r for r in rows if r["svname"] in names]
+            if len(servers) == 2 * len(names) and all(r["status"] == "UP" for r in servers):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the proxy never saw {sorted(names)} up: {rows}")
+
+
+async def player_from(address: str, url: str, forwarded_for: str) -> Client:
+    """A JSON WebSocket client connected to `url` from `address` (a loopback one), its
+    request saying `X-Forwarded-For: forwarded_for`."""
+    ws = await connect(url, subprotocols=["aegent.json"], open_timeout=TIMEOUT,  # type: ignore[list-item]
+                       max_size=None, local_addr=(address, 0),
+                       additional_headers={"X-Forwarded-For": forwarded_for})
+    client = Client(ws, "aegent.json")
+    assert (await client.recv())["type"] == "hello"
+    return client
+
+
+class Telnet:
+    """A telnet player: what arrived, read up to a marker."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer, self.seen = reader, writer, b""
+
+    async def until(self, text: bytes) -> bytes:
+        while text not in self.seen:
+            try:
+                got = await asyncio.wait_for(self.reader.read(4096), TIMEOUT)
+            except TimeoutError:
+                got = b""
+            assert got, f"no {text!r} in {self.seen[-500:]!r}"
+            self.seen += got
+        cut = self.seen.index(text) + len(text)
+        got, self.seen = self.seen[:cut], self.seen[cut:]
+        return got
+
+    async def answer(self, prompt: bytes, line: str) -> None:
+        await self.until(prompt)
+        self.writer.write(line.encode() + b"\r\n")
+        await self.writer.drain()
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+async def telnet_from(address: str, port: int) -> Telnet:
+    """A telnet connection to 127.0.0.1:`port` from `address` (a loopback one)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(address, 0))
+    return Telnet(reader, writer)
+
+
+def sessions_opened(log: Path) -> dict[str, str]:
+    """A gateway's JSON log: the address of each session it opened -> its subprotocol."""
+    opened = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("event") == "session_opened":
+                opened[entry["address"]] = entry["subprotocol"]
+    return opened
+
+
+async def start_gateways(nats: str, root: Path, running: list[Running]
+                         ) -> dict[str, dict[int, int]]:
+    """Both gateways as compose gives them, on free ports (in `running` once up): each
+    one's container port -> the port it has here. Their health checks pass."""
+    image = effective(json.loads(one("CMD")), image_env(), root)
+    ports: dict[str, dict[int, int]] = {}
+    starting = []
+    for name in of_role("gateway"):
+        ws, telnet = free_port(), free_port()
+        ports[name] = {image.port: ws, image.telnet_port: telnet}
+        argv, env = local(name, {"--nats": nats, "--port": str(ws), "--telnet-port": str(telnet)},
+                          {**VARIABLES, "AEGENT_TRUSTED_PROXIES": TLS_PROXY},
+                          AEGENT_HOST="127.0.0.1", AEGENT_PORT=str(ws),
+                          AEGENT_DATA_DIR=str(root / name))
+        # The proxy's address on the compose network is 127.0.0.1's here.
+        env["AEGENT_TRUSTED_PROXIES"] = env["AEGENT_TRUSTED_PROXIES"].replace(
+            proxy_address(), "127.0.0.1")
+        starting.append((name, argv, env))
+
+    async def one_gateway(name: str, argv: list[str], env: dict[str, str]) -> None:
+        running.append(await start(name, argv, env, root, ready=f"gateway {name}: "))
+        code, out = await run(healthcheck_command(), env)  # the image's: the world answers
+        assert code == 0, out
+
+    await gather(*(one_gateway(*each) for each in starting))
+    return ports
+
+
+async def gather(*work: Awaitable[Any]) -> list[Any]:
+    """`asyncio.gather`, but each one ends before the first failure is raised."""
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+@pytest.mark.postgres
+async def test_the_cluster_serves_players_through_the_proxy(
+        game_database: str, tmp_path: Path) -> None:
+    require("haproxy")
+    haproxy = find_haproxy()
+    assert haproxy is not None
+    running: list[Running] = []
+    with nats_service(tmp_path) as (nats, _):
+        argv, env = local("world", {"--nats": nats}, AEGENT_DATA_DIR=str(tmp_path / "data"))
+        env["DATABASE_URL"] = local_database(env["DATABASE_URL"], game_database)
+        check = services()["world"]["healthcheck"]["test"][1:]
+        world_check = [*AEGENT, *with_flags(check, {"--nats": nats})[1:]]
+        try:
+            running.append(await start("world", argv, env, tmp_path, ready="world host up"))
+            (code, out), (made, said), ports = await gather(
+                run(world_check, env),
+                # docs/deploy.md: the first admin, in the world host's container
+                run([*AEGENT, "user", "create", "Ada", "--role", "admin"], env,
+                    b"correct horse\n"),
+                start_gateways(nats, tmp_path, running))
+            assert code == 0 and "world host up: Aegent Quest (run " in out, out
+            assert made == 0 and "created Ada with role admin" in said, said
+            gateways = {r.name: r for r in running if r.name in ports}
+            await play_through_the_proxy(haproxy, tmp_path, ports, gateways, running)
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(proc.wait(), 30)
-    assert code == 0, (tmp_path / "server.log").read_text()[-3000:]
+            codes = {r.name: await stop(r) for r in reversed(running)}
+        failed = {r.name: r.log.read_text()[-2000:] for r in running
+                  if r.name != "proxy" and codes[r.name] != 0}
+        assert not failed, failed  # the world host and the gateways stop cleanly
+        code, out = await run(world_check, env)  # the world host stopped: the check fails
+        assert code == 1 and "no world host" in out, out
     dsn = game_database.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT name, role FROM accounts ORDER BY name").fetchall()
-    assert rows == [("ada", "admin"), ("mira", "player")]
+    assert rows == [("ada", "admin"), ("ann", "player"), ("bob", "player")]
     assert not list((tmp_path / "data").glob("*.sqlite3")), "it used SQLite, not DATABASE_URL"
-    code, _ = await run(health, game.env)  # nothing listens now: the check must say so
-    assert code != 0
+
+
+async def play_through_the_proxy(haproxy: str, root: Path, ports: dict[str, dict[int, int]],
+                                 gateways: dict[str, Running], running: list[Running]
+                                 ) -> None:
+    """deploy/haproxy.cfg in front of the gateways; players through it."""
+    cfg = haproxy_cfg()
+    binds = {port: free_port() for f in ("web", "telnet", "status")
+             for port in cfg[f"frontend {f}"].binds()}
+    config_file = root / "haproxy.cfg"
+    config_file.write_text(local_haproxy(HAPROXY_CFG.read_text(), binds, ports))
+    # The service's command, as the image's entrypoint runs it (-W -db: master-worker, in
+    # the foreground).
+    command = with_flags(services()["proxy"]["command"], {"-f": str(config_file)})
+    assert command[0] == "haproxy"
+    running.append(await start("proxy", [haproxy, "-W", "-db", *command[1:]], host_env(), root))
+    status = f"http://127.0.0.1:{binds[cfg['frontend status'].bind_port()]}"
+    await asyncio.to_thread(wait_until_gateways_up, status + cfg["frontend status"].value(
+        "stats", "uri"), set(ports))
+    check = urlsplit(services()["proxy"]["healthcheck"]["test"][-1])
+    with urllib.request.urlopen(status + check.path, timeout=5) as answer:  # its health check
+        assert answer.status == 200
+
+    url = f"ws://127.0.0.1:{binds[cfg['frontend web'].bind_port()]}/ws"
+    telnet = cfg["frontend telnet"]
+    # Ann forges X-Forwarded-For: HAProxy appends her address, which is what counts.
+    ann = await player_from("127.0.0.2", url, "198.51.100.66")
+    # Ada comes through the TLS proxy in front (trusted from .env), which forwards for her.
+    ada = await player_from(TLS_PROXY, url, "203.0.113.9")
+    # Cy on the plain telnet port; Bob through the TLS proxy's port, which sends a PROXY
+    # header for him.
+    cy = await telnet_from("127.0.0.3", binds[telnet.bind_port()])
+    behind = next(p for p, options in telnet.binds().items() if "accept-proxy" in options)
+    bob = await telnet_from(TLS_PROXY, binds[behind])
+    bob.writer.write(f"PROXY TCP4 192.0.2.44 127.0.0.1 40000 {behind}\r\n".encode())
+    try:
+        assert auth_of(await ann.register("Ann"))["ok"]
+        assert auth_of(await ada.login("Ada"))["ok"]
+        await cy.until(b"By what name")
+        for prompt, line in ((b"By what name", "Bob"), (b"(y/n)", "y"),
+                             (b"password", "a long secret"), (b"retype", "a long secret"),
+                             (b"Choose a class", "w")):
+            await bob.answer(prompt, line)
+        await bob.until(b"Welcome, Bob")
+        bob.writer.write(b"say hello through the proxy\r\n")
+        heard = await ann.until(lambda m: m.get("type") == "event" and m["name"] == "said")
+        assert "Bob says, 'hello through the proxy'" in str(events(heard)[-1].get("text"))
+        assert (await ann.command("say hello, Bob"))[-1]["ok"]
+        heard_ann = await bob.until(b" says, 'hello, Bob'")  # one world, whichever gateways
+        assert b"Ann" in heard_ann.rsplit(b"\n", 1)[-1], heard_ann
+    finally:
+        await ann.close()
+        await ada.close()
+        await bob.close()
+        await cy.close()
+
+    opened = {name: sessions_opened(r.log) for name, r in gateways.items()}
+    where = {address: name for name, seen in opened.items() for address in seen}
+    # The players' own addresses, not the proxies': X-Forwarded-For on the WebSocket, the
+    # PROXY header on telnet; a forged entry from a player is not believed.
+    assert set(where) == {"127.0.0.2", "203.0.113.9", "127.0.0.3", "192.0.2.44"}, opened
+    # Spread: with Ann's connection open, Ada's went to the other gateway (leastconn).
+    assert where["127.0.0.2"] != where["203.0.113.9"], opened
