@@ -85,6 +85,8 @@ def _gateway(args: argparse.Namespace) -> int:
     settings = config.from_env(
         config_file=args.config, nats_url=args.nats, host=args.host, port=args.port,
         telnet_port=args.telnet_port, gateway_id=args.gateway_id,
+        gateway_urls=args.gateway_urls, world_wait=args.world_wait,
+        world_ping_interval=args.world_ping_interval,
         log_json=True if args.log_json else None, log_level=args.log_level)
     log.configure(json=settings.log_json, level=settings.log_level)
 
@@ -547,6 +549,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--telnet-port", type=int,
                    help="telnet port (AEGENT_TELNET_PORT, default 4001)")
     g.add_argument("--gateway-id", help="its name on the bus (AEGENT_GATEWAY_ID)")
+    g.add_argument("--gateway-urls", metavar="URLS", help="every gateway's ws:// URL, "
+                   "comma-separated, for clients to move to (AEGENT_GATEWAY_URLS)")
+    g.add_argument("--world-wait", type=float, metavar="S", help="how long a command waits "
+                   "for a world host that is away (AEGENT_WORLD_WAIT, default 30)")
+    g.add_argument("--world-ping-interval", type=float, metavar="S", help="how often the "
+                   "world host is asked whether it is there (AEGENT_WORLD_PING_INTERVAL)")
     g.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
     g.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
     g.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,

@@ -20,7 +20,7 @@ from daemons import end
 from natsd import nats_or_skip
 from wsclient import Client, auth_of, events
 
-from agents.client import Credentials, GameClient
+from agents.client import Backoff, Credentials, GameClient
 
 
 @pytest.fixture
@@ -172,11 +172,17 @@ async def test_a_client_whose_gateway_dies_goes_on_through_another(
     await asyncio.to_thread(cluster.start_world)
     g1 = await asyncio.to_thread(cluster.start_gateway, "g1")
     g2 = await asyncio.to_thread(cluster.start_gateway, "g2")
-    client = GameClient([g1.url, g2.url], Credentials("Roam", "a long secret", "warrior"))
+    client = GameClient([g1.url, g2.url], Credentials("Roam", "a long secret", "warrior"),
+                        backoff=Backoff(base=0.05, cap=0.2))
     await client.connect()
     try:
         assert (await client.command("north")).ok
         await asyncio.to_thread(end, g1.process, kill=True)
+        async with asyncio.timeout(20):  # g1 refuses now: g2 takes the client
+            while not any(e.get("type") == "reconnected"
+                          for e in await client.next_events(5)):
+                pass
+        assert client.url == g2.url
         result = await client.command("look")  # on g2 now, the same character, moved
         assert result.ok, result
         rooms = [e for e in result.events if e.get("name") == "room"]
@@ -384,5 +390,28 @@ async def test_commands_sent_as_the_world_host_dies_are_done_after_its_restart(
         assert all(results[mid]["ok"] is True for mid in ids), results
         rooms = [e["data"]["name"] for e in events(got, "room")]
         assert rooms[-1] == "Town Square" and "Temple Steps" in rooms  # each done, in order
+    finally:
+        await c.close()
+
+
+async def test_a_world_host_stopped_for_a_deploy_keeps_its_players(cluster: Cluster) -> None:
+    """SIGTERM (a deploy): the world host saves everyone and stops; the next one takes
+    them back where they stood, and the gateway's players go on without logging in."""
+    await asyncio.to_thread(cluster.start_world)
+    g1 = await asyncio.to_thread(cluster.start_gateway, "g1")
+    c = await joined(g1.url, "Dee")
+    try:
+        moved = await c.command("north")
+        there = events(moved, "room")[-1]["data"]["id"]
+        assert cluster.world is not None
+        await asyncio.to_thread(end, cluster.world)  # SIGTERM, and wait for it
+        await c.until(lambda m: m.get("type") == "event" and "pausing" in
+                      str(m.get("text", "")))
+        await asyncio.to_thread(cluster.start_world)
+        await c.until(lambda m: m.get("type") == "event" and "goes on" in
+                      str(m.get("text", "")), 30)
+        look = await c.command("look")
+        assert look[-1]["ok"] is True
+        assert events(look, "room")[-1]["data"]["id"] == there
     finally:
         await c.close()
