@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 
@@ -66,6 +66,11 @@ from world.events import (
     StatsShown,
 )
 from world.observe import observe
+
+if TYPE_CHECKING:
+    from server.bus.nats import NatsBus
+    from server.host.replica import JournalReplica
+    from server.host.snapshot_db import MirroredSnapshots
 
 T = TypeVar("T")
 
@@ -173,6 +178,16 @@ class Server:
         # (gateway, session) -> its last command the journal replayed at start: what a
         # gateway's session, logged in again, sent before the crash and need not resend
         self.recovered_commands: dict[tuple[str, str], int] = {}
+        # Cluster mode (serve_world): the journal copied to JetStream, snapshots also in
+        # the database, so that a world host may start again on another machine.
+        self.journal_bus: NatsBus | None = None
+        self.replica: JournalReplica | None = None
+        self.snapshot_mirror: MirroredSnapshots | None = None
+
+    @property
+    def journal_last(self) -> int:
+        """The number of the newest journal entry (0: no journal)."""
+        return self.recorder.last if self.recorder is not None else 0
 
     @property
     def game_name(self) -> str:
@@ -288,6 +303,8 @@ class Server:
         if self.recorder is not None:  # the world as it stopped: the next start goes on
             await asyncio.to_thread(self.recorder.snapshot_now, self.world, STOP)
             self.recorder.close()
+        if self.snapshot_mirror is not None:  # the database copies, before it closes
+            await asyncio.to_thread(self.snapshot_mirror.close)
         await self.admin.flush()  # edits and audit entries still pending
         await self.usage.flush()  # model usage not yet written
         await self.in_db(self.repo.close)
@@ -335,9 +352,21 @@ class Server:
         the characters that were playing stand link-dead, waiting for their players."""
         s = self.settings
         digest = await asyncio.to_thread(content_hash, s.content_dir)
+        snapshots = None
+        if self.journal_bus is not None:
+            from server.host.snapshot_db import DbSnapshotStore, MirroredSnapshots
+
+            snapshots = self.snapshot_mirror = MirroredSnapshots(
+                s.data_dir / "journal" / "snapshots", DbSnapshotStore(self.repo.engine))
         self.recorder = await asyncio.to_thread(
             WorldRecorder, s.data_dir / "journal", digest, retention=s.journal_retention,
-            sync=s.journal_sync)
+            sync=s.journal_sync, snapshots=snapshots)
+        if self.journal_bus is not None:
+            from server.host.replica import JournalReplica
+
+            self.replica = JournalReplica(self.recorder.journal, self.journal_bus)
+            await self.replica.start()  # before recovery: what JetStream holds past ours
+            self.recorder.replica = self.replica
         recovery = await asyncio.to_thread(self.recorder.recover, self.world)
         self.world = recovery.world
         self.world.drain()
@@ -1185,12 +1214,15 @@ async def serve_world(settings: Settings, on_ready: Callable[[Server], None] | N
     from server.bus.nats import NatsBus
     from server.host.relay import HostRelay
 
-    bus = await NatsBus.connect(nats_urls(settings, "world"), name="aegent-world")
+    bus = await NatsBus.connect(nats_urls(settings, "world"), name="aegent-world",
+                                retention=settings.journal_retention)
     server = Server(settings, listen=False)
+    server.journal_bus = bus
     relay = HostRelay(server, bus)
 
     async def start() -> None:
         await server.start()
+        relay.replica = server.replica
         await relay.start()
 
     try:
@@ -1200,7 +1232,11 @@ async def serve_world(settings: Settings, on_ready: Callable[[Server], None] | N
         gctune.tune(settings.gc_threshold)
         await server.stopped.wait()
         await relay.stop()
+        if server.replica is not None:  # the last entries' acknowledgements, a while
+            await server.replica.close()
     finally:
+        if server.replica is not None:
+            await server.replica.close(timeout=0)
         await bus.close()
     return server.exit_code
 

@@ -54,8 +54,8 @@ class Cluster:
         """The file a process of this cluster writes to."""
         return self.root / f"{name}.log"
 
-    def start_world(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
-        """Start the world host (data in `root/data`); return once it is up.
+    def start_world(self, timeout: float = 30.0, data: str = "data") -> subprocess.Popen[bytes]:
+        """Start the world host (its data folder `root/<data>`); return once it is up.
 
         Raises:
             RuntimeError: it exited or was not up within `timeout` seconds.
@@ -63,7 +63,7 @@ class Cluster:
         self.starts += 1
         log = self.log(f"world-{self.starts}")
         with log.open("wb") as out:
-            process = subprocess.Popen([*AEGENT, "world", "--data-dir", str(self.root / "data")],
+            process = subprocess.Popen([*AEGENT, "world", "--data-dir", str(self.root / data)],
                                        env=self._env(), stdout=out, stderr=subprocess.STDOUT)
         self.world = process
         deadline = time.monotonic() + timeout

@@ -206,13 +206,16 @@ class FileJournal:
         """The newest sequence number (0 before the first append)."""
         return self._last
 
-    def append_now(self, entry: Input, key: str | None = None) -> int:
-        """`append` without the event loop (it never waits for anything but the disk)."""
+    def append_now(self, entry: Input, key: str | None = None, *,
+                   at: float | None = None) -> int:
+        """`append` without the event loop (it never waits for anything but the disk).
+        `at` is the entry's time when it was first appended elsewhere (an entry copied
+        from JetStream, server/host/replica.py); now by default."""
         if self._closed:
             raise BusClosed("the journal is read-only" if self.readonly else
                             "the journal is closed")
         check_family(entry, INPUTS, "an input")
-        now = self._clock()
+        now = self._clock() if at is None else at
         if key is not None:
             self._expire_keys(now)
             known = self._keys.get(key)
@@ -299,6 +302,40 @@ class FileJournal:
             _fsync_dir(self.directory)
             log.info("journal_pruned", segments=gone, first=self.first)
         return gone
+
+    def restart(self, first: int) -> Path | None:
+        """Go on at sequence number `first` (the next append's), as a journal that holds
+        nothing: for a world host taking over a JetStream stream that its local journal
+        does not join (server/host/replica.py). The segments held so far are moved, whole,
+        into a new sub-folder `superseded-<time>`, never read again here and never
+        deleted; that folder, or None when there were no entries to keep.
+
+        Raises:
+            BusClosed: the journal is closed or read-only.
+            ValueError: `first` is below 1.
+        """
+        if self._closed:
+            raise BusClosed("the journal is read-only" if self.readonly else
+                            "the journal is closed")
+        if first < 1:
+            raise ValueError(f"a journal starts at 1 or later, not {first}")
+        self.flush()
+        os.close(self._fd)
+        aside: Path | None = None
+        if self.first <= self._last:
+            aside = self.directory / f"superseded-{time.time_ns()}"
+            aside.mkdir()
+        for segment in self._segments:
+            if aside is not None:
+                segment.path.rename(aside / segment.path.name)
+            else:
+                segment.path.unlink(missing_ok=True)
+        self._segments = [self._create(first)]
+        self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
+        self._last, self._size = first - 1, len(MAGIC)
+        self._keys.clear()
+        log.warning("journal_restarted", first=first, superseded=str(aside) if aside else None)
+        return aside
 
     def close(self) -> None:
         """Flush and close; appends are refused afterwards (reading still works)."""

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -80,6 +80,13 @@ class Recovery:
     commands: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
+class Replica(Protocol):
+    """What `record` tells of each entry it journaled (server/host/replica.py's
+    `JournalReplica`)."""
+
+    def appended(self, seq: int, entry: Input) -> None: ...
+
+
 def content_hash(content_dir: Path) -> str:
     """The hash of every file under `content_dir` (names and bytes)."""
     digest = hashlib.sha256()
@@ -121,12 +128,14 @@ class WorldRecorder:
 
     def __init__(self, directory: Path, content: str, *, retention: float = 86400.0,
                  sync: Literal["always", "batch"] = "batch",
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, snapshots: SnapshotStore | None = None) -> None:
         self.directory = directory
         self.content = content
         self.journal = FileJournal(directory / "wal", sync=sync, retention=retention,
                                    clock=clock)
-        self.snapshots = SnapshotStore(directory / "snapshots")
+        # a cluster's world host passes server/host/snapshot_db.py's MirroredSnapshots
+        self.snapshots = snapshots or SnapshotStore(directory / "snapshots")
+        self.replica: Replica | None = None  # server/host/replica.py, in a cluster
         self.clock = clock
         self.snapshotting = False
 
@@ -136,13 +145,18 @@ class WorldRecorder:
         return self.journal.last
 
     def record(self, entry: Input) -> int:
-        """Journal `entry` (before it is applied); its sequence number."""
-        return self.journal.append_now(entry)
+        """Journal `entry` (before it is applied); its sequence number. The replica, if
+        any, copies it to JetStream afterwards."""
+        seq = self.journal.append_now(entry)
+        if self.replica is not None:
+            self.replica.appended(seq, entry)
+        return seq
 
     def recover(self, fresh: World) -> Recovery:
         """The world to start with: the newest usable snapshot with the journal after it
         applied, or `fresh` (built from the content and the stored edits) if none."""
-        info = self.snapshots.latest(content=self.content)
+        # never one past the journal (a database's, from a run whose end JetStream lacks)
+        info = self.snapshots.latest(content=self.content, at_or_before_seq=self.journal.last)
         last = self.journal.last
         if info is None or info.seq < self.journal.first - 1:
             if last:

@@ -68,6 +68,14 @@ GATEWAY_TIMEOUT = 10.0
 its players' characters stand link-dead, as after a lost connection)."""
 
 
+QUEUED_MAX = 10_000
+"""Batches of outputs waiting for the journal's copy in JetStream (a pass of the loop
+each): past it, while NATS is away, the oldest are dropped (their players' gateways
+answer what they miss `world_unavailable`)."""
+
+STOP_WAIT = 10.0
+"""Seconds a stopping world host waits for its last outputs to go out."""
+
 HELD_MAX = 64
 """Inputs a session being logged in again may have waiting (its gateway holds at most
 `queue_max` commands per session while the host is away: this is above that)."""
@@ -289,6 +297,8 @@ class Host(Marks, Clock, Spawns, Protocol):
     def a2a(self) -> A2AEndpoint: ...
     @property
     def recovered_commands(self) -> Mapping[tuple[str, str], int]: ...
+    @property
+    def journal_last(self) -> int: ...
     def class_names(self) -> dict[str, str]: ...
     def tool_list(self, session: SessionHandle, every: bool = False) -> list[dict[str, Any]]: ...
     def attach(self, session: SessionHandle, link: Link) -> None: ...
@@ -297,6 +307,14 @@ class Host(Marks, Clock, Spawns, Protocol):
             msg: wire.Command | wire.CallTool | wire.Observe) -> None: ...
     def session_lost(self, session: SessionHandle) -> None: ...
     async def resume(self, session: SessionHandle, name: str) -> None: ...
+
+
+class Replica(Protocol):
+    """The journal's copy in JetStream (server/host/replica.py), as the relay waits on it."""
+
+    @property
+    def acked(self) -> int: ...
+    async def wait_acked(self, seq: int, timeout: float) -> bool: ...
 
 
 class HostRelay:
@@ -314,7 +332,10 @@ class HostRelay:
         self.log = log.get().bind(role="world_host")
         self.sessions: dict[tuple[str, str], RemoteSession] = {}
         self._pending: list[Output] = []
-        self._queue: asyncio.Queue[list[Output]] = asyncio.Queue()
+        # Batches of outputs, each with the journal entry it follows: sent once JetStream
+        # holds that entry (nothing is acknowledged before its input is in the journal).
+        self._queue: asyncio.Queue[tuple[int, list[Output]]] = asyncio.Queue()
+        self.replica: Replica | None = None
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
         self._serving: Serving | None = None
@@ -337,7 +358,8 @@ class HostRelay:
     async def stop(self) -> None:
         """Send what is pending, then stop taking inputs."""
         self._flush()
-        while not self._queue.empty():
+        deadline = self.server.now() + STOP_WAIT
+        while not self._queue.empty() and self.server.now() < deadline:
             await asyncio.sleep(0.01)
         if self._serving is not None:
             await self._serving.close()
@@ -373,11 +395,19 @@ class HostRelay:
                         "messages": [[package, data] for package, data in found]}))
         if self._pending:
             batch, self._pending = self._pending, []
-            self._queue.put_nowait(batch)
+            queue = self._queue
+            if queue.qsize() >= QUEUED_MAX:  # the journal's copy is stuck: the oldest go
+                queue.get_nowait()
+                self.log.error("outputs_dropped", why="journal copy not acknowledged",
+                               queued=QUEUED_MAX)
+            queue.put_nowait((self.server.journal_last, batch))
 
     async def _send(self) -> None:
         while True:
-            batch = await self._queue.get()
+            seq, batch = await self._queue.get()
+            replica = self.replica
+            while replica is not None and not await replica.wait_acked(seq, 5.0):
+                self.log.warning("outputs_held", seq=seq, acked=replica.acked)
             for msg in batch:
                 try:
                     await self.bus.deliver(msg)

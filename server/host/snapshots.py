@@ -122,16 +122,8 @@ class SnapshotStore:
                ) -> SnapshotInfo | None:
         """The newest snapshot of this code (and of `content`, if given), within the
         bounds given; None if there is none."""
-        mine = fingerprint()
-        for info in reversed(self.list()):
-            if info.fingerprint != mine or (content is not None and info.content != content):
-                continue
-            if at_or_before_seq is not None and info.seq > at_or_before_seq:
-                continue
-            if at_or_before_time is not None and info.time > at_or_before_time:
-                continue
-            return info
-        return None
+        return newest(self.list(), at_or_before_seq=at_or_before_seq,
+                      at_or_before_time=at_or_before_time, content=content)
 
     def load(self, info: SnapshotInfo) -> World:
         """The world of one snapshot.
@@ -160,25 +152,64 @@ class SnapshotStore:
         reload (replay goes on from those), the newest `keep`, and of the periodic ones
         one per `spacing` seconds (where `aegent replay --from` can start). So the folder
         holds about a day's 24 snapshots, not 288."""
-        snaps = self.list()
-        base = max((i for i, s in enumerate(snaps) if s.seq <= oldest_needed_seq), default=0)
-        newest = set(range(max(0, len(snaps) - self.keep), len(snaps)))
-        doomed = []
-        last_kept = float("-inf")
-        for i, info in enumerate(snaps):
-            if i in newest:
-                continue
-            if i < base:
-                doomed.append(info)
-            elif i == base or info.kind != PERIODIC or info.time - last_kept >= spacing:
-                last_kept = info.time if info.kind == PERIODIC or i == base else last_kept
-            else:
-                doomed.append(info)
+        doomed = prunable(self.list(), oldest_needed_seq, self.keep, spacing)
         for info in doomed:
             info.path.unlink(missing_ok=True)
         for stray in self.directory.glob("*.tmp"):
             stray.unlink(missing_ok=True)
         return len(doomed)
+
+
+def newest(snaps: list[SnapshotInfo], *, at_or_before_seq: int | None = None,
+           at_or_before_time: float | None = None, content: str | None = None
+           ) -> SnapshotInfo | None:
+    """The newest of `snaps` (oldest first) written by this code (and from `content`, if
+    given), within the bounds given; None if there is none."""
+    mine = fingerprint()
+    for info in reversed(snaps):
+        if info.fingerprint != mine or (content is not None and info.content != content):
+            continue
+        if at_or_before_seq is not None and info.seq > at_or_before_seq:
+            continue
+        if at_or_before_time is not None and info.time > at_or_before_time:
+            continue
+        return info
+    return None
+
+
+def prunable(snaps: list[SnapshotInfo], oldest_needed_seq: int, keep: int,
+             spacing: float) -> list[SnapshotInfo]:
+    """Which of `snaps` (oldest first) no replay needs: see `SnapshotStore.prune`."""
+    base = max((i for i, s in enumerate(snaps) if s.seq <= oldest_needed_seq), default=0)
+    kept_newest = set(range(max(0, len(snaps) - keep), len(snaps)))
+    doomed = []
+    last_kept = float("-inf")
+    for i, info in enumerate(snaps):
+        if i in kept_newest:
+            continue
+        if i < base:
+            doomed.append(info)
+        elif i == base or info.kind != PERIODIC or info.time - last_kept >= spacing:
+            last_kept = info.time if info.kind == PERIODIC or i == base else last_kept
+        else:
+            doomed.append(info)
+    return doomed
+
+
+def undump(data: bytes, name: str) -> World:
+    """The world pickled in `data` (the bytes of `dump`), read back by the code that
+    wrote it; `name` says where it came from in errors.
+
+    Raises:
+        SnapshotMismatch: it does not load, or holds no world.
+    """
+    try:
+        world = pickle.loads(data)
+    except Exception as exc:
+        raise SnapshotMismatch(f"{name} does not load: {exc!r}") from None
+    if not isinstance(world, World):
+        raise SnapshotMismatch(f"{name} holds no world")
+    return world
 
 
 def _header(path: Path) -> SnapshotInfo | None:

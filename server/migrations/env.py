@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 import server.host.a2a_storage  # noqa: F401  (agents reachable over A2A)
 import server.host.admin_storage  # noqa: F401  (edits, audit, bans)
 import server.host.identity_storage  # noqa: F401  (api keys)
+import server.host.snapshot_db  # noqa: F401  (world snapshots)
 import server.host.storage  # noqa: F401  (registers the tables on SQLModel.metadata)
 import server.host.usage_storage  # noqa: F401  (agent usage, budgets)
 

@@ -415,3 +415,33 @@ async def test_a_world_host_stopped_for_a_deploy_keeps_its_players(cluster: Clus
         assert events(look, "room")[-1]["data"]["id"] == there
     finally:
         await c.close()
+
+
+async def test_a_world_host_on_another_machine_takes_the_world_from_jetstream_and_the_database(
+        tmp_path: Path) -> None:
+    """The world host dies with its machine: a new one, with an empty data folder but the
+    same database and NATS, starts from the snapshot in the database and the journal in
+    JetStream; the gateway's player goes on where the acknowledged move left him."""
+    with nats_or_skip() as nats:
+        shared = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        made = Cluster(nats.url, tmp_path, env={"DATABASE_URL": shared})
+        try:
+            await asyncio.to_thread(made.start_world, 30.0, "machine-a")
+            g1 = await asyncio.to_thread(made.start_gateway, "g1")
+            c = await joined(g1.url, "Moe")
+            try:
+                moved = await c.command("north")
+                assert moved[-1]["ok"] is True
+                there = events(moved, "room")[-1]["data"]["id"]
+                await asyncio.to_thread(made.kill_world)
+                await asyncio.to_thread(made.start_world, 30.0, "machine-b")
+                look = await c.command("look")
+                assert look[-1]["ok"] is True, look[-1]
+                assert events(look, "room")[-1]["data"]["id"] == there
+                assert not (tmp_path / "machine-b" / "aegent.sqlite3").exists()
+                log = made.log("world-2").read_text()
+                assert "world_recovered" in log, log[-2000:]
+            finally:
+                await c.close()
+        finally:
+            made.stop()

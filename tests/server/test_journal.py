@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.bus.base import Journal
+from server.bus.base import BusClosed, Journal
 from server.bus.messages import (
     AdminInput,
     BusMessageError,
@@ -246,3 +246,23 @@ def test_bad_arguments_and_entries_are_refused(tmp_path: Path) -> None:
         FileJournal(tmp_path, sync="sometimes")  # type: ignore[arg-type]
     with FileJournal(tmp_path) as journal, pytest.raises(BusMessageError):
         journal.append_now("kill rat")  # type: ignore[arg-type]
+
+
+def test_restart_goes_on_at_a_number_and_keeps_what_it_held_aside(tmp_path: Path) -> None:
+    with FileJournal(tmp_path) as journal:
+        assert journal.restart(7) is None  # nothing held: nothing to keep
+        assert (journal.first, journal.last) == (7, 6)
+        assert journal.append_now(Tick(1), at=123.0) == 7  # a time given: kept as it is
+        assert [(r.seq, r.time) for r in journal.read()] == [(7, 123.0)]
+        aside = journal.restart(40)
+        assert aside is not None and aside.parent == tmp_path
+        assert journal.append_now(Tick(2)) == 40
+    with FileJournal(tmp_path) as again:  # reopened: it goes on from there
+        assert (again.first, again.last) == (40, 40)
+        assert [(r.seq, r.entry) for r in again.read()] == [(40, Tick(2))]
+        with pytest.raises(ValueError, match="starts at 1"):
+            again.restart(0)
+    with FileJournal(aside, readonly=True) as kept:
+        assert [(r.seq, r.entry) for r in kept.read()] == [(7, Tick(1))]
+    with pytest.raises(BusClosed):
+        again.restart(50)

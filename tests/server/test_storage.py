@@ -104,7 +104,7 @@ def test_migrate_twice_is_idempotent_and_stamps_head(repo: SqlRepository) -> Non
         again.close()
 
     head = ScriptDirectory.from_config(alembic_config(repo.url)).get_current_head()
-    assert head == "0005"
+    assert head == "0006"
     with repo.engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
     assert versions == [(head,)]
@@ -112,7 +112,7 @@ def test_migrate_twice_is_idempotent_and_stamps_head(repo: SqlRepository) -> Non
 
 def test_migration_matches_the_models(repo: SqlRepository) -> None:
     ours = {AccountRow.__tablename__, CharacterRow.__tablename__, "world_edits", "audit", "bans",
-            "api_keys", "agent_usage", "budgets", "a2a_agents"}
+            "api_keys", "agent_usage", "budgets", "a2a_agents", "world_snapshots"}
     with repo.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diffs = compare_metadata(context, AccountRow.metadata)
