@@ -23,6 +23,7 @@ answered `world_unavailable` (it may or may not have been applied: the journal k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -67,6 +68,10 @@ from server.metrics import Metrics
 from server.netguard import LogBudget
 from world.entities import Character, Kind, Role
 from world.events import Event, SettingChanged, Vitals, from_data
+
+STOP_WAIT = 2.0
+"""Seconds a stopping gateway waits at most for each of its last steps (the inputs it
+still had to send, its listeners closing)."""
 
 LATE_PINGS = 3
 """Unanswered pings in a row (each within twice `world_ping_interval`) after which a
@@ -270,15 +275,18 @@ class Gateway:
         await asyncio.sleep(0.05)
         for conn in list(self.connections):
             conn.abort()
-        while not self._sends.empty():  # the `lost` of each session reaches the host
+        deadline = self.now() + STOP_WAIT
+        while not self._sends.empty() and self.now() < deadline:  # each `lost` to the host
             await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._outputs is not None:
-            await self._outputs.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outputs.close(), STOP_WAIT)
         for srv in self._servers:
-            await srv.wait_closed()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(srv.wait_closed(), STOP_WAIT)
         self.log.info("gateway_stopped")
         self.stopped.set()
 
@@ -444,7 +452,7 @@ class Gateway:
             msg = await self._sends.get()
             try:
                 await self.bus.send(msg)
-            except (BusError, ValueError) as exc:
+            except Exception as exc:  # the bus reconnects by itself: this one is lost
                 self.log.warning("input_not_sent", type=type(msg).__name__, error=repr(exc))
 
     # ---- outputs from the world host
