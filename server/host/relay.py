@@ -171,7 +171,10 @@ class RemoteSession:
         key = (HostRelay, id(event), self.gateway)
         delivery = cache.get(key)
         if delivery is None:
-            delivery = cache[key] = Delivery(self.gateway, [], event_data(event))
+            data = cache.get((HostRelay, id(event)))  # one map of the event for every gateway
+            if data is None:
+                data = cache[(HostRelay, id(event))] = event_data(event)
+            delivery = cache[key] = Delivery(self.gateway, [], data)
             self.relay.out(delivery)
         delivery.recipients.append(ch.id)
 
