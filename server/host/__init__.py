@@ -6,8 +6,10 @@ loads (`content`), storage and accounts (`storage`, `accounts`, `datadir`, `back
 administration (`admin`, `admin_storage`), agent identity (`identity`,
 `identity_storage`, `agent_transfer`), usage accounting (`usage`, `usage_storage`,
 `usage_service`) and A2A (`a2a`, `a2a_protocol`, `a2a_storage`); `port` has the small
-protocols those services take the server as (not `Server`, which imports them). Issue
-#14 runs this part in the world host process; several of these services still hold a
-gateway's `Session` (server/gateway/session.py) directly, which the split replaces with
-a host-side handle whose sends become bus outputs (docs/architecture.md).
+protocols those services take the server as (not `Server`, which imports them). In
+cluster mode (`aegent world`) this part runs in the world host process, with `relay`
+driving it from the gateways' inputs; `replica` copies the journal into JetStream and
+`snapshot_db` the snapshots into the database. The services take a `SessionHandle`
+(server/gateway/session.py): a gateway's session is a `relay.RemoteSession` here, whose
+sends become bus outputs (docs/architecture.md, "Processes").
 """

@@ -7,7 +7,8 @@ people always see it with an [AI] tag. What lives here:
 * Keys: `generate_key`, `hash_key`, `key_id_of`, `verify_key`. A key reads
   `aq_<key_id>_<secret>`; only the sha256 of the whole key is stored (keys are 32
   random bytes, so a fast hash is right) and compared in constant time.
-* `AgentIdentity`, what a session knows of the agent it speaks for (`Session.agent`).
+* `identity_of`, the `AgentIdentity` (server/gateway/agent.py: plain data both roles
+  hold) a key's login gives a session (`Session.agent`).
 * Scopes: `command_categories`, `parse_scopes`, `command_of` (which command a message
   would run). A key's scopes are command categories (`CommandSpec.category`) or `*`.
 * Repository functions over `IdentityStore` (server/host/identity_storage.py) for the server
