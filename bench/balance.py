@@ -42,8 +42,8 @@ from typing import Any
 
 from world import rules
 from world.entities import Character
+from world.game import World
 from world.prototypes import Content
-from world.world import World
 
 TICKS_PER_SECOND = 10
 DECIDE_EVERY = 10  # ticks between two decisions of the player (1 s)

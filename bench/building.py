@@ -25,7 +25,7 @@ from server.config import default_content_dir
 from server.host import content as loader
 from world import building
 from world.entities import Role
-from world.world import World
+from world.game import World
 
 
 def _median_us(fn: Callable[[], None], loops: int, repeat: int = 5) -> float:

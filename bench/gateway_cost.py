@@ -49,9 +49,9 @@ from server.gateway.session import Session, State
 from server.gateway.ws import SUBPROTOCOLS, frame_header, select_subprotocol
 from server.host.content import load
 from server.wire import Subprotocol
-from world import World
 from world.entities import Character
 from world.events import from_data
+from world.game import World
 
 
 class BusGame:

@@ -40,9 +40,9 @@ from pathlib import Path
 from server.bus.messages import Command, Delivery, Tick, encode
 from server.host.content import load
 from server.host.journal import FileJournal
-from world import World
 from world.entities import Character
 from world.events import Fanout
+from world.game import World
 
 ROOT = Path(__file__).resolve().parents[1]
 SAYINGS = ["hello there", "anyone seen the rats?", "nice weather", "looking for a group"]

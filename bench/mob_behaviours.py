@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from world import World
+from world.game import World
 from world.prototypes import build_content
 from world.systems import combat
 

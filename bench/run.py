@@ -140,7 +140,7 @@ class DataDir:
         (`crowd`: this share of them in the start room instead, a town square at peak)."""
         from server.host import accounts, content
         from server.host.storage import SqlRepository
-        from world import World
+        from world.game import World
 
         s = self.settings
         repo = SqlRepository(s.resolved_database_url)

@@ -25,8 +25,9 @@ from typing import Any
 
 from server import config
 from server.host import content
-from world import World, rules
+from world import rules
 from world.entities import Character
+from world.game import World
 
 SIZES = (100, 1000, 5000)
 

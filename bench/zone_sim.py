@@ -52,9 +52,9 @@ import msgpack
 
 from bench.host_cost import SAYINGS, reachable
 from server.host.content import load
-from world import World
 from world.entities import Character
 from world.events import Delivery
+from world.game import World
 
 ROOT = Path(__file__).resolve().parents[1]
 TICKS_PER_SECOND = 10

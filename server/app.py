@@ -52,7 +52,6 @@ from server.host.usage_service import Metering
 from server.metrics import Metrics
 from server.netguard import LogBudget
 from server.wire import ErrorCode
-from world import World
 from world.commands.registry import Call, redact_call, redact_line, tools_for
 from world.entities import Character, Kind, Role
 from world.errors import Refused
@@ -65,6 +64,7 @@ from world.events import (
     QuestCompleted,
     StatsShown,
 )
+from world.game import World
 from world.observe import observe
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pg import postgres_url
 
+import world.game  # noqa: F401  (every command and system registered, for every test)
 from server.app import Server
 from server.config import Settings
 

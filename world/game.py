@@ -5,9 +5,9 @@ and listeners (world/systems/registry.py) and their commands (world/commands/reg
 onto the global registries as they are imported, and `World` runs what those hold, so
 `World` itself imports none of them, not even to name a type (they import the core:
 a command takes the `Ctx` of world/world.py): the imports point one way, from the game
-to the core. `import world` imports this module first, so every `World(content)` plays
-the whole game; `World(content, registry=..., systems=..., listeners=...)` plays
-another.
+to the core. `from world.game import World` is how a process that plays the game gets
+`World`, with every command and system registered; `World(content, registry=...,
+systems=..., listeners=...)` plays another.
 
 The order matters twice. Listeners of one signal run in the order their modules are
 imported (progression's XP before quests' kill counts). Commands resolve prefixes in
@@ -43,3 +43,7 @@ import world.commands.build
 import world.commands.agents
 import world.commands.usage
 # isort: on
+
+from world.world import World  # the game's World: everything above registered
+
+__all__ = ["World"]

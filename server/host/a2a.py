@@ -79,7 +79,7 @@ from world.events import Told
 if TYPE_CHECKING:
     from server.host.identity_storage import IdentityStore
     from server.metrics import Metrics
-    from world import World
+    from world.game import World
     from world.prototypes import Content
 
 USAGE_MODEL = "a2a"

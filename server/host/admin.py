@@ -53,11 +53,12 @@ from server.host.admin_storage import (
 )
 from server.host.port import Database, Marks, Spawns
 from server.host.recorder import RELOAD, ROLE, UNRECORDED, masked_line
-from world import World, building
+from world import building
 from world.commands.registry import redact_line
 from world.entities import Character, Kind, Role
 from world.errors import Code, Refused
 from world.events import AuditListed, Moderated, RoleChanged
+from world.game import World
 from world.prototypes import ContentError
 
 if TYPE_CHECKING:

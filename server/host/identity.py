@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from server.config import Settings
     from server.metrics import Metrics
-    from world import World
+    from world.game import World
     from world.prototypes import Content
 
 KEY_PREFIX = "aq"

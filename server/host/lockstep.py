@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from server.config import Settings
     from server.gateway.session import SessionHandle
     from server.host.clock import TickLoop
-    from world import World
+    from world.game import World
 
 HOLD_POLL = 0.001
 """Seconds between two looks at whether output held for a save has gone out."""

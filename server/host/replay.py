@@ -42,8 +42,8 @@ from world.commands.registry import Call as WorldCall
 from world.entities import Character, Kind, Role
 from world.errors import Refused
 from world.events import Delivery
+from world.game import World
 from world.prototypes import Content
-from world.world import World
 
 EventRecord = dict[str, Any]
 AdminHandler = Callable[[World, AdminInput], "World | None"]

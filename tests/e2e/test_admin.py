@@ -29,10 +29,10 @@ from server.host import content as content_loader
 from server.host.admin import REBOOT_EXIT_CODE
 from server.host.admin_storage import AdminStore
 from server.host.storage import SqlRepository
-from world import World
 from world.building import export_zone
 from world.commands.registry import REGISTRY, parse_line
 from world.entities import Role
+from world.game import World
 
 AEGENT = [sys.executable, "-m", "server.cli"]
 PASSWORD = "correct horse"

@@ -15,8 +15,8 @@ import pytest
 from server.bus.messages import Delivery, decode, encode
 from server.gateway import render
 from server.host.content import load
-from world import World
 from world.events import Event, Said, event_class, from_data
+from world.game import World
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,10 @@ it. It holds the imports a module runs when it is imported: at its top level, in
 bodies and in `try` or `if` blocks, and those under `if TYPE_CHECKING:` (`type_only`;
 naming a type is a coupling too), but not those inside functions (`deferred` adds
 them). Importing `a.b.c` also runs `a/b/__init__.py`, so that package is an edge too,
-unless the importer is inside it already. The same rules hold for agents/ and server/
-(`TYPE_ONLY_COUNTED`).
+unless the importer is inside it already; but `from a import b` names `a` itself, so
+it is an edge from inside `a` as well (world/__init__.py once imported world/game.py,
+and every command's `from world import rules` closed a cycle through it). The same
+rules hold for agents/ and server/ (`TYPE_ONLY_COUNTED`).
 
     python tests/world/test_imports.py      # prints the cycles and the core's imports
 """
@@ -85,8 +87,12 @@ def imported(node: ast.Import | ast.ImportFrom, importer: str, is_package: bool,
             parts.pop()
         parts = parts[:len(parts) - node.level + 1]
         base = ".".join([*parts, base] if base else parts)
-    return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
-            for alias in node.names]
+    found: list[str] = []
+    for alias in node.names:
+        sub = f"{base}.{alias.name}"
+        # `from a import b` reads a's namespace, b a module or not: a is imported too
+        found += [base, sub] if sub in known else [base]
+    return found
 
 
 def import_graph(root: Path = ROOT, package: str = "world", deferred: bool = False,
@@ -99,8 +105,10 @@ def import_graph(root: Path = ROOT, package: str = "world", deferred: bool = Fal
         edges: set[str] = set()
         for node in import_statements(tree.body, deferred, type_only):
             for target in imported(node, name, path.name == "__init__.py", known):
+                if target in known and target != name:
+                    edges.add(target)  # named by the statement: from inside it as well
                 parts = target.split(".")
-                for i in range(1, len(parts) + 1):
+                for i in range(1, len(parts)):
                     ancestor = ".".join(parts[:i])
                     inside = name == ancestor or name.startswith(ancestor + ".")
                     if ancestor in known and not inside:
@@ -247,12 +255,12 @@ def test_the_game_module_imports_every_command_and_system() -> None:
     """A command or system module left out of world/game.py would never register."""
     graph = import_graph()
     assert game_modules(graph) - graph["world.game"] == set()
-    assert "world.game" in graph["world"]
+    assert graph["world"] == set()  # the package imports nothing: the game by name
 
 
 def test_importing_the_core_alone_loads_no_command() -> None:
-    """At run time too: with world/__init__.py (which imports the game) left out,
-    importing `world.world` loads the registries and not one command or system."""
+    """At run time too: importing `world.world` (here without world/__init__.py, to be
+    sure) loads the registries and not one command or system."""
     script = (
         "import sys, types\n"
         "package = types.ModuleType('world')\n"
@@ -310,13 +318,13 @@ def test_the_checker_finds_cycles_and_names_them(tmp_path: Path) -> None:
         # importing pkg.sub.b runs pkg/sub/__init__.py, which imports a back
         "pkg/a.py": ("from typing import TYPE_CHECKING\n"
                      "from .sub import b\n"
-                     "if TYPE_CHECKING:\n    from pkg import c\n"
+                     "if TYPE_CHECKING:\n    from pkg.c import C\n"
                      "def f():\n    import pkg.c\n"),
         "pkg/sub/__init__.py": "import pkg.a\n",
-        "pkg/sub/b.py": "from .. import d\n",
+        "pkg/sub/b.py": "from ..d import D\n",
         "pkg/c.py": "import pkg.a\n",
         "pkg/d.py": "try:\n    import pkg.e\nexcept ImportError:\n    pass\n",
-        "pkg/e.py": "class E:\n    from pkg import d\n",
+        "pkg/e.py": "class E:\n    import pkg.d\n",
     })
     graph = import_graph(tmp_path, "pkg", type_only=False)
     assert graph == {
@@ -329,6 +337,23 @@ def test_the_checker_finds_cycles_and_names_them(tmp_path: Path) -> None:
     assert cycles(deferred) == ["pkg.d -> pkg.e -> pkg.d", "pkg.a -> pkg.c -> pkg.a"]
     assert closure(graph, "pkg.sub.b") == {"pkg.d", "pkg.e"}
     assert import_graph(tmp_path, "pkg")["pkg.a"] == {"pkg.sub", "pkg.sub.b", "pkg.c"}
+
+
+def test_from_a_package_import_closes_a_cycle_through_its_init(tmp_path: Path) -> None:
+    """`from pkg import rules` runs pkg/__init__.py, from inside pkg too: a package that
+    imports its game there is in a cycle with every command (world/ until session 7)."""
+    plant(tmp_path, {
+        "pkg/__init__.py": "import pkg.game\n",
+        "pkg/game.py": "import pkg.cmd\n",
+        "pkg/cmd.py": "from pkg import rules\nfrom pkg.core import Core\n",
+        "pkg/rules.py": "",
+        "pkg/core.py": "class Core: ...\n",
+    })
+    graph = import_graph(tmp_path, "pkg")
+    assert graph["pkg.cmd"] == {"pkg", "pkg.rules", "pkg.core"}  # pkg.core: not its package
+    assert cycles(graph) == ["pkg -> pkg.game -> pkg.cmd -> pkg"]
+    (tmp_path / "pkg/__init__.py").write_text("")  # the game imported by name instead
+    assert cycles(import_graph(tmp_path, "pkg")) == []
 
 
 def test_the_checker_finds_a_cycle_made_only_for_type_checking(tmp_path: Path) -> None:
