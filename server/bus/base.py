@@ -367,6 +367,21 @@ class Bus(GatewayBus, HostBus, Protocol):
         """Close every subscription and the connection."""
 
 
+async def consume(subscription: Subscription[M], handle: Callable[[M], None], log: Any,
+                  what: str) -> None:
+    """Hand each message of `subscription` to `handle`, until it is closed: a `Gap` is
+    logged (`<what>s_dropped`), and so is a message `handle` fails on
+    (`<what>_failed`), which never stops the others."""
+    async for msg in subscription:
+        if isinstance(msg, Gap):
+            log.warning(f"{what}s_dropped", count=msg.dropped)
+            continue
+        try:
+            handle(msg)
+        except Exception as exc:  # one bad message must not stop the others
+            log.error(f"{what}_failed", type=type(msg).__name__, exc_info=exc)
+
+
 def check_family(msg: Message, kinds: tuple[type[Any], ...], what: str) -> None:
     """Refuse to publish `msg` where only `kinds` belong (an output sent as an input)."""
     if not isinstance(msg, kinds):

@@ -33,6 +33,14 @@ class AgentIdentity:
     scopes: frozenset[str]
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def categories(self) -> frozenset[str] | None:
+        """The command categories its key grants (None: every one, the scope `*` or
+        none given)."""
+        if not self.scopes or "*" in self.scopes:
+            return None
+        return self.scopes
+
     def to_data(self) -> dict[str, Any]:
         """Plain data (for the bus)."""
         return {"name": self.name, "display_name": self.display_name, "owner": self.owner,

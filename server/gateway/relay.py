@@ -47,7 +47,6 @@ from server.bus import (
     Command,
     Delivery,
     Disconnect,
-    Gap,
     GatewayBus,
     Input,
     Output,
@@ -57,6 +56,7 @@ from server.bus import (
     SessionOut,
     Subscription,
 )
+from server.bus.base import consume
 from server.config import Settings
 from server.gateway import gmcp
 from server.gateway.agent import AgentIdentity
@@ -458,14 +458,7 @@ class Gateway:
     # ---- outputs from the world host
 
     async def _take(self, outputs: Subscription[Output]) -> None:
-        async for msg in outputs:
-            if isinstance(msg, Gap):
-                self.log.warning("outputs_dropped", count=msg.dropped)
-                continue
-            try:
-                self.take(msg)
-            except Exception as exc:  # one bad output must not stop the others
-                self.log.error("output_failed", type=type(msg).__name__, exc_info=exc)
+        await consume(outputs, self.take, self.log, "output")
 
     def take(self, msg: Output) -> None:
         """Apply one output of the world host to its sessions."""

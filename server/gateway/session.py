@@ -263,10 +263,7 @@ class Session:
     def allowed_categories(self) -> frozenset[str] | None:
         """The command categories this session's API key grants (None: every one; people
         and keys with the scope `*`)."""
-        agent = self.agent
-        if agent is None or not agent.scopes or "*" in agent.scopes:
-            return None
-        return agent.scopes
+        return self.agent.categories if self.agent is not None else None
 
     def apply_limits(self, limits: Limits) -> None:
         """Give the session other flood limits (an agent's own), with a full bucket."""

@@ -29,7 +29,6 @@ from server.bus import (
     Command,
     Delivery,
     Disconnect,
-    Gap,
     HostBus,
     Output,
     Reply,
@@ -38,7 +37,7 @@ from server.bus import (
     SessionOut,
     Subscription,
 )
-from server.bus.base import Serving
+from server.bus.base import Serving, consume
 from server.bus.messages import Input
 from server.gateway import gmcp, render
 from server.gateway.agent import AgentIdentity
@@ -145,10 +144,7 @@ class RemoteSession:
 
     @property
     def allowed_categories(self) -> frozenset[str] | None:
-        agent = self.agent
-        if agent is None or not agent.scopes or "*" in agent.scopes:
-            return None
-        return agent.scopes
+        return self.agent.categories if self.agent is not None else None
 
     def _out(self, op: str, args: dict[str, Any]) -> None:
         self.relay.out(SessionOut(self.gateway, self.id, op, args))
@@ -529,14 +525,7 @@ class HostRelay:
                             "body": response.body.decode("utf-8", "replace")})
 
     async def _take(self, inputs: Subscription[Input]) -> None:
-        async for msg in inputs:
-            if isinstance(msg, Gap):
-                self.log.warning("inputs_dropped", count=msg.dropped)
-                continue
-            try:
-                self.take(msg)
-            except Exception as exc:  # one bad input must not stop the others
-                self.log.error("input_failed", type=type(msg).__name__, exc_info=exc)
+        await consume(inputs, self.take, self.log, "input")
 
     def take(self, msg: Input) -> None:
         """Act on one input from a gateway."""
