@@ -132,49 +132,48 @@ async def telnet_open(ctx: Ctx, source: str) -> tuple[asyncio.StreamReader,
     return r, w
 
 
-async def gmcp_supports(ctx: Ctx, source: str) -> None:
-    """Core.Supports.Add with ever new packages, over telnet."""
+async def _telnet_flood(ctx: Ctx, source: str, chunk: Callable[[int], bytes], size: int,
+                        sent: str, closed: str) -> None:
+    """`chunk(n)` (the `size` things from the n-th on) every 50 ms over telnet, n ever
+    new, on a new connection whenever the server closes one; what it says is discarded.
+    Counts the things under `sent`, the closed connections under `closed`."""
     n = 0
     while ctx.live():
         r, w = await telnet_open(ctx, source)
         try:
             while ctx.live():
-                chunk = bytearray()
-                for _ in range(50):
-                    pkgs = json.dumps([f"Pkg{n + i}.Thing 1" for i in range(40)]).encode()
-                    n += 40
-                    chunk += bytes((IAC, SB, GMCP)) + b"Core.Supports.Add " + pkgs + bytes(
-                        (IAC, SE))
-                w.write(chunk)
+                w.write(chunk(n))
+                n += size
                 await w.drain()
-                ctx.counts["gmcp_packages_sent"] += 2000
+                ctx.counts[sent] += size
                 await asyncio.sleep(0.05)
-                while len(r._buffer):  # noqa: SLF001 - discard what the server says
-                    r._buffer.clear()  # noqa: SLF001
+                r._buffer.clear()  # noqa: SLF001 - discard what the server says
         except (ConnectionError, OSError):
-            ctx.counts["gmcp_closed"] += 1
+            ctx.counts[closed] += 1
         await close(w)
+
+
+def _supports_adds(n: int) -> bytes:
+    """Fifty Core.Supports.Add, forty packages each: Pkg{n} to Pkg{n + 1999}."""
+    return b"".join(bytes((IAC, SB, GMCP)) + b"Core.Supports.Add "
+                    + json.dumps([f"Pkg{n + i + j}.Thing 1" for j in range(40)]).encode()
+                    + bytes((IAC, SE)) for i in range(0, 2000, 40))
+
+
+def _terminal_types(n: int) -> bytes:
+    """500 TTYPE IS replies: XTERM-{n} to XTERM-{n + 499}."""
+    return b"".join(bytes((IAC, SB, TTYPE, 0)) + f"XTERM-{n + i}".encode() + bytes((IAC, SE))
+                    for i in range(500))
+
+
+async def gmcp_supports(ctx: Ctx, source: str) -> None:
+    """Core.Supports.Add with ever new packages, over telnet."""
+    await _telnet_flood(ctx, source, _supports_adds, 2000, "gmcp_packages_sent", "gmcp_closed")
 
 
 async def terminal_types(ctx: Ctx, source: str) -> None:
     """TTYPE IS replies, unasked and without end, each a new name."""
-    n = 0
-    while ctx.live():
-        r, w = await telnet_open(ctx, source)
-        try:
-            while ctx.live():
-                chunk = bytearray()
-                for _ in range(500):
-                    chunk += bytes((IAC, SB, TTYPE, 0)) + f"XTERM-{n}".encode() + bytes((IAC, SE))
-                    n += 1
-                w.write(chunk)
-                await w.drain()
-                ctx.counts["ttype_sent"] += 500
-                await asyncio.sleep(0.05)
-                r._buffer.clear()  # noqa: SLF001
-        except (ConnectionError, OSError):
-            ctx.counts["ttype_closed"] += 1
-        await close(w)
+    await _telnet_flood(ctx, source, _terminal_types, 500, "ttype_sent", "ttype_closed")
 
 
 async def _json_request(ctx: Ctx, source: str, msg: str, want: bytes = b'"type":"auth"'
@@ -205,28 +204,29 @@ def _outcome(reply: bytes) -> str:
     return "other"
 
 
+async def _at_once(ctx: Ctx, source: str, msgs: list[str], prefix: str) -> None:
+    """Each message on a connection of its own, all at once; each outcome counted under
+    `prefix` (the reply's error code, or the exception's name)."""
+    got = await asyncio.gather(*(_json_request(ctx, source, m) for m in msgs),
+                               return_exceptions=True)
+    for g in got:
+        ctx.counts[prefix + (_outcome(g) if isinstance(g, bytes) else type(g).__name__)] += 1
+
+
 async def passwords(ctx: Ctx, source: str) -> None:
     """Forty wrong passwords for one player's name at once, again and again."""
     msg = json.dumps({"type": "login", "name": ctx.victim, "password": "wrong password!"})
     while ctx.live():
-        got = await asyncio.gather(*(_json_request(ctx, source, msg) for _ in range(40)),
-                                   return_exceptions=True)
-        for g in got:
-            ctx.counts["login_" + (_outcome(g) if isinstance(g, bytes) else
-                                   type(g).__name__)] += 1
+        await _at_once(ctx, source, [msg] * 40, "login_")
         await asyncio.sleep(0.5)
 
 
 async def api_keys(ctx: Ctx, source: str) -> None:
     """Guessed API keys, twenty at once."""
     while ctx.live():
-        msgs = [json.dumps({"type": "login", "api_key": "aq_" + os.urandom(16).hex()})
-                for _ in range(20)]
-        got = await asyncio.gather(*(_json_request(ctx, source, m) for m in msgs),
-                                   return_exceptions=True)
-        for g in got:
-            ctx.counts["apikey_" + (_outcome(g) if isinstance(g, bytes) else
-                                    type(g).__name__)] += 1
+        await _at_once(ctx, source, [json.dumps({"type": "login",
+                                                 "api_key": "aq_" + os.urandom(16).hex()})
+                                     for _ in range(20)], "apikey_")
         await asyncio.sleep(0.5)
 
 

@@ -75,19 +75,22 @@ from bench.run import (
     BAR_MS,
     FAST_HASH_ENV,
     HASH_NOTE,
-    PASSWORD,
     RESULTS,
     ROOT,
     DataDir,
     cpu_s,
     environment,
     host_busy_s,
+    load_command,
+    load_messages,
     log,
+    logged_in_line,
     median,
     raise_fd_limit,
     sched_wait_s,
     stop_server,
     wait_quiet,
+    write_report,
 )
 
 GATEWAYS = 2
@@ -346,27 +349,15 @@ def run_once(data: DataDir, args: argparse.Namespace, work: Path, label: str) ->
         log(f"  cluster up: world host in {cluster.world_starts[0]:.2f} s; gateways "
             f"{', '.join(cluster.urls)}")
         out_json, acked_json = run_dir / "load.json", run_dir / "acked.json"
-        load_cmd = [sys.executable, "-m", "bench.load", "--url", ",".join(cluster.urls),
-                    "--clients", str(args.clients), "--rate", str(args.rate),
-                    "--duration", str(args.duration), "--warmup", str(args.warmup),
-                    "--names-file", str(data.names_file), "--password", PASSWORD,
-                    "--json-out", str(out_json), "--acked-out", str(acked_json),
-                    "--batch", str(args.batch), "--mix", args.mix,
-                    "--timeout", str(args.timeout), "--spread"]
+        load_cmd = load_command(",".join(cluster.urls), args.clients, args, data, out_json,
+                                "--acked-out", str(acked_json), "--timeout", str(args.timeout))
         gen = subprocess.Popen(load_cmd, stdout=subprocess.PIPE, cwd=ROOT, text=True)
         gp = psutil.Process(gen.pid)
         window: dict[str, Any] = {}
-        assert gen.stdout is not None
-        for line in gen.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                log(f"  load: {line.rstrip()}")
-                continue
+        for msg in load_messages(gen):
             phase = msg.get("phase")
             if phase == "logged_in":
-                log(f"  {msg['clients']} logged in ({msg['failures']} failed) in "
-                    f"{msg['seconds']} s")
+                log(logged_in_line(msg))
             elif phase == "window_start":
                 cluster.window_open(gp)
                 if args.kill_at is not None:
@@ -629,9 +620,7 @@ def main(argv: list[str] | None = None) -> int:
           f"client, {args.duration:g} s window, median of {args.repeat} run(s)"
           + (f"; world host killed {args.kill_at:g} s into the window" if killed else ""))
     print(table(agg, killed))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    log(f"wrote {out}")
+    write_report(out, report)
     return 0
 
 

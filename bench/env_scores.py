@@ -21,16 +21,15 @@ and it prints a Markdown table of the scores (the total reward per agent, defaul
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agents.env import ActionLike, AegentEnv, AegentParallelEnv, PolicyAgent
+from bench.episodes import add_episode_flags, report
 
 Chooser = Callable[[dict[str, Any]], ActionLike]
 
@@ -136,10 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--policies", default="random,scripted", help="random, scripted, idle")
     ap.add_argument("--envs", default="gymnasium,pettingzoo", help="gymnasium, pettingzoo")
     ap.add_argument("--agents", type=int, default=2, help="characters in the PettingZoo env")
-    ap.add_argument("--max-ticks", type=int, default=18_000,
-                    help="episode length in ticks (18,000: 30 minutes)")
-    ap.add_argument("--ticks-per-step", type=int, default=10)
-    ap.add_argument("--json-out", type=Path, help="also write every episode's figures here")
+    add_episode_flags(ap, 18_000, "episode length in ticks (18,000: 30 minutes)")
     args = ap.parse_args(argv)
     rows = []
     for kind in args.envs.split(","):
@@ -149,12 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(row)
                 print(f"{kind} {policy} seed {seed}: score {row['score']:.0f}, "
                       f"{row['seconds']} s, {row['ticks_per_s']:,.0f} ticks/s", flush=True)
-    print()
-    for line in table(rows):
-        print(line)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    report(table(rows), rows, args.json_out)
     return 0
 
 

@@ -25,15 +25,14 @@ Markdown table for docs/agents.md.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from agents.env import AegentParallelEnv, PolicyAgent, WorldClock
 from agents.scripted import ScriptedPolicy
+from bench.episodes import add_episode_flags, report
 
 TICK_HZ = 10.0
 
@@ -163,10 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--modes", default="solo,parties", help="solo, parties")
     ap.add_argument("--agents", type=int, default=4, help="characters (pairs in parties)")
     ap.add_argument("--level", type=int, default=5, help="the level to reach")
-    ap.add_argument("--max-ticks", type=int, default=36_000,
-                    help="the cap in world ticks (36,000: 60 minutes)")
-    ap.add_argument("--ticks-per-step", type=int, default=10)
-    ap.add_argument("--json-out", type=Path, help="also write every episode's figures here")
+    add_episode_flags(ap, 36_000, "the cap in world ticks (36,000: 60 minutes)")
     args = ap.parse_args(argv)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
@@ -179,12 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   + ", ".join(f"{n} {minutes(t)}" for n, t in row["reached"].items())
                   + f" min; first group {minutes(row['first_group'])}; plans {row['plans']};"
                   f" {row['seconds']} s", flush=True)
-    print()
-    for line in table(rows, args.level, args.max_ticks):
-        print(line)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    report(table(rows, args.level, args.max_ticks), rows, args.json_out)
     return 0
 
 

@@ -57,6 +57,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,42 @@ def wait_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0
     raise RuntimeError("the server did not answer /health in time")
 
 
+def load_command(url: str, clients: int, args: argparse.Namespace, data: DataDir,
+                 json_out: Path, *more: str) -> list[str]:
+    """`python -m bench.load` for `clients` of `data`'s players on `url` (or several,
+    comma-separated), at args' rate, window, warm-up, login batch and mix; then `more`."""
+    return [sys.executable, "-m", "bench.load", "--url", url, "--clients", str(clients),
+            "--rate", str(args.rate), "--duration", str(args.duration),
+            "--warmup", str(args.warmup), "--names-file", str(data.names_file),
+            "--password", PASSWORD, "--json-out", str(json_out),
+            "--batch", str(args.batch), "--mix", args.mix, *more, "--spread"]
+
+
+def load_messages(gen: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
+    """The load generator's progress, as it comes: a JSON object a line on its stdout
+    (`{"phase": ...}`); any other line is logged."""
+    assert gen.stdout is not None
+    for line in gen.stdout:
+        try:
+            msg: dict[str, Any] = json.loads(line)
+        except ValueError:
+            log(f"  load: {line.rstrip()}")
+            continue
+        yield msg
+
+
+def logged_in_line(msg: dict[str, Any]) -> str:
+    """What the load generator's `logged_in` message says, as a progress line."""
+    return f"  {msg['clients']} logged in ({msg['failures']} failed) in {msg['seconds']} s"
+
+
+def write_report(out: Path, report: dict[str, Any]) -> None:
+    """The results file: the report as indented JSON (its folder made if need be)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"wrote {out}")
+
+
 def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
               label: str) -> dict[str, Any]:
     """One measured run: fresh server, one load generator process, the numbers."""
@@ -294,12 +331,7 @@ def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
         time.sleep(1.0)
         rss0 = sp.memory_info().rss
         out_json = work / f"load-{label}.json"
-        load_cmd = [sys.executable, "-m", "bench.load",
-                    "--url", f"ws://127.0.0.1:{port}/ws", "--clients", str(clients),
-                    "--rate", str(args.rate), "--duration", str(args.duration),
-                    "--warmup", str(args.warmup), "--names-file", str(data.names_file),
-                    "--password", PASSWORD, "--json-out", str(out_json),
-                    "--batch", str(args.batch), "--mix", args.mix, "--spread"]
+        load_cmd = load_command(f"ws://127.0.0.1:{port}/ws", clients, args, data, out_json)
         gen = subprocess.Popen(load_cmd, stdout=subprocess.PIPE, cwd=ROOT, text=True,
                                preexec_fn=_niceness(args.nice))
         gp = psutil.Process(gen.pid)
@@ -308,18 +340,11 @@ def run_point(data: DataDir, clients: int, args: argparse.Namespace, work: Path,
         srv_cpu0 = gen_cpu0 = t0 = 0.0
         window: dict[str, float] = {}
         profile: subprocess.Popen[bytes] | None = None
-        assert gen.stdout is not None
-        for line in gen.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                log(f"  load: {line.rstrip()}")
-                continue
+        for msg in load_messages(gen):
             phase = msg.get("phase")
             if phase == "logged_in":
                 rss_logged_in = sp.memory_info().rss
-                log(f"  {msg['clients']} logged in ({msg['failures']} failed) in "
-                    f"{msg['seconds']} s; server RSS {rss_logged_in / 2**20:.1f} MiB")
+                log(f"{logged_in_line(msg)}; server RSS {rss_logged_in / 2**20:.1f} MiB")
             elif phase == "window_start":
                 sampler = Sampler(sp, gp)
                 sampler.start()
@@ -938,10 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         print("world (pure, no sockets): tick and per-command time with N characters in "
               f"{rows[0]['rooms']} rooms")
         print(tick_bench.table(rows))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    log(f"wrote {out}")
+    write_report(Path(args.out), report)
     return 0
 
 

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 from server import config, log
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from agents.memory import QdrantMemory
     from server.app import Server
 
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import serve
-    from server.host.datadir import AlreadyRunning
-    from world.prototypes import ContentError
 
     try:
         settings = config.from_env(
@@ -40,8 +40,22 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"aegent: {exc}", file=sys.stderr)
         return 2
     log.configure(json=settings.log_json, level=settings.log_level)
+    return _run_server(serve(settings, _say_ready))  # 75 after `reboot`: start it again
+
+
+def _run_server(main: Coroutine[Any, Any, int]) -> int:
+    """Run `serve`, `world` or `gateway` to its end; what keeps it from starting is one
+    line on stderr and status 2 (a bad setting, no bus) or 1 (the content, the database
+    taken, a port)."""
+    from server.bus import BusUnavailable
+    from server.host.datadir import AlreadyRunning
+    from world.prototypes import ContentError
+
     try:
-        return asyncio.run(serve(settings, _say_ready))  # 75 after `reboot`: start it again
+        return asyncio.run(main)
+    except (ValueError, BusUnavailable) as exc:
+        print(f"aegent: {exc}", file=sys.stderr)
+        return 2
     except ContentError as exc:
         print(f"aegent: content error: {exc}", file=sys.stderr)
         return 1
@@ -55,32 +69,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _world(args: argparse.Namespace) -> int:
     from server.app import serve_world
-    from server.bus import BusUnavailable
-    from server.host.datadir import AlreadyRunning
-    from world.prototypes import ContentError
 
     settings = config.from_env(
         config_file=args.config, nats_url=args.nats, data_dir=args.data_dir,
         content_dir=args.content_dir, log_json=True if args.log_json else None,
         log_level=args.log_level, seed=args.seed)
     log.configure(json=settings.log_json, level=settings.log_level)
-    try:
-        return asyncio.run(serve_world(settings, lambda server: print(
-            f"{server.content.name}: world host up (bus {settings.nats_url})", flush=True)))
-    except (ValueError, BusUnavailable) as exc:
-        print(f"aegent: {exc}", file=sys.stderr)
-        return 2
-    except ContentError as exc:
-        print(f"aegent: content error: {exc}", file=sys.stderr)
-        return 1
-    except AlreadyRunning as exc:
-        print(f"aegent: {exc}", file=sys.stderr)
-        return 1
+    return _run_server(serve_world(settings, lambda server: print(
+        f"{server.content.name}: world host up (bus {settings.nats_url})", flush=True)))
 
 
 def _gateway(args: argparse.Namespace) -> int:
     from server.app import serve_gateway
-    from server.bus import BusUnavailable
 
     settings = config.from_env(
         config_file=args.config, nats_url=args.nats, host=args.host, port=args.port,
@@ -94,14 +94,7 @@ def _gateway(args: argparse.Namespace) -> int:
         print(f"gateway {gateway.id}: ws://{settings.host}:{gateway.port}/ws telnet "
               f"{gateway.telnet_port}", flush=True)
 
-    try:
-        return asyncio.run(serve_gateway(settings, ready))
-    except (ValueError, BusUnavailable) as exc:
-        print(f"aegent: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"aegent: cannot start: {exc}", file=sys.stderr)
-        return 1
+    return _run_server(serve_gateway(settings, ready))
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -506,6 +499,42 @@ def _install_model(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
+def _listen_flags(p: argparse.ArgumentParser) -> None:
+    """--host, --port and --telnet-port: where `serve` and a gateway listen."""
+    p.add_argument("--host", help="address to listen on (AEGENT_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="WebSocket/HTTP port (AEGENT_PORT, default 4000)")
+    p.add_argument("--telnet-port", type=int,
+                   help="telnet port (AEGENT_TELNET_PORT, default 4001)")
+
+
+def _nats_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
+
+
+def _data_dir_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
+
+
+def _log_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
+    p.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
+
+
+def _world_flags(p: argparse.ArgumentParser) -> None:
+    """--data-dir, --content-dir, the log flags and --seed: what a process that runs the
+    world reads (`serve`, `world`)."""
+    _data_dir_flag(p)
+    p.add_argument("--content-dir", type=Path, help="content folder (AEGENT_CONTENT_DIR)")
+    _log_flags(p)
+    p.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
+
+
+def _config_flag(p: argparse.ArgumentParser, text: str = "the aegent.toml to read") -> None:
+    """A subcommand's own --config FILE; left out, `aegent --config FILE ...`'s stands."""
+    p.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
+                   help=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `aegent`."""
     p = argparse.ArgumentParser(prog="aegent", description="Aegent Quest: a MUD for people "
@@ -516,38 +545,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("serve", help="run the game server")
-    s.add_argument("--host", help="address to listen on (AEGENT_HOST, default 127.0.0.1)")
-    s.add_argument("--port", type=int, help="WebSocket/HTTP port (AEGENT_PORT, default 4000)")
-    s.add_argument("--telnet-port", type=int,
-                   help="telnet port (AEGENT_TELNET_PORT, default 4001)")
-    s.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
-    s.add_argument("--content-dir", type=Path, help="content folder (AEGENT_CONTENT_DIR)")
-    s.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
-    s.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
-    s.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
-    s.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                   help="the settings file (as `aegent --config FILE serve`)")
+    _listen_flags(s)
+    _world_flags(s)
+    _config_flag(s, "the settings file (as `aegent --config FILE serve`)")
     s.set_defaults(fn=_serve)
 
     w = sub.add_parser("world", help="run a world host: the world, storage and the journal, "
                        "with gateways over NATS (docs/architecture.md, Processes)")
-    w.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
-    w.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
-    w.add_argument("--content-dir", type=Path, help="content folder (AEGENT_CONTENT_DIR)")
-    w.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
-    w.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
-    w.add_argument("--seed", type=int, help="seed the world's RNG (AEGENT_SEED)")
-    w.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                   help="the aegent.toml to read")
+    _nats_flag(w)
+    _world_flags(w)
+    _config_flag(w)
     w.set_defaults(fn=_world)
 
     g = sub.add_parser("gateway", help="run a gateway: WebSocket and telnet connections, "
                        "with the world host over NATS; run as many as you like")
-    g.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
-    g.add_argument("--host", help="address to listen on (AEGENT_HOST, default 127.0.0.1)")
-    g.add_argument("--port", type=int, help="WebSocket/HTTP port (AEGENT_PORT, default 4000)")
-    g.add_argument("--telnet-port", type=int,
-                   help="telnet port (AEGENT_TELNET_PORT, default 4001)")
+    _nats_flag(g)
+    _listen_flags(g)
     g.add_argument("--gateway-id", help="its name on the bus (AEGENT_GATEWAY_ID)")
     g.add_argument("--gateway-urls", metavar="URLS", help="every gateway's ws:// URL, "
                    "comma-separated, for clients to move to (AEGENT_GATEWAY_URLS)")
@@ -555,10 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "for a world host that is away (AEGENT_WORLD_WAIT, default 30)")
     g.add_argument("--world-ping-interval", type=float, metavar="S", help="how often the "
                    "world host is asked whether it is there (AEGENT_WORLD_PING_INTERVAL)")
-    g.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
-    g.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
-    g.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                   help="the aegent.toml to read")
+    _log_flags(g)
+    _config_flag(g)
     g.set_defaults(fn=_gateway)
 
     cl = sub.add_parser("cluster", help="try cluster mode on one machine: a nats-server, one "
@@ -568,20 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "(WebSocket) and the next (telnet); nats-server on BASE+2N; default: "
                     "free ports")
     cl.add_argument("--host", help="address the gateways listen on (AEGENT_HOST)")
-    cl.add_argument("--data-dir", type=Path, help="where data lives (AEGENT_DATA_DIR, ./data)")
-    cl.add_argument("--log-json", action="store_true", help="JSON log lines (AEGENT_LOG_JSON)")
-    cl.add_argument("--log-level", help="debug, info, warning (AEGENT_LOG_LEVEL)")
-    cl.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                    help="the aegent.toml to read")
+    _data_dir_flag(cl)
+    _log_flags(cl)
+    _config_flag(cl)
     cl.set_defaults(fn=_cluster)
 
     pg = sub.add_parser("ping", help="exit 0 if a world host answers on the bus (prints its "
                         "run id and game), 1 if none does: a health check")
-    pg.add_argument("--nats", metavar="URL", help="the NATS server(s) (AEGENT_NATS_URL)")
+    _nats_flag(pg)
     pg.add_argument("--timeout", type=float, default=3.0, metavar="S",
                     help="seconds to wait, in all (default 3)")
-    pg.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                    help="the aegent.toml to read")
+    _config_flag(pg)
     pg.set_defaults(fn=_ping)
 
     i = sub.add_parser("init", help="write a game folder: the starter world to edit, a "
@@ -594,8 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfsub = cf.add_subparsers(dest="what", required=True)
     cshow = cfsub.add_parser("show", help="every setting: name, value (secrets masked), "
                                           "source")
-    cshow.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS,
-                       help="the settings file (as `aegent --config FILE config show`)")
+    _config_flag(cshow, "the settings file (as `aegent --config FILE config show`)")
     cshow.set_defaults(fn=_config_show)
     cfsub.add_parser("docs", help="the settings table of docs/configuration.md"
                      ).set_defaults(fn=_config_docs)

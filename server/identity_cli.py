@@ -15,6 +15,7 @@ Only argparse is imported at start: the parser is built on every `aegent` call.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ def add_agent_commands(sub: Any) -> None:
                ) -> None:
         parser.add_argument("--data-dir", type=Path,
                             help="where data lives (AEGENT_DATA_DIR; DATABASE_URL wins)")
-        parser.set_defaults(fn=fn)
+        parser.set_defaults(fn=_reporting(fn))
 
     c = sub.add_parser("create", help="create an agent owned by a person; prints its API key "
                                       "once")
@@ -106,6 +107,27 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _reporting(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """`fn`, with the `IdentityError` it raises (a bad name, scope or value; no such agent)
+    said on stderr with status 2."""
+    @functools.wraps(fn)
+    def run(args: argparse.Namespace) -> int:
+        from server.host.identity import IdentityError
+
+        try:
+            return fn(args)
+        except IdentityError as exc:
+            return _fail(exc.message)
+    return run
+
+
+def _new_key(message: str, key: str) -> int:
+    """`message` on stderr, then the key alone on stdout (`KEY=$(aegent agent ...)`)."""
+    print(message, file=sys.stderr)
+    print(key)
+    return 0
+
+
 def _categories() -> frozenset[str]:
     from server.host.identity import command_categories
     from world.commands import REGISTRY
@@ -117,37 +139,28 @@ def _create(args: argparse.Namespace) -> int:
     from server import config
     from server.host import identity
 
-    try:
-        scopes = identity.parse_scopes(args.scopes, _categories())
-        classes = None
-        if args.cls is not None:
-            from server.host import content
+    scopes = identity.parse_scopes(args.scopes, _categories())
+    classes = None
+    if args.cls is not None:
+        from server.host import content
 
-            folder = args.content_dir or config.from_env(
-                config_file=getattr(args, "config", None)).content_dir
-            classes = list(content.load(folder).classes)
-        agent_config = identity.check_config({**_config_of(args), "cls": args.cls}, classes)
-        agent_config = {k: v for k, v in agent_config.items() if v is not None}
-        with _store(args) as store:
-            record, key = identity.create_agent(store, args.name, args.owner, scopes,
-                                                agent_config)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
-    print(f"Agent {record.display_name} created, owned by {record.owner} "
-          f"(scopes: {', '.join(record.scopes)}). Its API key, shown only this once:",
-          file=sys.stderr)
-    print(key)
-    return 0
+        folder = args.content_dir or config.from_env(
+            config_file=getattr(args, "config", None)).content_dir
+        classes = list(content.load(folder).classes)
+    agent_config = identity.check_config({**_config_of(args), "cls": args.cls}, classes)
+    agent_config = {k: v for k, v in agent_config.items() if v is not None}
+    with _store(args) as store:
+        record, key = identity.create_agent(store, args.name, args.owner, scopes, agent_config)
+    return _new_key(f"Agent {record.display_name} created, owned by {record.owner} "
+                    f"(scopes: {', '.join(record.scopes)}). Its API key, shown only this once:",
+                    key)
 
 
 def _list(args: argparse.Namespace) -> int:
     from server.host import identity
 
-    try:
-        with _store(args) as store:
-            records = identity.list_agents(store, args.owner)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
+    with _store(args) as store:
+        records = identity.list_agents(store, args.owner)
     if args.json:
         print(json.dumps([r.to_data() for r in records], indent=2))
         return 0
@@ -170,26 +183,18 @@ def _line(r: AgentRecord) -> str:
 def _rotate(args: argparse.Namespace) -> int:
     from server.host import identity
 
-    try:
-        with _store(args) as store:
-            record, key, revoked = identity.rotate_key(store, args.name)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
+    with _store(args) as store:
+        record, key, revoked = identity.rotate_key(store, args.name)
     old = ", ".join(revoked) or "none live"
-    print(f"{record.display_name} has a new API key (revoked: {old}); shown only this once:",
-          file=sys.stderr)
-    print(key)
-    return 0
+    return _new_key(f"{record.display_name} has a new API key (revoked: {old}); shown only "
+                    "this once:", key)
 
 
 def _revoke(args: argparse.Namespace) -> int:
     from server.host import identity
 
-    try:
-        with _store(args) as store:
-            revoked = identity.revoke_agent(store, args.name)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
+    with _store(args) as store:
+        revoked = identity.revoke_agent(store, args.name)
     if revoked:
         print(f"revoked {args.name}'s key {', '.join(revoked)}")
     else:
@@ -200,12 +205,9 @@ def _revoke(args: argparse.Namespace) -> int:
 def _scopes(args: argparse.Namespace) -> int:
     from server.host import identity
 
-    try:
-        scopes = identity.parse_scopes(args.scopes, _categories())
-        with _store(args) as store:
-            record = identity.set_scopes(store, args.name, scopes)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
+    scopes = identity.parse_scopes(args.scopes, _categories())
+    with _store(args) as store:
+        record = identity.set_scopes(store, args.name, scopes)
     print(f"{record.display_name} may use: {', '.join(record.scopes)}")
     return 0
 
@@ -216,11 +218,8 @@ def _config(args: argparse.Namespace) -> int:
     changes = _config_of(args)
     if not changes:
         return _fail("nothing to change: give --rate, --burst, --on-limit, --policy or --model")
-    try:
-        with _store(args) as store:
-            record = identity.set_config(store, args.name, changes)
-    except identity.IdentityError as exc:
-        return _fail(exc.message)
+    with _store(args) as store:
+        record = identity.set_config(store, args.name, changes)
     print(f"{record.display_name}: " + " ".join(f"{k}={v}"
                                                  for k, v in sorted(record.config.items())))
     return 0

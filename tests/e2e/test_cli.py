@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import serverproc
 from daemons import free_port
 from serverproc import AEGENT, FAST, Served, room_on_login
@@ -84,6 +85,16 @@ async def test_broken_content_stops_the_server_with_a_clear_error(tmp_path: Path
                           text=True, timeout=60)
     assert proc.returncode == 1
     assert "world.yaml:2: start_room: unknown room 'haven:nowhere'" in proc.stderr
+
+
+@pytest.mark.parametrize("role", ["world", "gateway"])
+def test_a_cluster_role_without_the_bus_says_so_in_one_line(tmp_path: Path, role: str) -> None:
+    no_bus = {k: v for k, v in env(tmp_path / "d").items() if k != "AEGENT_NATS_URL"}
+    proc = subprocess.run([*AEGENT, role], cwd=tmp_path, env=no_bus, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == (f"aegent: aegent {role} needs the bus: --nats nats://HOST:PORT "
+                           "(or AEGENT_NATS_URL)\n")
 
 
 async def test_serve_says_where_to_go_in_one_plain_line(tmp_path: Path) -> None:
