@@ -419,15 +419,22 @@ def decode_msgpack(data: str | bytes) -> Any:
     """
     if isinstance(data, str):
         raise WireError(ErrorCode.BAD_FRAME, "aegent.msgpack takes binary frames")
+    # msgpack itself refuses any bin or ext value with a byte in it (and bytes keys,
+    # which are bin): only empty ones can pass, and those show as a type byte followed
+    # by a zero length (a scan in C). Then nothing needs walking but the nesting, and
+    # that only if the frame has more container type bytes than MAX_DEPTH.
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise WireError(ErrorCode.BAD_MSGPACK, f"invalid msgpack: {type(exc).__name__}") from None
-    # Only bin and ext values (and bytes keys, which are bin) fall outside JSON's data
-    # model, and each starts with its type byte: without one of those bytes anywhere in
-    # the frame (a scan in C), nothing needs walking but the nesting, and that only if
-    # the frame has more container type bytes than MAX_DEPTH.
-    if len(data.translate(None, _UNPLAIN_TYPE_BYTES)) != len(data):
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, max_bin_len=0,
+                                max_ext_len=0)
+        empty = _may_hold_empty_bin(data)
+    except Exception:  # msgpack raises several unrelated types; looked at the slow way
+        try:
+            value = msgpack.unpackb(data, raw=False, strict_map_key=True)
+        except Exception as exc:
+            raise WireError(ErrorCode.BAD_MSGPACK,
+                            f"invalid msgpack: {type(exc).__name__}") from None
+        empty = True  # a bin or an ext: `_not_plain` says where
+    if empty:
         problem = _not_plain(value, 0)
     elif len(data) - len(data.translate(None, _CONTAINER_TYPE_BYTES)) > MAX_DEPTH:
         problem = _too_deep(value)
@@ -438,10 +445,28 @@ def decode_msgpack(data: str | bytes) -> Any:
     return value
 
 
-_UNPLAIN_TYPE_BYTES = bytes((0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8))
-"""msgpack's bin 8/16/32, ext 8/16/32 and fixext 1-16 type bytes."""
+_BIN_EXT_MARKS = tuple(bytes((b,)) for b in range(0xC4, 0xCA))
+"""msgpack's bin 8/16/32 and ext 8/16/32 type bytes."""
+MARKS_LOOKED_AT = 32
+"""Past this many bin/ext type bytes in a frame, it is walked rather than searched."""
 _CONTAINER_TYPE_BYTES = bytes(range(0x80, 0xA0)) + bytes((0xDC, 0xDD, 0xDE, 0xDF))
 """fixmap, fixarray, array 16/32 and map 16/32: one of these starts every container."""
+
+
+def _may_hold_empty_bin(data: bytes) -> bool:
+    """Whether `data` may hold an empty bin or ext value: one of their type bytes followed
+    by a zero (the length's first byte), the only ones `max_bin_len=0, max_ext_len=0` let
+    through (fixext is never empty). Each type byte is looked for in C; past
+    `MARKS_LOOKED_AT` of them, say yes (the walk is bounded by the frame's size)."""
+    seen = 0
+    for mark in _BIN_EXT_MARKS:
+        i = data.find(mark)
+        while i >= 0:
+            seen += 1
+            if data[i + 1:i + 2] == b"\x00" or seen > MARKS_LOOKED_AT:
+                return True
+            i = data.find(mark, i + 1)
+    return False
 
 
 def _too_deep(value: Any) -> str | None:
@@ -455,8 +480,13 @@ def _too_deep(value: Any) -> str | None:
             return f"nested deeper than {MAX_DEPTH} levels"
         inner: list[Any] = []
         for v in level:
-            inner += [x for x in (v.values() if type(v) is dict else v)
-                      if type(x) is dict or type(x) is list]
+            items = v.values() if type(v) is dict else v
+            kinds = set(map(type, items))  # in C: most containers hold no container
+            if dict in kinds or list in kinds:
+                if len(kinds) == 1:  # all containers (a list of maps): all of them
+                    inner += items
+                else:
+                    inner += [x for x in items if type(x) is dict or type(x) is list]
         level = inner
     return None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -38,7 +38,7 @@ from server.bus.messages import (
     Output,
     Reply,
     Request,
-    decode,
+    decode_many,
 )
 
 DEFAULT_LIMIT = 10_000
@@ -179,19 +179,22 @@ class Subscription(Generic[M]):
         return True
 
     def feed(self, data: bytes) -> bool:
-        """Decode `data` and offer it; a payload that is not a message of this family
-        is counted in `malformed`, reported, and skipped. Whether it was queued."""
-        try:
-            msg = decode(data)
-            if not isinstance(msg, self._kinds):
-                raise BusMessageError("bad_message", f"a message of type {type(msg).TYPE!r} "
+        """Decode `data` (one message, or a batch of them: server/bus/messages.py) and
+        offer each; one that is not a message of this family is counted in `malformed`,
+        reported, and skipped. Whether every one was queued."""
+        queued = True
+        for msg in decode_many(data):
+            if not isinstance(msg, BusMessageError) and not isinstance(msg, self._kinds):
+                msg = BusMessageError("bad_message", f"a message of type {type(msg).TYPE!r} "
                                       f"does not belong on {self.subject}")
-        except BusMessageError as exc:
-            self.malformed += 1
-            if self._on_error is not None:
-                self._on_error(exc)
-            return False
-        return self.offer(msg)  # checked against the kinds
+            if isinstance(msg, BusMessageError):
+                self.malformed += 1
+                if self._on_error is not None:
+                    self._on_error(msg)
+                queued = False
+            elif not self.offer(msg):  # checked against the kinds
+                queued = False
+        return queued
 
     async def get(self) -> M | Gap:
         """The next message or gap, waiting for one.
@@ -323,6 +326,13 @@ class GatewayBus(Protocol):
     async def send(self, msg: Input) -> None:
         """Publish an input to the world host (at most once, in order)."""
 
+    async def send_many(self, msgs: Sequence[Input]) -> None:
+        """Publish inputs to the world host, in order, as few payloads as fit (a batch).
+
+        Raises:
+            BusMessageError: one or more did not encode (the others were sent).
+        """
+
     async def deliveries(self, gateway: str, *, limit: int = DEFAULT_LIMIT
                          ) -> Subscription[Output]:
         """Subscribe to the outputs addressed to gateway `gateway`."""
@@ -348,6 +358,13 @@ class HostBus(Protocol):
 
     async def deliver(self, msg: Output) -> None:
         """Publish an output to the gateway it names (at most once, in order)."""
+
+    async def deliver_many(self, gateway: str, msgs: Sequence[Output]) -> None:
+        """Publish outputs for `gateway`, in order, as few payloads as fit (a batch).
+
+        Raises:
+            BusMessageError: one or more did not encode (the others were sent).
+        """
 
     async def serve(self, handler: Handler, *, concurrency: int = DEFAULT_CONCURRENCY
                     ) -> Serving:
@@ -380,6 +397,24 @@ async def consume(subscription: Subscription[M], handle: Callable[[M], None], lo
             handle(msg)
         except Exception as exc:  # one bad message must not stop the others
             log.error(f"{what}_failed", type=type(msg).__name__, exc_info=exc)
+
+
+def check_batch(msgs: Sequence[Message], kinds: tuple[type[Any], ...], what: str,
+                gateway: str | None = None) -> None:
+    """`check_family` for each of `msgs` (and that each names `gateway`, if given)."""
+    for msg in msgs:
+        check_family(msg, kinds, what)
+        if gateway is not None and getattr(msg, "gateway", None) != gateway:
+            raise BusMessageError("bad_message", f"a {type(msg).__name__} for gateway "
+                                  f"{getattr(msg, 'gateway', None)!r} in a batch for "
+                                  f"{gateway!r}")
+
+
+def batch_error(errors: list[BusMessageError], total: int) -> BusMessageError:
+    """One error for the messages of a batch that did not encode (the others went)."""
+    first = errors[0]
+    return BusMessageError(first.code, f"{len(errors)} of {total} messages not sent: "
+                           f"{first.message}")
 
 
 def check_family(msg: Message, kinds: tuple[type[Any], ...], what: str) -> None:

@@ -16,7 +16,7 @@ world host's (server/host/journal.py, a file in the data directory), behind the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from server.bus.base import (
@@ -32,6 +32,8 @@ from server.bus.base import (
     Handler,
     Subjects,
     Subscription,
+    batch_error,
+    check_batch,
     check_family,
 )
 from server.bus.messages import (
@@ -45,6 +47,7 @@ from server.bus.messages import (
     Request,
     decode,
     encode,
+    encode_many,
 )
 
 KEPT_KEYS = 10_000
@@ -134,6 +137,11 @@ class InProcBus:
         check_family(msg, INPUTS, "an input")
         self._publish(self.subjects.inputs, msg, one=True)
 
+    async def send_many(self, msgs: Sequence[Input]) -> None:
+        """Publish inputs, in order (with `check`, batched and encoded as over NATS)."""
+        check_batch(msgs, INPUTS, "an input")
+        self._publish_many(self.subjects.inputs, msgs, one=True)
+
     async def deliveries(self, gateway: str, *, limit: int = DEFAULT_LIMIT
                          ) -> Subscription[Output]:
         """Subscribe to the outputs for `gateway`."""
@@ -166,6 +174,11 @@ class InProcBus:
         """Publish an output to every subscription of its gateway."""
         check_family(msg, OUTPUTS, "an output")
         self._publish(self.subjects.outputs(msg.gateway), msg, one=False)
+
+    async def deliver_many(self, gateway: str, msgs: Sequence[Output]) -> None:
+        """Publish outputs for `gateway`, in order (with `check`, batched and encoded)."""
+        check_batch(msgs, OUTPUTS, "an output", gateway)
+        self._publish_many(self.subjects.outputs(gateway), msgs, one=False)
 
     async def serve(self, handler: Handler, *, concurrency: int = DEFAULT_CONCURRENCY
                     ) -> _Serving:
@@ -240,6 +253,20 @@ class InProcBus:
                 sub.offer(msg)
             if one:
                 return
+
+    def _publish_many(self, subject: str, msgs: Sequence[Message], one: bool) -> None:
+        if not self.check:
+            for msg in msgs:
+                self._publish(subject, msg, one)
+            return
+        self._open()
+        payloads, errors = encode_many(msgs)
+        subs = [s for s in self._subs.get(subject, ()) if not s.closed]
+        for sub in subs[:1] if one else subs:
+            for data in payloads:
+                sub.feed(data)
+        if errors:
+            raise batch_error(errors, len(msgs))
 
     def _through(self, msg: Request | Reply) -> Any:
         return decode(encode(msg))

@@ -19,6 +19,11 @@ type's name, a class's `TYPE`) and the fields by name. `decode` refuses, with a
 are not msgpack, a newer version, an unknown type, a missing or mistyped field, more
 than `MAX_MESSAGE_BYTES`. Keys it does not know are ignored, so a field can be added
 without a new version; changing or removing one needs `VERSION + 1`.
+
+On the live subjects (inputs, outputs), a payload may also be a *batch*: a msgpack array
+of such maps, in order (`encode_many`, `decode_many`). A process sends what one pass of
+its event loop has for one subscriber as one batch: one publish, one delivery and one
+decode instead of one per message. Journal entries and requests are single messages.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, TypeAlias, Union
 
@@ -302,15 +308,90 @@ def decode(data: bytes) -> Message:
         BusMessageError: with a code and a sentence that names the problem (see the
             class); never anything else.
     """
+    return _message(_unpack(data))
+
+
+def encode_many(msgs: Sequence[Message]) -> tuple[list[bytes], list[BusMessageError]]:
+    """`msgs` as few payloads as fit `MAX_MESSAGE_BYTES`, in order: one message alone is
+    encoded as by `encode`, several as a msgpack array of their maps (a batch: one
+    publish, one delivery, one decode on the other side for what one pass of a process
+    has for one subscriber). A message that does not encode is left out, its error in
+    the second list; the others still go."""
+    payloads: list[bytes] = []
+    errors: list[BusMessageError] = []
+    group: list[bytes] = []
+    size = 0
+    for msg in msgs:
+        try:
+            data = encode(msg)
+        except BusMessageError as exc:
+            errors.append(exc)
+            continue
+        if group and size + len(data) > MAX_MESSAGE_BYTES - _ARRAY_HEADER_MAX:
+            payloads.append(_batch(group))
+            group, size = [], 0
+        group.append(data)
+        size += len(data)
+    if group:
+        payloads.append(_batch(group))
+    return payloads, errors
+
+
+def decode_many(data: bytes) -> list[Message | BusMessageError]:
+    """The messages of a payload, as `encode_many` makes them (one message, or a batch),
+    in order: each one that does not decode is its error instead (a payload that is not
+    msgpack at all is one error)."""
+    try:
+        body = _unpack(data)
+    except BusMessageError as exc:
+        return [exc]
+    if not isinstance(body, list):
+        try:
+            return [_message(body)]
+        except BusMessageError as exc:
+            return [exc]
+    out: list[Message | BusMessageError] = []
+    for item in body:
+        try:
+            out.append(_message(item))
+        except BusMessageError as exc:
+            out.append(exc)
+    return out
+
+
+_ARRAY_HEADER_MAX = 5
+"""The longest msgpack array header (array 32: a type byte and four of length)."""
+
+
+def _batch(group: list[bytes]) -> bytes:
+    """One encoded message as it is; several behind a msgpack array header."""
+    n = len(group)
+    if n == 1:
+        return group[0]
+    if n < 16:
+        head = bytes((0x90 | n,))
+    elif n < 1 << 16:
+        head = b"\xdc" + n.to_bytes(2, "big")
+    else:  # cannot happen within MAX_MESSAGE_BYTES (a message is 17 bytes at least)
+        head = b"\xdd" + n.to_bytes(4, "big")
+    return head + b"".join(group)
+
+
+def _unpack(data: bytes) -> Any:
+    """`data` as plain msgpack: one message's map, or a batch's list of them."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BusMessageError("bad_message", f"expected bytes, got {type(data).__name__}")
     if len(data) > MAX_MESSAGE_BYTES:
         raise BusMessageError("too_large", f"{len(data)} bytes, more than the bus's "
                               f"{MAX_MESSAGE_BYTES}")
     try:
-        body = wire.decode_msgpack(bytes(data))
+        return wire.decode_msgpack(bytes(data))
     except wire.WireError as exc:
         raise BusMessageError("bad_msgpack", exc.message) from None
+
+
+def _message(body: Any) -> Message:
+    """The message a decoded map holds, checked field by field."""
     if not isinstance(body, dict):
         raise BusMessageError("bad_message", "a bus message is a map with 'v' and 't'")
     version = body.get("v")
@@ -401,6 +482,10 @@ def _check_for(hint: Any) -> Check:
         return lambda v: None if isinstance(v, str) else "a string"
     if origin is list:
         (item,) = typing.get_args(hint)
+        if item in (int, str):  # the types of the items, taken in C: a crowd's recipients
+            wanted = {item}
+            return lambda v: None if type(v) is list and (not v or set(map(type, v)) == wanted) \
+                else f"a list of {_plural(item)}"
         each = _check_for(item)
         return lambda v: None if isinstance(v, list) and all(each(i) is None for i in v) \
             else f"a list of {_plural(item)}"

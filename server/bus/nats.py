@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import nats.errors
@@ -44,6 +44,8 @@ from server.bus.base import (
     Handler,
     Subjects,
     Subscription,
+    batch_error,
+    check_batch,
     check_family,
 )
 from server.bus.messages import (
@@ -52,11 +54,13 @@ from server.bus.messages import (
     OUTPUTS,
     BusMessageError,
     Input,
+    Message,
     Output,
     Reply,
     Request,
     decode,
     encode,
+    encode_many,
 )
 
 QUEUE_GROUP = "world"
@@ -312,6 +316,11 @@ class NatsBus:
         check_family(msg, INPUTS, "an input")
         await self._publish(self.subjects.inputs, encode(msg))
 
+    async def send_many(self, msgs: Sequence[Input]) -> None:
+        """Publish inputs to the world host, batched."""
+        check_batch(msgs, INPUTS, "an input")
+        await self._publish_many(self.subjects.inputs, msgs)
+
     async def deliveries(self, gateway: str, *, limit: int = DEFAULT_LIMIT
                          ) -> Subscription[Output]:
         """Subscribe to the outputs for `gateway`."""
@@ -347,6 +356,11 @@ class NatsBus:
         """Publish an output to its gateway."""
         check_family(msg, OUTPUTS, "an output")
         await self._publish(self.subjects.outputs(msg.gateway), encode(msg))
+
+    async def deliver_many(self, gateway: str, msgs: Sequence[Output]) -> None:
+        """Publish outputs to `gateway`, batched."""
+        check_batch(msgs, OUTPUTS, "an output", gateway)
+        await self._publish_many(self.subjects.outputs(gateway), msgs)
 
     async def serve(self, handler: Handler, *, concurrency: int = DEFAULT_CONCURRENCY
                     ) -> _Serving:
@@ -405,6 +419,13 @@ class NatsBus:
                                   "server's max_payload") from None
         except nats.errors.Error as exc:  # reconnecting with a full buffer, mostly
             raise BusUnavailable(f"not published on {subject}: {exc}") from None
+
+    async def _publish_many(self, subject: str, msgs: Sequence[Message]) -> None:
+        payloads, errors = encode_many(msgs)
+        for data in payloads:
+            await self._publish(subject, data)
+        if errors:
+            raise batch_error(errors, len(msgs))
 
     async def _subscribe(self, subject: str, kinds: tuple[type[Any], ...], limit: int,
                          queue: str) -> Subscription[Any]:

@@ -449,11 +449,13 @@ class Gateway:
 
     async def _send(self) -> None:
         while True:
-            msg = await self._sends.get()
+            msgs = [await self._sends.get()]
+            while not self._sends.empty():  # what this pass queued goes as one batch
+                msgs.append(self._sends.get_nowait())
             try:
-                await self.bus.send(msg)
-            except Exception as exc:  # the bus reconnects by itself: this one is lost
-                self.log.warning("input_not_sent", type=type(msg).__name__, error=repr(exc))
+                await self.bus.send_many(msgs)
+            except Exception as exc:  # the bus reconnects by itself: these are lost
+                self.log.warning("input_not_sent", count=len(msgs), error=repr(exc))
 
     # ---- outputs from the world host
 

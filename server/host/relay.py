@@ -407,11 +407,14 @@ class HostRelay:
             replica = self.replica
             while replica is not None and not await replica.wait_acked(seq, 5.0):
                 self.log.warning("outputs_held", seq=seq, acked=replica.acked)
-            for msg in batch:
+            by_gateway: dict[str, list[Output]] = {}
+            for msg in batch:  # a batch per gateway, each in order
+                by_gateway.setdefault(msg.gateway, []).append(msg)
+            for gateway, msgs in by_gateway.items():
                 try:
-                    await self.bus.deliver(msg)
+                    await self.bus.deliver_many(gateway, msgs)
                 except Exception as exc:  # the bus reconnects; a lost output is logged
-                    self.log.warning("output_not_sent", type=type(msg).__name__,
+                    self.log.warning("output_not_sent", gateway=gateway, count=len(msgs),
                                      error=repr(exc))
 
     def _take_gmcp(self, remote: RemoteSession, spec: Any) -> None:

@@ -142,6 +142,38 @@ async def test_outputs_reach_only_their_gateway_in_order(pair: Pair) -> None:
     assert g2.pending() == 0
 
 
+async def test_batches_arrive_as_their_messages_in_order(pair: Pair) -> None:
+    """`send_many` and `deliver_many` put what one pass has for one subscriber in as few
+    payloads as fit; the subscriber gets the messages one by one, in order, after any
+    sent singly before them."""
+    sub, out = await pair.host.inputs(), await pair.gateway.deliveries("g1")
+    await pair.gateway.send(Tick(0))
+    batch = inputs(40)
+    await pair.gateway.send_many(batch)
+    await pair.gateway.send_many([Tick(41)])  # a batch of one is a message
+    assert await take(sub, 42) == [Tick(0), *batch, Tick(41)]
+    outputs: list[Output] = [Delivery("g1", list(range(i, i + 75)), {"name": "said", "n": i})
+                             for i in range(30)]
+    outputs.insert(10, Answer("g1", "s1", True, id=10, n=3))
+    await pair.host.deliver_many("g1", outputs)
+    assert await take(out, len(outputs)) == outputs
+    assert (sub.malformed, out.malformed, pair.errors) == (0, 0, [])
+
+
+async def test_a_batch_over_the_size_bound_is_split_and_one_bad_message_left_out(pair: Pair
+                                                                                 ) -> None:
+    out = await pair.gateway.deliveries("g1")
+    big = [Delivery("g1", [i], {"text": "x" * (MAX_MESSAGE_BYTES // 3)}) for i in range(5)]
+    bad = Delivery("g1", [99], {"blob": object()})
+    with pytest.raises(BusMessageError, match="1 of 6 messages not sent"):
+        await pair.host.deliver_many("g1", [*big[:2], bad, *big[2:]])
+    assert await take(out, 5) == big  # in three payloads, in order, without the bad one
+    with pytest.raises(BusMessageError, match="for gateway 'g2' in a batch for 'g1'"):
+        await pair.host.deliver_many("g1", [Answer("g2", "s1", True)])
+    with pytest.raises(BusMessageError, match="Tick is not an output"):
+        await pair.host.deliver_many("g1", [Tick(1)])  # type: ignore[list-item]
+
+
 # ---- request and reply ---------------------------------------------------------------------
 
 
@@ -313,6 +345,11 @@ async def test_malformed_bus_messages_are_refused_with_a_clear_error(pair: Pair)
     assert texts[0].startswith("bad_msgpack: invalid msgpack")
     assert "type 'answer' does not belong on" in texts[1]
     assert "format version 9 is newer than this process's 1" in texts[2]
+    # a batch with a bad message in it: the good ones still come, the bad one is counted
+    good, wrong = encode(Tick(8)), encode(Answer("g1", "s1", True))
+    await pair.gateway.publish_raw(subjects.inputs, b"\x93" + good + wrong + encode(Tick(9)))
+    assert await take(sub, 2) == [Tick(8), Tick(9)]
+    assert sub.malformed == 4
     with pytest.raises(BusMessageError, match="Delivery is not an input"):
         await pair.gateway.send(Delivery("g1", [1], {}))  # type: ignore[arg-type]
     with pytest.raises(BusMessageError, match="Tick is not an output"):

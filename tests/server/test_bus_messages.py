@@ -43,7 +43,7 @@ from server.bus import (
     decode,
     encode,
 )
-from server.bus.messages import INPUTS, OUTPUTS, TYPES
+from server.bus.messages import INPUTS, OUTPUTS, TYPES, decode_many, encode_many
 
 SAMPLES: list[Message] = [
     Command("g1", "s1", 7, "say hello", id="c-1"),
@@ -107,6 +107,8 @@ def _raw(**body: Any) -> bytes:
      "bad_field", "'line' must be a string"),
     (_raw(v=1, t="delivery", gateway="g", recipients=[1, "x"], event={}),
      "bad_field", "'recipients' must be a list of integers"),
+    (_raw(v=1, t="delivery", gateway="g", recipients=[1, True], event={}),
+     "bad_field", "'recipients' must be a list of integers"),
     (_raw(v=1, t="delivery", gateway="g", recipients=[1], event=[]),
      "bad_field", "'event' must be a map"),
     (_raw(v=1, t="answer", gateway="g", session="s", ok=1), "bad_field", "true or false"),
@@ -123,6 +125,35 @@ def test_malformed_bytes_are_refused_with_a_clear_error(data: bytes, code: str,
         decode(data)
     assert refused.value.code == code
     assert words in str(refused.value)
+
+
+def test_a_batch_decodes_to_its_messages_each_checked_alone() -> None:
+    msgs: list[Message] = [Tick(1), Delivery("g", [], {"name": "said"}), Tick(2)]
+    payloads, errors = encode_many(msgs)
+    assert errors == [] and len(payloads) == 1
+    assert decode_many(payloads[0]) == msgs
+    assert encode_many([Tick(3)])[0] == [encode(Tick(3))]  # one message: no batch around it
+    one_bad = b"\x93" + encode(Tick(1)) + _raw(v=1, t="tick") + encode(Tick(2))
+    got = decode_many(one_bad)
+    assert got[0] == Tick(1) and got[2] == Tick(2)
+    assert isinstance(got[1], BusMessageError) and got[1].code == "missing_field"
+    (refused,) = decode_many(b"\xc1")
+    assert isinstance(refused, BusMessageError) and refused.code == "bad_msgpack"
+    with pytest.raises(BusMessageError, match="a map with 'v' and 't'"):
+        decode(payloads[0])  # `decode` takes one message, not a batch
+
+
+def test_a_batch_is_split_to_fit_and_keeps_what_encodes() -> None:
+    third = MAX_MESSAGE_BYTES // 3
+    msgs: list[Message] = [Delivery("g", [i], {"t": "x" * third}) for i in range(4)]
+    msgs.insert(1, Delivery("g", [9], {"bad": object()}))
+    payloads, errors = encode_many(msgs)
+    assert [e.code for e in errors] == ["not_data"]
+    assert all(len(p) <= MAX_MESSAGE_BYTES for p in payloads) and len(payloads) == 2
+    assert [m for p in payloads for m in decode_many(p)] == msgs[:1] + msgs[2:]
+    many: list[Message] = [Tick(i) for i in range(20)]  # past a fixarray's 15
+    (payload,), _ = encode_many(many)
+    assert payload[:3] == b"\xdc\x00\x14" and decode_many(payload) == many
 
 
 def test_unknown_keys_are_ignored_so_fields_can_be_added() -> None:

@@ -67,7 +67,9 @@ def test_msgpack_declared_lengths_allocate_nothing_beyond_the_frame(data: bytes)
 
 @pytest.mark.parametrize(("value", "why"), [
     (b"raw", "bytes values"),
+    (b"", "bytes values"),  # empty: past msgpack's own length limit, found by its marks
     (msgpack.ExtType(3, b"x"), "ExtType values"),
+    (msgpack.ExtType(3, b""), "ExtType values"),
     (msgpack.Timestamp(1, 0), "Timestamp values"),
 ])
 def test_msgpack_outside_the_json_model_is_refused(value: Any, why: str) -> None:
@@ -75,6 +77,13 @@ def test_msgpack_outside_the_json_model_is_refused(value: Any, why: str) -> None
         wire.decode_msgpack(msgpack.packb({"type": "ping", "x": [value]}, use_bin_type=True))
     with pytest.raises(WireError, match="map keys must be strings"):
         wire.decode_msgpack(msgpack.packb({"type": "ping", b"k": 1}, use_bin_type=True))
+
+
+def test_msgpack_text_full_of_bin_and_ext_type_bytes_is_plain() -> None:
+    """UTF-8 text and numbers hold the bin and ext type bytes too (Ą is C4 84, 200 is
+    CC C8): a frame full of them is looked at, not refused."""
+    value = {"type": "say", "text": "ĄĆĘ" * 200, "n": [196, 197, 198, 199, 200, 201] * 50}
+    assert wire.decode_msgpack(msgpack.packb(value)) == value
 
 
 @pytest.mark.parametrize("text", ['"\\ud800"', '{"a":"\\udc00"}', "NaN", "[Infinity]",
