@@ -56,12 +56,19 @@ from world.commands.registry import Call, redact_call, redact_line, tools_for
 from world.entities import Character, Kind, Role
 from world.errors import Refused
 from world.events import (
+    Arrived,
+    Departed,
+    Emoted,
+    Entered,
     GoldChanged,
     ItemBought,
     ItemMoved,
     ItemSold,
+    Left,
     LevelGained,
     QuestCompleted,
+    Said,
+    Shouted,
     StatsShown,
 )
 from world.game import World
@@ -78,6 +85,12 @@ ECONOMY: frozenset[type] = frozenset({GoldChanged, ItemBought, ItemSold, QuestCo
                                       LevelGained, ItemMoved})
 """Events whose change is written through at once (`ItemMoved` only for `given`, for
 the giver and the receiver: both are saved in one transaction)."""
+
+HEARD_ONLY: frozenset[type] = frozenset({Said, Shouted, Emoted, Arrived, Departed, Entered,
+                                         Left})
+"""Events that change nothing of a recipient other than their actor: hearing one does not
+put a character in the durability flush (in a crowded square nearly every event is one
+of these, and every bystander's snapshot would be taken and compared for nothing)."""
 
 FLUSH_SLICE = 50
 """Characters snapshotted per pass of the event loop by the durability flush."""
@@ -604,9 +617,12 @@ class Server:
         by_character = self.by_character
         touched: set[SessionHandle] = set()
         economy = ECONOMY
+        unsaved = self._unsaved
+        heard_only = HEARD_ONLY
         for fanout in fanouts:
             event = fanout.event
             valued = type(event) in economy
+            actor = getattr(event, "actor", None) if type(event) in heard_only else None
             for recipient in fanout.recipients:
                 session = by_character.get(recipient.id)
                 if session is None:
@@ -615,14 +631,13 @@ class Server:
                 if session.requests:
                     self._handle_requests(session)
                 touched.add(session)
+                if actor is None or recipient.name == actor:
+                    unsaved.add(recipient)
                 if valued and (not isinstance(event, ItemMoved) or (
                         event.action == "given" and recipient.name in (event.actor, event.target))):
                     self._write_through.add(recipient)
-        unsaved = self._unsaved
         for session in touched:
             self.mark(session, urgent=False)
-            if session.character is not None:
-                unsaved.add(session.character)
         if self._write_through:
             batch, self._write_through = self._write_through, set()
             unsaved.difference_update(batch)

@@ -474,7 +474,7 @@ class World:
         data["equipment"] = {str(slot): self.snapshot_item(it)
                              for slot, it in ch.equipment.items()}
         for key in self._SAVED_MAPS:
-            data[key] = copy.deepcopy(getattr(ch, key))
+            data[key] = plain_copy(getattr(ch, key))
         data["aliases"] = dict(ch.aliases)
         data["cooldowns"] = {k: v - self.time for k, v in ch.cooldowns.items() if v > self.time}
         data["effects"] = [
@@ -705,3 +705,17 @@ class Ctx:
     def item_carried(self, word: str) -> Item | None:
         """An item in the actor's inventory named by `word`."""
         return find(word, self.actor.inventory)
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of plain data (dicts, lists and scalars, as a character's maps hold): the
+    containers new, the scalars shared. Several times faster than `copy.deepcopy`, which
+    the snapshots of a crowd's every bystander would otherwise spend their time in."""
+    if type(value) is dict:
+        return {k: plain_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [plain_copy(v) for v in value]
+    if isinstance(value, dict | list | set | tuple):  # anything else: the thorough way
+        return copy.deepcopy(value)
+    return value
+

@@ -81,3 +81,33 @@ def test_same_state_ignores_only_the_time_played() -> None:
     assert not same_state(dict(snap, gold=4), snap)
     assert not same_state(dict(snap, inventory=[]), snap)
     assert not same_state({**snap, "extra": 1}, snap)
+
+
+async def test_hearing_someone_talk_or_walk_takes_no_snapshot(start_server: StartServer
+                                                              ) -> None:
+    """In a crowd nearly every event is a say, an arrival or a departure: those who only
+    hear one are not even snapshotted by the flush (`HEARD_ONLY`), the speaker and the
+    walker are."""
+    server: Server = await start_server(dirty_save_interval=3600.0)  # we run the flush
+    ann = await Client.open(ws_url(server), "aegent.json")
+    bob = await Client.open(ws_url(server), "aegent.json")
+    await ann.register("Ann")
+    await bob.register("Bob")
+    await server.flush_dirty()
+    taken: list[str] = []
+    real = server.snapshots
+
+    def snapshots(characters: Any) -> list[tuple[str, dict[str, Any]]]:
+        chars = list(characters)
+        taken.extend(c.name for c in chars)
+        return real(chars)
+
+    server.snapshots = snapshots  # type: ignore[method-assign]
+    await ann.command("say hello")
+    await bob.until(lambda m: m.get("name") == "said")
+    await ann.command("north")
+    await bob.until(lambda m: m.get("name") == "departed")
+    await server.flush_dirty()
+    assert taken == ["Ann"]
+    await ann.close()
+    await bob.close()
