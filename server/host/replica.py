@@ -154,6 +154,7 @@ class JournalReplica:
         self._inbox = ""
         self._acks: NatsSubscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._pulser: asyncio.Task[None] | None = None
         self._disk: Iterator[Record] | None = None
         self._disk_next = 0
         self._closed = False
@@ -186,6 +187,7 @@ class JournalReplica:
         self._acks = await self.bus.nc.subscribe(f"{self._inbox}.>", cb=self._on_ack)
         self._progress = loop.time()
         self._task = asyncio.create_task(self._run(), name="journal-replica")
+        self._pulser = asyncio.create_task(self._pulse(), name="journal-replica-pulse")
         self._wake.set()
         log.info("journal_replica_started", first=self.local.first, last=self.local.last,
                  acked=self.acked, stream=self.bus.subjects.stream)
@@ -213,13 +215,16 @@ class JournalReplica:
             return True
         if self._closed:
             return False
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         heapq.heappush(self._waiters, (seq, next(self._ids), future))
+        # a plain timer, not `asyncio.timeout`: this runs once per pass of the world host
+        timer = loop.call_later(timeout, _expire, future) if timeout is not None else None
         try:
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            return False
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def close(self, timeout: float = ACK_TIMEOUT) -> bool:
         """Wait up to `timeout` seconds for JetStream to store every entry appended so far,
@@ -230,11 +235,12 @@ class JournalReplica:
             if not done:
                 log.warning("journal_replica_behind", acked=self.acked, last=self.local.last)
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._pulser):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._pulser = None
         if self._acks is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._acks.unsubscribe()
@@ -435,14 +441,21 @@ class JournalReplica:
         if self._dirty or (self.sent < self.local.last and self.sent - self.acked < self.window):
             return
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(min(self.ack_timeout, 1.0)):
-                await self._wake.wait()
+        await self._wake.wait()  # `_pulse` wakes it too, for the checks below
         if self.bus.reconnects != self._reconnects or not self.bus.connected:
             raise BusUnavailable("the connection to NATS was lost")
         if self.sent > self.acked and loop.time() - self._progress > self.ack_timeout:
             raise BusTimeout(f"no acknowledgement of entry {self.acked + 1} within "
                              f"{self.ack_timeout} s")
+
+    async def _pulse(self) -> None:
+        """Wake `_run` every second at least (or `ack_timeout`, if shorter), so that a lost
+        connection or a missing acknowledgement is noticed while nothing is appended: one
+        timer for the life of the replica rather than one per wait."""
+        period = min(self.ack_timeout, 1.0)
+        while True:
+            await asyncio.sleep(period)
+            self._wake.set()
 
     async def _publish(self) -> None:
         """Publish what waits, in order, up to the window."""
@@ -547,3 +560,9 @@ def _take(records: Iterator[Record], n: int) -> list[Record]:
 
 def _seconds(at: datetime) -> float:
     return at.timestamp() if isinstance(at, datetime) else time.time()
+
+
+def _expire(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
+
