@@ -26,6 +26,7 @@ from server.bus.messages import Call as CallInput
 from server.bus.messages import Command as CommandInput
 from server.config import Settings
 from server.gateway import gmcp
+from server.gateway.front import opened, refused
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, SessionHandle, State
 from server.gateway.telnet import TelnetConnection
 from server.gateway.writer import Link, Writer, keepalive
@@ -426,11 +427,8 @@ class Server:
         """A WebSocket was accepted: make its session and greet it."""
         session = Session(f"s{next(self._ids)}", kind, self, self.limits, self.now(),
                           conn.address)
-        self.sessions[session] = conn
-        self.metrics.sessions.labels(kind=str(kind)).inc()
-        self.log.info("session_opened", session=session.id, subprotocol=str(kind),
-                      address=conn.address)
-        session.hello(self.content.name, self.content.motd, self.gateways)
+        opened(self, self.sessions, session, conn, self.content.name, self.content.motd,
+               self.gateways)
         self.mark(session)
         return session
 
@@ -441,9 +439,7 @@ class Server:
 
     def refuse_input(self, session: Session, code: str, message: str) -> None:
         """Input a shell could not turn into a message (telnet: not UTF-8, a line too long)."""
-        session.last_input = self.now()
-        session.say([("error", message)])
-        self.metrics.errors.labels(code=code).inc()
+        refused(self, session, code, message)
         self.mark(session)
 
     def attach(self, session: SessionHandle, link: Link) -> None:

@@ -88,3 +88,25 @@ class Front(Protocol):
     def gmcp_heard(self, session: Session, package: str, data: Any) -> None:
         """A GMCP message from `session`'s client was taken in (a `Core.Supports.*`
         applied to its `Supports`, or a request answered from what is here)."""
+
+
+# ---- what both fronts do the same way -----------------------------------------------
+
+
+def opened(front: Front, sessions: dict[Any, Any], session: Session, conn: Any,
+           name: str, motd: str, gateways: list[str]) -> None:
+    """A connection's new `session`: kept with its link `conn`, counted, logged and
+    greeted (the game's `name` and `motd`, the `gateways` a client may reconnect to)."""
+    sessions[session] = conn
+    front.metrics.sessions.labels(kind=str(session.subprotocol)).inc()
+    front.log.info("session_opened", session=session.id, subprotocol=str(session.subprotocol),
+                   address=conn.address)
+    session.hello(name, motd, gateways)
+
+
+def refused(front: Front, session: Session, code: str, message: str) -> None:
+    """Input a shell could not turn into a message (telnet: not UTF-8, a line too long):
+    the player is told, the refusal counted; the caller marks the session."""
+    session.last_input = front.now()
+    session.say([("error", message)])
+    front.metrics.errors.labels(code=code).inc()

@@ -60,6 +60,7 @@ from server.bus.base import consume
 from server.config import Settings
 from server.gateway import gmcp
 from server.gateway.agent import AgentIdentity
+from server.gateway.front import opened, refused
 from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
 from server.gateway.telnet import TelnetConnection
 from server.gateway.writer import Link, Writer, keepalive
@@ -296,12 +297,8 @@ class Gateway:
         """A connection is ready: make its session and greet it."""
         session = Session(f"{self.run_id}.{next(self._ids)}", kind, self, self.limits,
                           self.now(), conn.address)
-        self.sessions[session] = conn
         self.by_id[session.id] = session
-        self.metrics.sessions.labels(kind=str(kind)).inc()
-        self.log.info("session_opened", session=session.id, subprotocol=str(kind),
-                      address=conn.address)
-        session.hello(self.game_name, self.motd, self.gateways)
+        opened(self, self.sessions, session, conn, self.game_name, self.motd, self.gateways)
         if not self.up:
             session.notify([("warning", "The world is not running just now; it should be "
                                         "back in a moment.")], "warning")
@@ -315,9 +312,7 @@ class Gateway:
 
     def refuse_input(self, session: Session, code: str, message: str) -> None:
         """Input a shell could not turn into a message."""
-        session.last_input = self.now()
-        session.say([("error", message)])
-        self.metrics.errors.labels(code=code).inc()
+        refused(self, session, code, message)
         self.mark(session)
 
     def session_lost(self, session: Session) -> None:
