@@ -60,3 +60,13 @@ def test_an_example_that_does_not_parse_keeps_only_its_line() -> None:
     spec = reg.specs["shout"]
     assert example_call(spec, "shout") == {"line": "shout"}
     assert example_call(spec, "shout hey") == {"line": "shout hey", "args": {"text": "hey"}}
+
+
+def test_a_tool_schema_is_made_once_and_handed_out_as_a_new_map() -> None:
+    spec = REGISTRY.specs["say"]
+    first, again = tool_schema(spec), tool_schema(spec)
+    assert first == again and first is not again
+    assert first["parameters"] is again["parameters"]  # made once, the parts shared
+    marked = tools_for(REGISTRY, Role.PLAYER, frozenset({"movement"}), every=True)
+    assert any(t["name"] == "say" and t["allowed"] is False for t in marked)
+    assert "allowed" not in tool_schema(spec)  # a caller's key stays in its own copy

@@ -488,9 +488,31 @@ _SCHEMA_OF: dict[ParamKind, dict[str, Any]] = {
 }
 
 
+TOOLS_KEPT = 4096
+"""Tool schemas kept at most (a few hundred commands; more only when specs are made
+again)."""
+_TOOLS: dict[int, tuple[CommandSpec, dict[str, Any]]] = {}
+"""`tool_schema`'s results by spec (its id, the spec kept so the id stays its own)."""
+
+
 def tool_schema(spec: CommandSpec) -> dict[str, Any]:
     """The command as a tool: name, description, category, the scope an API key must
-    grant and the least role, JSON-Schema parameters and worked examples."""
+    grant and the least role, JSON-Schema parameters and worked examples.
+
+    Made once per spec (every login sends the whole list: a hundred schemas, each
+    parsing its examples) and handed out as a new top-level map over shared parts:
+    a caller may add keys (`tools_for`'s `allowed`), not change the parts."""
+    known = _TOOLS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return dict(known[1])
+    tool = _make_tool(spec)
+    if len(_TOOLS) >= TOOLS_KEPT:  # specs made again (a reload): start over
+        _TOOLS.clear()
+    _TOOLS[id(spec)] = (spec, tool)
+    return dict(tool)
+
+
+def _make_tool(spec: CommandSpec) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for p in spec.params:
         props[p.name] = {**_SCHEMA_OF[p.kind], "description": p.description}
