@@ -378,7 +378,8 @@ class Server:
         if self.journal_bus is not None:
             from server.host.replica import JournalReplica
 
-            self.replica = JournalReplica(self.recorder.journal, self.journal_bus)
+            self.replica = JournalReplica(self.recorder.journal, self.journal_bus,
+                                          since=self.recorder.snapshot_seq)
             await self.replica.start()  # before recovery: what JetStream holds past ours
             self.recorder.replica = self.replica
         recovery = await asyncio.to_thread(self.recorder.recover, self.world)

@@ -152,6 +152,13 @@ class WorldRecorder:
             self.replica.appended(seq, entry)
         return seq
 
+    def snapshot_seq(self, last: int) -> int:
+        """The journal number of the newest snapshot `recover` could start from with the
+        journal ending at `last` (0 if none): a new machine's journal need not hold the
+        entries before it (server/host/replica.py fetches from JetStream after it)."""
+        info = self.snapshots.latest(content=self.content, at_or_before_seq=last)
+        return info.seq if info is not None else 0
+
     def recover(self, fresh: World) -> Recovery:
         """The world to start with: the newest usable snapshot with the journal after it
         applied, or `fresh` (built from the content and the stored edits) if none."""

@@ -49,7 +49,10 @@ first and last entries, s: the stream's):
   entries after the local last are appended to the local journal, with their times, so
   that recovery replays them. If the local journal ends before the stream begins (or
   holds nothing), it goes on at the stream's first number; what it held is kept aside,
-  whole, in `wal/superseded-<time>/` (`FileJournal.restart`).
+  whole, in `wal/superseded-<time>/` (`FileJournal.restart`). With `since` (the world
+  host's), it goes on after the newest snapshot recovery can start from instead, when
+  the local journal ends before that: a new machine fetches the entries after the
+  database's snapshot, not the stream's whole retention.
 - the local journal goes further: its entries after the stream's last are published. If
   the stream ends before the local first (the stream was deleted, or the local journal
   pruned entries the stream never had), the stream is purged up to the local first, so
@@ -71,7 +74,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -132,11 +135,15 @@ class JournalReplica:
         buffer: entries kept in memory for publishing at most.
         ack_timeout: seconds to wait for an acknowledgement.
         retry: seconds between tries while NATS is away.
+        since: given the stream's last entry, the newest entry a snapshot the world
+            host can start from already holds (`WorldRecorder.snapshot_seq`): a local
+            journal that ends before it takes the stream from the entry after it, not
+            from the stream's first (a day of entries, by default).
     """
 
     def __init__(self, local: FileJournal, bus: NatsBus, world_id: str | None = None, *,
                  window: int = WINDOW, buffer: int = BUFFER, ack_timeout: float = ACK_TIMEOUT,
-                 retry: float = RETRY) -> None:
+                 retry: float = RETRY, since: Callable[[int], int] | None = None) -> None:
         if window < 1 or buffer < 0:
             raise ValueError("window must be 1 or more and buffer 0 or more")
         self.local = local
@@ -146,6 +153,7 @@ class JournalReplica:
         self.buffer = buffer
         self.ack_timeout = ack_timeout
         self.retry = retry
+        self.since = since
         self.acked = 0  # JetStream stored every entry up to this one
         self.sent = 0  # published up to this one (this epoch)
         self.spilled = 0  # entries `appended` did not keep in memory (read back from disk)
@@ -314,10 +322,16 @@ class JournalReplica:
     async def _take_stream(self, sf: int, sl: int) -> None:
         """Append the stream's entries after the local last to the local journal."""
         lf, ll = self.local.first, self.local.last
-        if ll < sf - 1:  # nothing joins them: go on at the stream's numbers
-            aside = self.local.restart(sf)
-            log.warning("journal_taken_from_stream", first=sf, last=sl, local_first=lf,
-                        local_last=ll, superseded=str(aside) if aside else None)
+        begin = sf
+        if self.since is not None:  # what a snapshot holds need not be fetched
+            held = min(await asyncio.to_thread(self.since, sl), sl)
+            if ll < held:
+                begin = max(sf, held + 1)
+        if ll < begin - 1:  # nothing joins them: go on at the stream's numbers
+            aside = self.local.restart(begin)
+            log.warning("journal_taken_from_stream", first=begin, last=sl, local_first=lf,
+                        local_last=ll, stream_first=sf,
+                        superseded=str(aside) if aside else None)
         elif ll >= max(lf, sf):
             await self._same(ll)
         start = self.local.last + 1

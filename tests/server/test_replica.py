@@ -285,7 +285,8 @@ async def test_a_new_machine_recovers_the_world_from_the_database_and_the_stream
             step(rec, world, Command("", "s1", ann, line))
         for _ in range(20):
             step(rec, world, Tick(world.time + 1))
-        assert await rec.snapshot(world) is not None  # periodic: the file, then the DB
+        periodic = await rec.snapshot(world)  # the file, then the database
+        assert periodic is not None
         for line in ("south", "get potion", "say back"):
             step(rec, world, Command("", "s1", ann, line))
         for _ in range(15):
@@ -300,9 +301,12 @@ async def test_a_new_machine_recovers_the_world_from_the_database_and_the_stream
         mirror2 = MirroredSnapshots(tmp_path / "b" / "snapshots", DbSnapshotStore(repo.engine))
         rec2 = WorldRecorder(tmp_path / "b", "c1", snapshots=mirror2)
         bus2 = await connect(nats_server, prefix)
-        replica2 = JournalReplica(rec2.journal, bus2)
+        replica2 = JournalReplica(rec2.journal, bus2, since=rec2.snapshot_seq)
         await replica2.start(timeout=WAIT)  # before recovery
         rec2.replica = replica2
+        # only the entries after the database's snapshot were fetched, not the stream's all
+        assert (rec2.journal.first, rec2.journal.last) == (periodic.seq + 1, rec.last)
+        assert (await bus2.journal.bounds())[0] == 1
         recovery = rec2.recover(fresh())
         assert recovery.snapshot is not None and recovery.snapshot.path.parent == DB_FOLDER
         assert recovery.replayed == 18  # the entries after the periodic snapshot
