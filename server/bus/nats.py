@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import nats.errors
@@ -123,14 +125,25 @@ class NatsJournal:
         start = max(start, first)
         if start > end:
             return
+        async for seq, data, _ in self.entries(start, end):
+            try:
+                entry = decode(data)
+            except BusMessageError as exc:
+                raise BusMessageError(exc.code, f"journal entry {seq}: "
+                                      f"{exc.message}") from None
+            check_family(entry, INPUTS, f"an input (journal entry {seq})")
+            yield seq, entry  # type: ignore[misc]  # checked just above
+
+    async def entries(self, start: int, end: int) -> AsyncIterator[tuple[int, bytes, float]]:
+        """The stream's entries `start` to `end` as stored: (seq, bytes, the time JetStream
+        stored it), through an ephemeral pull consumer that is deleted afterwards."""
         subjects = self._bus.subjects
-        js = self._bus.js
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
             ack_policy=api.AckPolicy.NONE, inactive_threshold=60.0, mem_storage=True)
         try:
-            psub = await js.pull_subscribe(subjects.journal, stream=subjects.stream,
-                                           config=config)
+            psub = await self._bus.js.pull_subscribe(subjects.journal, stream=subjects.stream,
+                                                     config=config)
         except (nats.errors.Error, nats.js.errors.Error) as exc:
             raise BusUnavailable(f"cannot read the journal: {exc}") from None
         try:
@@ -146,13 +159,9 @@ class NatsJournal:
                     seq = int(msg.metadata.sequence.stream)
                     if seq > end:
                         return
-                    try:
-                        entry = decode(msg.data)
-                    except BusMessageError as exc:
-                        raise BusMessageError(exc.code, f"journal entry {seq}: "
-                                              f"{exc.message}") from None
-                    check_family(entry, INPUTS, f"an input (journal entry {seq})")
-                    yield seq, entry  # type: ignore[misc]  # checked just above
+                    at = msg.metadata.timestamp
+                    yield seq, msg.data, at.timestamp() if isinstance(at, datetime) \
+                        else time.time()
         finally:
             await _quietly(psub.unsubscribe())
 

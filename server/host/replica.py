@@ -72,10 +72,8 @@ import contextlib
 import heapq
 import itertools
 import json
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
 from typing import Any, cast
 
 import nats.errors
@@ -83,7 +81,6 @@ import nats.js.errors
 import structlog
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
-from nats.js import api
 
 from server.bus.base import BusError, BusTimeout, BusUnavailable, check_family
 from server.bus.messages import INPUTS, BusMessageError, Input, decode, encode
@@ -100,9 +97,6 @@ the journal's files)."""
 ACK_EVERY = 64
 """On a long catch-up, one entry in this many asks for an acknowledgement besides the
 last of each flight."""
-
-READ_BATCH = 512
-"""Entries read from the journal's files (or fetched from the stream) per round."""
 
 ACK_TIMEOUT = 5.0
 """Seconds without an acknowledgement, entries waiting, before resynchronising."""
@@ -403,35 +397,10 @@ class JournalReplica:
                                       "an entry this world host did not write: another "
                                       "world host writes to it")
 
-    async def _stream(self, start: int, end: int) -> AsyncIterator[tuple[int, bytes, float]]:
-        """The stream's entries `start` to `end` (seq, bytes, time), through an ephemeral
-        pull consumer deleted afterwards."""
-        subjects = self.bus.subjects
-        config = api.ConsumerConfig(
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
-            ack_policy=api.AckPolicy.NONE, inactive_threshold=60.0, mem_storage=True)
-        try:
-            psub = await self.bus.js.pull_subscribe(subjects.journal, stream=subjects.stream,
-                                                    config=config)
-        except (nats.errors.Error, nats.js.errors.Error) as exc:
-            raise BusUnavailable(f"cannot read the journal stream: {exc}") from None
-        seq = start - 1
-        try:
-            while seq < end:
-                try:
-                    msgs = await psub.fetch(min(READ_BATCH, end - seq),
-                                            timeout=self.ack_timeout)
-                except nats.errors.TimeoutError:
-                    raise BusTimeout(f"the journal stream stopped answering at entry "
-                                     f"{seq + 1} of {end}") from None
-                for msg in msgs:
-                    seq = int(msg.metadata.sequence.stream)
-                    if seq > end:
-                        return
-                    yield seq, msg.data, _seconds(msg.metadata.timestamp)
-        finally:
-            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
-                await psub.unsubscribe()
+    def _stream(self, start: int, end: int) -> AsyncIterator[tuple[int, bytes, float]]:
+        """The stream's entries `start` to `end` (seq, bytes, time)."""
+        return NatsJournal(self.bus, self.bus.journal.retention, self.ack_timeout
+                           ).entries(start, end)
 
     # ---- copying
 
@@ -584,10 +553,6 @@ def _read(journal: FileJournal, start: int, end: int) -> list[Record]:
 
 def _take(records: Iterator[Record], n: int) -> list[Record]:
     return list(itertools.islice(records, n))
-
-
-def _seconds(at: datetime) -> float:
-    return at.timestamp() if isinstance(at, datetime) else time.time()
 
 
 def _expire(future: asyncio.Future[bool]) -> None:
