@@ -136,13 +136,8 @@ class SnapshotStore:
         with open(info.path, "rb") as f:
             f.readline()
             f.readline()
-            try:
-                world = pickle.load(f)
-            except Exception as exc:
-                raise SnapshotMismatch(f"{info.path.name} does not load: {exc!r}") from None
-        if not isinstance(world, World):
-            raise SnapshotMismatch(f"{info.path.name} holds no world")
-        return world
+            data = f.read()
+        return undump(data, info.path.name)
 
     def prune(self, oldest_needed_seq: int, spacing: float = 3600.0) -> int:
         """Delete the snapshots no replay needs; how many were deleted.
