@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import starter_content
+from worldstate import live_step
 
 from server.bus.base import BusClosed
 from server.bus.messages import AdminInput, Command, Enter, Leave, LinkLost, Tick
@@ -33,23 +34,6 @@ def fresh(seed: int = 5) -> World:
     world = World(starter_content(), seed=seed)
     world.drain()
     return world
-
-
-def live_step(rec: WorldRecorder, world: World, entry: Command | Tick | Enter | Leave
-              ) -> None:
-    """As the server does: journal, then apply."""
-    rec.record(entry)
-    if isinstance(entry, Tick):
-        world.tick()
-    elif isinstance(entry, Enter):
-        world.enter(entry.name, entry.cls, state=entry.state)
-    elif isinstance(entry, Leave):
-        ch = next(c for c in world.characters.values() if c.id == entry.character)
-        world.leave(ch, entry.reason)
-    else:
-        ch = next(c for c in world.characters.values() if c.id == entry.character)
-        world.perform_line(ch, entry.line)
-    world.drain()
 
 
 def test_recover_gives_the_world_of_the_moment_it_stopped(tmp_path: Path) -> None:

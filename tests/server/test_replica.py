@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from helpers import new_world
 from natsd import NatsServer, nats_server
-from worldstate import world_state
+from worldstate import live_step, world_state
 
 from server.bus.base import BusError
 from server.bus.messages import AdminInput, Command, Enter, Input, LinkLost, Tick
@@ -250,19 +250,6 @@ def fresh() -> World:
     return world
 
 
-def step(rec: WorldRecorder, world: World, entry: Input) -> None:
-    """As the server does: journal, then apply."""
-    rec.record(entry)
-    if isinstance(entry, Tick):
-        world.tick()
-    elif isinstance(entry, Enter):
-        world.enter(entry.name, entry.cls, state=entry.state)
-    elif isinstance(entry, Command):
-        ch = next(c for c in world.characters.values() if c.id == entry.character)
-        world.perform_line(ch, entry.line)
-    world.drain()
-
-
 async def test_a_new_machine_recovers_the_world_from_the_database_and_the_stream(
         nats_server: NatsServer, tmp_path: Path) -> None:
     repo = SqlRepository(f"sqlite:///{tmp_path / 'aegent.db'}")
@@ -279,18 +266,18 @@ async def test_a_new_machine_recovers_the_world_from_the_database_and_the_stream
         world = fresh()
         rec.record(AdminInput("", START))
         rec.snapshot_now(world, START)
-        step(rec, world, Enter("", "s1", "Ann", "player", "warrior", True))
+        live_step(rec, world, Enter("", "s1", "Ann", "player", "warrior", True))
         ann = world.characters["ann"].id
         for line in ("drop potion", "north", "say hello"):
-            step(rec, world, Command("", "s1", ann, line))
+            live_step(rec, world, Command("", "s1", ann, line))
         for _ in range(20):
-            step(rec, world, Tick(world.time + 1))
+            live_step(rec, world, Tick(world.time + 1))
         periodic = await rec.snapshot(world)  # the file, then the database
         assert periodic is not None
         for line in ("south", "get potion", "say back"):
-            step(rec, world, Command("", "s1", ann, line))
+            live_step(rec, world, Command("", "s1", ann, line))
         for _ in range(15):
-            step(rec, world, Tick(world.time + 1))
+            live_step(rec, world, Tick(world.time + 1))
         assert await replica.wait_acked(rec.last, WAIT)  # before any output goes out
         assert await asyncio.to_thread(mirror.close)
         await replica.close()
@@ -312,7 +299,7 @@ async def test_a_new_machine_recovers_the_world_from_the_database_and_the_stream
         assert recovery.replayed == 18  # the entries after the periodic snapshot
         assert world_state(recovery.world) == world_state(world)
         assert recovery.world.rng.random() == world.rng.random()  # the dice go on alike
-        step(rec2, recovery.world, Tick(recovery.world.time + 1))  # and B plays on
+        live_step(rec2, recovery.world, Tick(recovery.world.time + 1))  # and B plays on
         assert await replica2.wait_acked(rec2.last, WAIT)
         await replica2.close()
         assert await asyncio.to_thread(mirror2.close)
