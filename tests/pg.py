@@ -9,7 +9,8 @@ run as root, so as root the binaries run as the `postgres` system user through
 authentication and `fsync=off`; it is fast and disposable, never a place for data.
 
 `postgres_url` is the session-scoped fixture (registered in tests/conftest.py);
-`scratch_database(url)` gives one test a database of its own on that server.
+`scratch_database(url)` gives one test a database of its own on that server;
+`BACKENDS` and `database_url` run a storage test on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -178,6 +179,24 @@ def scratch_database(url: str) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+"""The database backends a storage test runs on: `@pytest.fixture(params=BACKENDS)`."""
+
+
+@contextlib.contextmanager
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of the backend `request.param` names (`BACKENDS`):
+    a SQLite file under `tmp_path`, or a scratch database on the test run's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'aegent.db'}"
+    else:
+        with scratch_database(request.getfixturevalue("postgres_url")) as url:
+            yield url
 
 
 @pytest.fixture(scope="session")

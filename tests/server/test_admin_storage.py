@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pg import scratch_database
+from pg import BACKENDS, database_url
 
 from server.host.admin_storage import (
     AdminStore,
@@ -20,26 +20,15 @@ from server.host.admin_storage import (
 )
 from server.host.storage import SqlRepository
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 @pytest.fixture(params=BACKENDS)
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlRepository]:
     """A migrated repository on the backend under test."""
-    if request.param == "sqlite":
-        repository = SqlRepository(f"sqlite:///{tmp_path / 'data' / 'aegent.db'}")
+    with database_url(request, tmp_path) as url:
+        repository = SqlRepository(url)
         repository.migrate()
         yield repository
         repository.close()
-    else:
-        with scratch_database(request.getfixturevalue("postgres_url")) as url:
-            repository = SqlRepository(url)
-            repository.migrate()
-            yield repository
-            repository.close()
 
 
 @pytest.fixture

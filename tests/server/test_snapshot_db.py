@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from helpers import new_world
-from pg import scratch_database
+from pg import BACKENDS, database_url
 from worldstate import world_state
 
 from server.host.recorder import START, WorldRecorder
@@ -25,28 +25,17 @@ from server.host.snapshots import PERIODIC, SnapshotInfo, SnapshotMismatch, dump
 from server.host.storage import SqlRepository
 from world.world import World
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """A migrated database of the backend under test."""
-    def migrated(url: str) -> Iterator[sa.Engine]:
+    with database_url(request, tmp_path) as url:
         repo = SqlRepository(url)
         repo.migrate()
         try:
             yield repo.engine
         finally:
             repo.close()
-
-    if request.param == "sqlite":
-        yield from migrated(f"sqlite:///{tmp_path / 'aegent.db'}")
-    else:
-        with scratch_database(request.getfixturevalue("postgres_url")) as url:
-            yield from migrated(url)
 
 
 def world(seed: int = 3) -> World:

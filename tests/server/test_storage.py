@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from pg import scratch_database
+from pg import BACKENDS, database_url
 
 import server.host.identity_storage  # noqa: F401  (registers api_keys)
 import server.host.usage_storage  # noqa: F401  (registers agent_usage, budgets)
@@ -31,20 +31,12 @@ from server.host.storage import (
     alembic_config,
 )
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database of the backend under test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'aegent.db'}"
-    else:
-        with scratch_database(request.getfixturevalue("postgres_url")) as url:
-            yield url
+    with database_url(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
