@@ -627,14 +627,15 @@ class Server:
                 session.deliver(event, cache)
                 if session.requests:
                     self._handle_requests(session)
-                touched.add(session)
+                if not session.relayed:  # a gateway's: its gateway does the waiting
+                    touched.add(session)
                 if actor is None or recipient.name == actor:
                     unsaved.add(recipient)
                 if valued and (not isinstance(event, ItemMoved) or (
                         event.action == "given" and recipient.name in (event.actor, event.target))):
                     self._write_through.add(recipient)
-        for session in touched:
-            self.mark(session, urgent=False)
+        if touched:
+            self.writer.mark_fanout(touched)
         if self._write_through:
             batch, self._write_through = self._write_through, set()
             unsaved.difference_update(batch)

@@ -445,10 +445,8 @@ def decode_msgpack(data: str | bytes) -> Any:
     return value
 
 
-_BIN_EXT_MARKS = tuple(bytes((b,)) for b in range(0xC4, 0xCA))
-"""msgpack's bin 8/16/32 and ext 8/16/32 type bytes."""
-MARKS_LOOKED_AT = 32
-"""Past this many bin/ext type bytes in a frame, it is walked rather than searched."""
+_EMPTY_BIN_EXT = re.compile(rb"[\xc4-\xc9]\x00")
+"""A bin 8/16/32 or ext 8/16/32 type byte followed by a zero: where an empty one may be."""
 _CONTAINER_TYPE_BYTES = bytes(range(0x80, 0xA0)) + bytes((0xDC, 0xDD, 0xDE, 0xDF))
 """fixmap, fixarray, array 16/32 and map 16/32: one of these starts every container."""
 
@@ -456,17 +454,9 @@ _CONTAINER_TYPE_BYTES = bytes(range(0x80, 0xA0)) + bytes((0xDC, 0xDD, 0xDE, 0xDF
 def _may_hold_empty_bin(data: bytes) -> bool:
     """Whether `data` may hold an empty bin or ext value: one of their type bytes followed
     by a zero (the length's first byte), the only ones `max_bin_len=0, max_ext_len=0` let
-    through (fixext is never empty). Each type byte is looked for in C; past
-    `MARKS_LOOKED_AT` of them, say yes (the walk is bounded by the frame's size)."""
-    seen = 0
-    for mark in _BIN_EXT_MARKS:
-        i = data.find(mark)
-        while i >= 0:
-            seen += 1
-            if data[i + 1:i + 2] == b"\x00" or seen > MARKS_LOOKED_AT:
-                return True
-            i = data.find(mark, i + 1)
-    return False
+    through (fixext is never empty). One scan in C; a number or text holding those two
+    bytes only costs a walk."""
+    return _EMPTY_BIN_EXT.search(data) is not None
 
 
 def _too_deep(value: Any) -> str | None:

@@ -491,14 +491,14 @@ class Gateway:
     def _delivery(self, msg: Delivery) -> None:
         event = from_data(str(msg.event["name"]), msg.event["data"])
         cache: dict[Any, Any] = {}
-        by_character, writer = self.by_character, self.writer
-        for cid in msg.recipients:
-            session = by_character.get(cid)
-            if session is None:
-                continue
-            self._view_event(session, event)
+        by_character = self.by_character
+        sessions = [s for cid in msg.recipients if (s := by_character.get(cid)) is not None]
+        viewed = isinstance(event, Vitals | SettingChanged)  # the sessions' copies change
+        for session in sessions:  # once per recipient of every event: kept lean
+            if viewed:
+                self._view_event(session, event)
             session.deliver(event, cache)
-            writer.mark(session, False)
+        self.writer.mark_fanout(sessions)
 
     def _view_event(self, session: Session, event: Event) -> None:
         ch = session.character

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Protocol
 
 from server.config import Settings
@@ -101,6 +101,15 @@ class Writer:
             if one not in lazy:
                 lazy.add(one)
                 slot[1].append(one)
+
+    def mark_fanout(self, sessions: Iterable[SessionHandle]) -> None:
+        """`mark(session, urgent=False)` for each of `sessions`: the recipients of one
+        event. Those whose output already waits (the crowd, most of a tick) cost a set
+        lookup each."""
+        lazy, mark = self.lazy, self.mark
+        for session in sessions:
+            if session not in lazy or session.watchers:
+                mark(session, False)
 
     def _flush_lazy(self) -> None:
         self._lazy_scheduled = False

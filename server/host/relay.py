@@ -150,11 +150,21 @@ class RemoteSession:
         self.relay.out(SessionOut(self.gateway, self.id, op, args))
 
     def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:
+        ch = self.character
+        if (cache is not None and ch is not None and not self.watchers
+                and self.gmcp_feed is None and not event.internal):
+            # The usual case, once per recipient of every event: its character joins
+            # the recipients of the event's one delivery to its gateway.
+            self.seq += 1
+            delivery = cache.get((HostRelay, id(event), self.gateway))
+            if delivery is None:
+                delivery = self._delivery(event, cache)
+            delivery.recipients.append(ch.id)
+            return
         if event.internal:
             assert isinstance(event, ServerRequest)
             self.requests.append(GameRequest(event.kind, dict(event.args)))
             return
-        ch = self.character
         if self.watchers and not isinstance(event, Vitals | Snooped):
             self.echo(render.plain(render.render(event, ch.name if ch is not None else "")))
         if self.gmcp_feed is not None and not isinstance(event, Vitals):
@@ -164,15 +174,21 @@ class RemoteSession:
         if cache is None or ch is None:  # its own: straight to it
             self._out("event", event_data(event))
             return
-        key = (HostRelay, id(event), self.gateway)
-        delivery = cache.get(key)
+        delivery = cache.get((HostRelay, id(event), self.gateway))
         if delivery is None:
-            data = cache.get((HostRelay, id(event)))  # one map of the event for every gateway
-            if data is None:
-                data = cache[(HostRelay, id(event))] = event_data(event)
-            delivery = cache[key] = Delivery(self.gateway, [], data)
-            self.relay.out(delivery)
+            delivery = self._delivery(event, cache)
         delivery.recipients.append(ch.id)
+
+    def _delivery(self, event: Event, cache: dict[Any, Any]) -> Delivery:
+        """The event's delivery to this session's gateway in this fan-out pass, made and
+        queued (empty) by its first recipient there; the event's data is made once for
+        every gateway."""
+        data = cache.get((HostRelay, id(event)))
+        if data is None:
+            data = cache[(HostRelay, id(event))] = event_data(event)
+        delivery = cache[(HostRelay, id(event), self.gateway)] = Delivery(self.gateway, [], data)
+        self.relay.out(delivery)
+        return delivery
 
     def send(self, msg: dict[str, Any]) -> None:
         if not self.text_mode:

@@ -86,6 +86,15 @@ def test_msgpack_text_full_of_bin_and_ext_type_bytes_is_plain() -> None:
     assert wire.decode_msgpack(msgpack.packb(value)) == value
 
 
+def test_msgpack_empty_bin_behind_many_type_bytes_is_refused() -> None:
+    """However many bin/ext type bytes text and numbers put before it, an empty bin (the
+    one kind msgpack's own limits let through) is found and refused."""
+    value = {"type": "say", "text": "ĄĆĘ" * 500, "n": [196, 197, 198, 199, 200] * 100,
+             "x": [b""]}
+    with pytest.raises(WireError, match="bytes values"):
+        wire.decode_msgpack(msgpack.packb(value, use_bin_type=True))
+
+
 @pytest.mark.parametrize("text", ['"\\ud800"', '{"a":"\\udc00"}', "NaN", "[Infinity]",
                                   "1e400", '"\\ud83d"'])
 def test_json_that_cannot_be_sent_back_is_refused(text: str) -> None:
