@@ -20,6 +20,12 @@ when the server offers them: `Credentials.api_key` is the hook), and then:
   `{"type": "reconnected"}` marker is put in the stream when a lost connection was
   made again (sequence numbers start over then).
 
+It asks for batched events (`"batch": true` in its `login` and `register`) and
+expands each `events` message into the `event` messages it holds, each with its
+`seq` (`expand_events`), where frames are decoded: the rest of the client, and
+`on_frame`, see `event` messages only, from any server (one that predates batching
+sends them as they are).
+
 A reader task decodes every frame. When the connection drops, pending requests
 fail with `ConnectionLost`, and the client reconnects with exponential back-off
 (with jitter, capped) and logs in again, until `close()`: to the same address first,
@@ -88,11 +94,34 @@ class Credentials:
     cls: str | None = None
     api_key: str | None = None
 
-    def login_message(self) -> dict[str, Any]:
-        """The `login` message for these credentials."""
-        if self.api_key:
-            return {"type": "login", "api_key": self.api_key}
-        return {"type": "login", "name": self.name, "password": self.password}
+    def login_message(self, batch: bool = True) -> dict[str, Any]:
+        """The `login` message for these credentials (`batch`: asking for `events`
+        messages)."""
+        msg: dict[str, Any] = ({"type": "login", "api_key": self.api_key} if self.api_key
+                               else {"type": "login", "name": self.name,
+                                     "password": self.password})
+        if batch:
+            msg["batch"] = True
+        return msg
+
+
+def expand_events(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `event` messages a decoded `events` message holds, in order, each given its
+    `seq` in place: the message's `seq` for the first, one more for each next
+    (docs/protocol.md, `events`). An item that is not a map is skipped, its number
+    with it."""
+    items = msg.get("events")
+    if not isinstance(items, list):
+        return []
+    seq = msg.get("seq")
+    first = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            if first is not None:
+                item["seq"] = first + i
+            out.append(item)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +176,13 @@ class GameClient:
         backoff: reconnection delays.
         request_timeout: how long a request waits for its answer.
         open_timeout: how long connecting may take.
+        batch: ask for `events` messages (expanded here either way).
     """
 
     def __init__(self, url: str | Sequence[str], credentials: Credentials, *,
                  register: bool = True, backoff: Backoff | None = None,
-                 request_timeout: float = 30.0, open_timeout: float = 10.0) -> None:
+                 request_timeout: float = 30.0, open_timeout: float = 10.0,
+                 batch: bool = True) -> None:
         self.urls: list[str] = []  # the gateways to use, in order (given, then learned)
         self._learn([url] if isinstance(url, str) else list(url))
         if not self.urls:
@@ -162,6 +193,8 @@ class GameClient:
         self.backoff = backoff or Backoff()
         self.request_timeout = request_timeout
         self.open_timeout = open_timeout
+        self.batch = batch
+        self.batches = 0  # `events` messages received (each expanded into its events)
         self.hello: dict[str, Any] = {}
         self.character: dict[str, Any] = {}
         self.created = False  # the last login registered the character
@@ -178,7 +211,8 @@ class GameClient:
         self._events: deque[dict[str, Any]] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
-        self.on_frame: Callable[[dict[str, Any]], None] | None = None  # every message, for tests
+        # every message (an `events` message's events one by one), for tests and envs
+        self.on_frame: Callable[[dict[str, Any]], None] | None = None
 
     # ---- life cycle ---------------------------------------------------------------
 
@@ -261,8 +295,8 @@ class GameClient:
             msg = await self._recv(ws)
             if msg.get("type") == "auth":
                 return msg
-            if msg.get("type") == "event":
-                self._push(msg)  # the first room and vitals may come at once
+            for event in self._events_in(msg):
+                self._push(event)  # the first room and vitals may come at once
 
     async def _login(self, ws: ClientConnection) -> dict[str, Any]:
         # Registering first (not logging in first) on first use: failed logins are
@@ -273,12 +307,14 @@ class GameClient:
                                    "password": creds.password}
             if creds.cls:
                 reg["class"] = creds.cls
+            if self.batch:
+                reg["batch"] = True
             auth = await self._auth(ws, reg)
             code = auth.get("error", {}).get("code")
             if not auth.get("ok") and code == wire.ErrorCode.NAME_TAKEN:
-                auth = await self._auth(ws, creds.login_message())
+                auth = await self._auth(ws, creds.login_message(self.batch))
         else:
-            auth = await self._auth(ws, creds.login_message())
+            auth = await self._auth(ws, creds.login_message(self.batch))
         if not auth.get("ok"):
             err = auth.get("error") or {}
             raise ClientError(str(err.get("code", "auth_failed")), str(err.get("message", "")))
@@ -343,14 +379,17 @@ class GameClient:
             return
         if not isinstance(msg, dict):
             return
+        if msg.get("type") in ("event", "events"):
+            for event in self._events_in(msg):
+                if self.on_frame is not None:
+                    self.on_frame(event)
+                for got in self._collect.values():
+                    got.append(event)
+                self._push(event)
+            return
         if self.on_frame is not None:
             self.on_frame(msg)
         kind = msg.get("type")
-        if kind == "event":
-            for got in self._collect.values():
-                got.append(msg)
-            self._push(msg)
-            return
         mid = msg.get("id")
         fut = self._pending.pop(mid, None) if mid is not None else None
         if fut is not None and not fut.done():
@@ -358,6 +397,16 @@ class GameClient:
         elif kind == "error":
             self.errors.append(msg)
             self.log.info("server_error", code=msg.get("code"), message=msg.get("message"))
+
+    def _events_in(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        """The `event` messages in `msg`: itself, an `events` message's expanded, or none."""
+        kind = msg.get("type")
+        if kind == "event":
+            return [msg]
+        if kind == "events":
+            self.batches += 1
+            return expand_events(msg)
+        return []
 
     def _push(self, msg: dict[str, Any]) -> None:
         if len(self._events) >= MAX_BUFFERED_EVENTS:

@@ -556,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "a timeout (it must cover the world host's restart with --kill-at)")
     p.add_argument("--batch", type=int, default=100, help="logins at a time")
     p.add_argument("--mix", default="1,1,1", help="weights of look,move,say")
+    p.add_argument("--no-events-batch", action="store_true", help="clients log in without "
+                   "`batch`: one frame per event (docs/protocol.md, `events`)")
     p.add_argument("--env", action="append", default=[], metavar="AEGENT_X=V",
                    help="a setting for the world host and the gateways (repeatable)")
     p.add_argument("--quiet-limit", type=float, default=8.0,

@@ -12,11 +12,14 @@ It has to stay lean, so that on a small machine the server, not the generator, i
 what runs out of CPU. Hence no WebSocket library: each client is a bare
 `asyncio.Protocol` with a hand-written RFC 6455 client (HTTP upgrade offering
 `aegent.json`, masked client frames, unmasked server frames, pongs for pings; the
-server sends no fragmented frames). Replies are told apart by their first bytes,
-since the server writes compact JSON with `"type"` first: a result frame starts with
+server sends no fragmented frames). Clients log in with `"batch": true`, as the web
+client, `aegent play` and the agent runtime do, so the events a client gets between
+two writes come as one `events` message (docs/protocol.md); `--no-events-batch` asks
+for one frame per event instead. Replies are told apart by their first bytes, since
+the server writes compact JSON with `"type"` first: a result frame starts with
 `{"type":"result"`, and only those (with regular expressions, not `json.loads`) and
-the client's own `room` events (for the exits to walk through) are looked into;
-every other event is skipped unread.
+the client's own `room` events (for the exits to walk through; found in an `events`
+message by a search in C) are looked into; every other event is counted, not read.
 
 Phases: clients connect and log in, `--batch` at a time (the accounts exist
 already: `bench.run` makes them); then every client sends one command per
@@ -71,6 +74,8 @@ import psutil
 
 RESULT = b'{"type":"result"'
 ROOM = b'{"type":"event","name":"room"'
+EVENTS = b'{"type":"events"'
+EVENT = b'{"type":"event"'
 ERROR = b'{"type":"error"'
 AUTH = b'{"type":"auth"'
 HELLO = b'{"type":"hello"'
@@ -166,6 +171,8 @@ class Gen:
         self.drops = 0
         self.drops_window = 0
         self.frames = 0
+        self.events = 0
+        self.events_batch = not getattr(args, "no_events_batch", False)
         self.bytes = 0
         self.room_events = 0
         self.clients: list[Client] = []
@@ -315,16 +322,14 @@ class Client(asyncio.BufferedProtocol):
             if op == 1:
                 if buf.startswith(RESULT, start, end):
                     self._result(buf, start, end)
+                elif buf.startswith(EVENTS, start, end):  # several events: only rooms matter
+                    g.events += buf.count(EVENT, start + len(EVENTS), end)
+                    at = buf.rfind(ROOM, start, end)
+                    if at >= 0:
+                        self._room(buf, at, end)
                 elif buf.startswith(ROOM, start, end):
-                    m = _EXITS_RE.search(buf, start, end)
-                    if m is not None:
-                        exits = _EXIT_KEY_RE.findall(m.group(1))
-                        d = buf.find(b'"doors":{', m.end(), end)
-                        if d >= 0 and buf[d + 9] != 0x7D:  # some doors: drop the closed ones
-                            closed = _CLOSED_DOOR_RE.findall(buf, d, buf.find(b"}}", d, end))
-                            exits = [e for e in exits if e not in closed]
-                        self.exits = exits
-                    g.room_events += 1
+                    g.events += 1
+                    self._room(buf, start, end)
                 elif buf.startswith(ERROR, start, end):
                     self._error_frame(buf, start, end)
                 elif buf.startswith(AUTH, start, end):
@@ -335,8 +340,11 @@ class Client(asyncio.BufferedProtocol):
                     if not self.auth.done():
                         self.auth.set_result(ok)
                 elif buf.startswith(HELLO, start, end):
-                    self._send(b'{"type":"login","name":"%s","password":"%s","id":0}'
-                               % (self.name.encode(), g.password.encode()))
+                    self._send(b'{"type":"login","name":"%s","password":"%s","id":0%s}'
+                               % (self.name.encode(), g.password.encode(),
+                                  b',"batch":true' if g.events_batch else b""))
+                else:
+                    g.events += 1
             elif op == 0x9:  # ping: answer with the same payload
                 if self.transport is not None:
                     self.transport.write(mask_frame(bytes(buf[start:end]), 0xA))
@@ -347,6 +355,18 @@ class Client(asyncio.BufferedProtocol):
                 g.error(f"opcode_{op}")
             pos = end
         return pos
+
+    def _room(self, buf: bytearray, start: int, end: int) -> None:
+        """The client's own `room` event at `start`: the exits it may walk through next."""
+        m = _EXITS_RE.search(buf, start, end)
+        if m is not None:
+            exits = _EXIT_KEY_RE.findall(m.group(1))
+            d = buf.find(b'"doors":{', m.end(), end)
+            if d >= 0 and buf[d + 9] != 0x7D:  # some doors: drop the closed ones
+                closed = _CLOSED_DOOR_RE.findall(buf, d, buf.find(b"}}", d, end))
+                exits = [e for e in exits if e not in closed]
+            self.exits = exits
+        self.gen.room_events += 1
 
     def _result(self, buf: bytearray, start: int, end: int) -> None:
         g = self.gen
@@ -610,6 +630,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                                                 strict=True)},
         "send_lag_ms": summarize_ms(gen.lags),
         "frames_received": gen.frames,
+        "events_received": gen.events,
+        "events_batch": gen.events_batch,
         "bytes_received": gen.bytes,
         "room_events": gen.room_events,
         "loadgen_cpu_percent": round(100.0 * cpu / window, 1) if window > 0 else 0.0,
@@ -636,6 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=5.0, help="a result later than this is "
                                                              "a timeout")
     p.add_argument("--mix", default="1,1,1", help="weights of look,move,say")
+    p.add_argument("--no-events-batch", action="store_true", help="log in without `batch`: "
+                   "one frame per event, as clients that predate `events` messages get")
     p.add_argument("--seed", type=int, default=None, help="seed the command choices")
     p.add_argument("--spread", action="store_true", help="each client from its own loopback "
                    "address (127.1.x.y), as players come from many; the server limits "

@@ -2,7 +2,8 @@
 within 5 minutes of real play on a fresh server?
 
 The bot (`play`) speaks `aegent.json` over a real WebSocket and uses only what
-docs/protocol.md documents: it registers a new character of a class, then reads
+docs/protocol.md documents: it registers a new character of a class (asking for
+batched events: each `events` message is read as the `event`s it holds), then reads
 `room` events (`exits`, `doors`, `characters` with `kind` and `level`), `vitals`
 (`hp`, `max_hp`, `position`, `level`, `xp`) and `result`s, and plays in real time:
 
@@ -73,6 +74,7 @@ class Result:
     deaths: int = 0
     commands: int = 0
     refused: dict[str, int] = field(default_factory=dict)
+    batches: int = 0  # `events` messages read
 
     @property
     def xp_gained(self) -> int:
@@ -102,7 +104,11 @@ class Bot:
         async for raw in self.ws:
             msg = json.loads(raw)
             kind = msg.get("type")
-            if kind == "event":
+            if kind == "events":  # several events in one message
+                self.result.batches += 1
+                for event in msg["events"]:
+                    self.on_event(event["name"], event.get("data") or {})
+            elif kind == "event":
                 self.on_event(msg["name"], msg.get("data") or {})
             elif kind == "result":
                 fut = self.waiting.pop(msg.get("id"), None)
@@ -224,7 +230,7 @@ async def play(url: str, name: str, cls: str, limit: float = LIMIT_S, seed: int 
         hello = json.loads(await ws.recv())
         assert hello.get("type") == "hello", hello
         await ws.send(json.dumps({"type": "register", "name": name, "password": PASSWORD,
-                                  "class": cls}))
+                                  "class": cls, "batch": True}))
         while True:
             msg = json.loads(await ws.recv())
             if msg.get("type") == "auth":

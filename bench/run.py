@@ -288,7 +288,8 @@ def load_command(url: str, clients: int, args: argparse.Namespace, data: DataDir
             "--rate", str(args.rate), "--duration", str(args.duration),
             "--warmup", str(args.warmup), "--names-file", str(data.names_file),
             "--password", PASSWORD, "--json-out", str(json_out),
-            "--batch", str(args.batch), "--mix", args.mix, *more, "--spread"]
+            "--batch", str(args.batch), "--mix", args.mix, *more, "--spread",
+            *(["--no-events-batch"] if getattr(args, "no_events_batch", False) else [])]
 
 
 def load_messages(gen: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
@@ -855,6 +856,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run: 100 clients, 5 s")
     p.add_argument("--batch", type=int, default=100, help="logins at a time")
     p.add_argument("--mix", default="1,1,1", help="weights of look,move,say")
+    p.add_argument("--no-events-batch", action="store_true", help="clients log in without "
+                   "`batch`: one frame per event (docs/protocol.md, `events`)")
     p.add_argument("--no-tick", action="store_true", help="skip the tick table")
     p.add_argument("--tick-only", action="store_true", help="only the tick table")
     p.add_argument("--profile", help="py-spy the server during the window, into this file")

@@ -7,6 +7,10 @@ colours output by event (or not, with --no-color or NO_COLOR), and reads command
 with line editing and history (GNU readline where the terminal has it; the history
 is kept in ~/.aegent_history). With a pipe on stdin it reads lines as they come,
 so it can be scripted.
+
+It asks for batched events (`"batch": true` in its `login` and `register`):
+`show_message` takes an `events` message as the `event` messages it holds (`expand_events`,
+each with its `seq`), and a plain `event` as ever (from a server that predates batching).
 """
 
 from __future__ import annotations
@@ -163,7 +167,8 @@ async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]
             password = await term.secret("Password: ")
             if password is None:
                 return None
-            msg: dict[str, Any] = {"type": "login", "name": name, "password": password}
+            msg: dict[str, Any] = {"type": "login", "name": name, "password": password,
+                                   "batch": True}
         else:
             new = await _new_character(term, name.capitalize(), classes)
             if new is None:
@@ -171,11 +176,12 @@ async def login(ws: ClientConnection, term: Terminal, hello: dict[str, Any]
             if new is False:
                 continue
             password, cls = new
-            msg = {"type": "register", "name": name, "password": password, "class": cls}
+            msg = {"type": "register", "name": name, "password": password, "class": cls,
+                   "batch": True}
         await ws.send(json.dumps(msg))
         reply = await _answer(ws, term, "auth")
         if reply.get("ok"):
-            return {"type": "login", "name": name, "password": msg["password"]}
+            return {"type": "login", "name": name, "password": msg["password"], "batch": True}
         error = reply.get("error", {}) if reply.get("type") == "auth" else reply
         term.show(str(error.get("message", "Login failed.")), "error")
 
@@ -217,10 +223,24 @@ async def _new_character(term: Terminal, name: str, classes: dict[str, str]
         term.show("That is not a class here.", "error")
 
 
+def expand_events(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `event` messages an `events` message holds, in order, each with its `seq`: the
+    message's for the first, one more for each next (docs/protocol.md, `events`)."""
+    items = msg.get("events")
+    seq = msg.get("seq")
+    first = seq if isinstance(seq, int) else 0
+    return [{**item, "type": "event", "seq": first + i}
+            for i, item in enumerate(items if isinstance(items, list) else ())
+            if isinstance(item, dict)]
+
+
 def show_message(term: Terminal, msg: dict[str, Any]) -> None:
     """Print one server message as a person should read it."""
     kind = msg.get("type")
-    if kind == "event":
+    if kind == "events":
+        for event in expand_events(msg):
+            show_message(term, event)
+    elif kind == "event":
         if msg.get("name") == "vitals":
             return  # the status line below shows them
         text = msg.get("text")

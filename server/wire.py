@@ -8,9 +8,10 @@ maps with a `type` key; unknown keys are ignored so that both sides can grow.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 import orjson
@@ -94,6 +95,7 @@ class Register:
     password: str = field(repr=False)
     cls: str | None = None
     id: Any = None
+    batch: bool = False  # events grouped into `events` messages (`events_frame`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class Login:
     password: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
     id: Any = None
+    batch: bool = False  # events grouped into `events` messages (`events_frame`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,10 +316,12 @@ def parse_message(msg: Any) -> ClientMessage:
     if kind == "observe":
         return Observe(id=mid)
     if kind == "login":
+        batch = _batch(msg, mid)
         api_key = _str(msg, "api_key", mid, required=False)
         if api_key is not None:
-            return Login(api_key=api_key, id=mid)
-        return Login(name=_str(msg, "name", mid), password=_str(msg, "password", mid), id=mid)
+            return Login(api_key=api_key, id=mid, batch=batch)
+        return Login(name=_str(msg, "name", mid), password=_str(msg, "password", mid), id=mid,
+                     batch=batch)
     if kind == "usage":
         return _usage(msg, mid)
     if kind == "exists":
@@ -334,6 +339,7 @@ def parse_message(msg: Any) -> ClientMessage:
             password=_str(msg, "password", mid) or "",
             cls=_str(msg, "class", mid, required=False),
             id=mid,
+            batch=_batch(msg, mid),
         )
     shown = repr(kind[:40]) if isinstance(kind, str) else f"({type(kind).__name__})"
     raise WireError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {shown}", mid)
@@ -508,6 +514,42 @@ def _not_plain(value: Any, depth: int) -> str | None:
 
 
 _ORJSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def _batch(msg: dict[str, Any], mid: Any) -> bool:
+    """A login's or registration's `batch`: whether the client takes `events` messages."""
+    batch = msg.get("batch", False)
+    if not isinstance(batch, bool):
+        raise WireError(ErrorCode.BAD_FIELD, "'batch' must be true or false", mid)
+    return batch
+
+
+EVENTS_FRAME_BYTES = 256 * 1024
+"""An `events` message is closed once the events in it reach this many bytes (the next
+ones start another), so no client gets a frame past its size limit from batching."""
+
+
+def events_frame(frames: Sequence[str | bytes], seq: int) -> str | bytes:
+    """One `events` message holding `frames` (events encoded without `seq`, all in one
+    codec): `{"type":"events","seq":N,"events":[...]}`, `seq` being the first one's; the
+    others follow it one by one. Made by joining the encoded events, not by encoding
+    them again."""
+    if not frames or isinstance(frames[0], str):
+        texts = cast("Sequence[str]", frames)
+        return f'{{"type":"events","seq":{seq},"events":[{",".join(texts)}]}}'
+    n = len(frames)
+    if n < 16:
+        head = bytes((0x90 | n,))
+    elif n < 0x10000:
+        head = b"\xdc" + n.to_bytes(2, "big")
+    else:
+        head = b"\xdd" + n.to_bytes(4, "big")
+    return b"".join((_EVENTS_HEAD, _pack_int(seq), _EVENTS_KEY, head,
+                     *cast("Sequence[bytes]", frames)))
+
+
+_EVENTS_HEAD = b"\x83\xa4type\xa6events\xa3seq"
+_EVENTS_KEY = b"\xa6events"
 
 
 def encode_json(msg: dict[str, Any]) -> str:

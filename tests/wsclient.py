@@ -1,9 +1,16 @@
-"""A small test client over real WebSockets, in any of the three subprotocols."""
+"""A small test client over real WebSockets, in any of the three subprotocols.
+
+`register(..., batch=True)` and `login(..., batch=True)` ask for batched events and
+make `recv` expand each `events` message into the `event` messages it holds (each with
+its `seq`), so a test reads either mode alike; without it (the default) every message
+comes as the server sent it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +27,9 @@ class Client:
         self.ws = ws
         self.subprotocol = subprotocol
         self.seen: list[Any] = []
+        self.batch = False  # `events` messages are expanded (asked for at login)
+        self.batches: list[dict[str, Any]] = []  # the `events` messages expanded, as sent
+        self._expanded: deque[dict[str, Any]] = deque()  # their events not taken yet
         self._id = 0
 
     @classmethod
@@ -42,17 +52,27 @@ class Client:
             await self.ws.send(json.dumps(msg))
 
     async def recv(self, timeout: float = TIMEOUT) -> Any:
+        """The next message (with `batch`: an `events` message's events one by one)."""
+        while not self._expanded:
+            msg = await self._recv_frame(timeout)
+            if not (self.batch and isinstance(msg, dict) and msg.get("type") == "events"):
+                self.seen.append(msg)
+                return msg
+            self.batches.append(msg)
+            self._expanded.extend(expand_events(msg))
+        event = self._expanded.popleft()
+        self.seen.append(event)
+        return event
+
+    async def _recv_frame(self, timeout: float) -> Any:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         if self.subprotocol == "aegent.msgpack":
             assert isinstance(raw, bytes), "msgpack sessions get binary frames"
-            msg = msgpack.unpackb(raw, raw=False)
-        elif self.subprotocol == "aegent.json":
+            return msgpack.unpackb(raw, raw=False)
+        if self.subprotocol == "aegent.json":
             assert isinstance(raw, str), "json sessions get text frames"
-            msg = json.loads(raw)
-        else:
-            msg = raw
-        self.seen.append(msg)
-        return msg
+            return json.loads(raw)
+        return raw
 
     async def until(self, pred: Callable[[Any], bool], timeout: float = TIMEOUT) -> list[Any]:
         """Receive until a message matches; return everything received, that one last."""
@@ -65,19 +85,27 @@ class Client:
             if pred(msg):
                 return got
 
-    async def register(self, name: str, password: str = "correct horse", cls: str = "warrior"
-                       ) -> list[Any]:
-        """Register and wait for the `auth` answer and the first `vitals`."""
-        await self.send({"type": "register", "name": name, "password": password,
-                         "class": cls, "id": "reg"})
+    async def register(self, name: str, password: str = "correct horse", cls: str = "warrior",
+                       batch: bool = False) -> list[Any]:
+        """Register and wait for the `auth` answer and the first `vitals` (`batch`: ask
+        for `events` messages and expand them from now on)."""
+        msg = {"type": "register", "name": name, "password": password, "class": cls,
+               "id": "reg"}
+        await self.send({**msg, "batch": True} if batch else msg)
+        self.batch = batch
         got = await self.until(lambda m: m.get("type") == "auth")
         if got[-1]["ok"]:
             got += await self.until(lambda m: m.get("type") == "event"
                                     and m["name"] == "vitals")
         return got
 
-    async def login(self, name: str, password: str = "correct horse") -> list[Any]:
-        await self.send({"type": "login", "name": name, "password": password, "id": "login"})
+    async def login(self, name: str, password: str = "correct horse", batch: bool = False
+                    ) -> list[Any]:
+        """Log in and wait for the `auth` answer and the first `vitals` (`batch`: as in
+        `register`)."""
+        msg = {"type": "login", "name": name, "password": password, "id": "login"}
+        await self.send({**msg, "batch": True} if batch else msg)
+        self.batch = batch
         got = await self.until(lambda m: m.get("type") == "auth")
         if got[-1]["ok"]:
             got += await self.until(lambda m: m.get("type") == "event"
@@ -97,6 +125,14 @@ class Client:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def expand_events(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `event` messages an `events` message holds, each with its `seq`: the message's
+    for the first, one more for each next (docs/protocol.md, `events`)."""
+    items = msg["events"]
+    assert all(item["type"] == "event" and "seq" not in item for item in items), msg
+    return [{**item, "seq": msg["seq"] + i} for i, item in enumerate(items)]
 
 
 def events(msgs: list[Any], name: str | None = None) -> list[dict[str, Any]]:

@@ -217,6 +217,10 @@ class Session:
     gmcp_inline: list[tuple[int, gmcp.Message]] = field(default_factory=list)  # see outbox
     _inline: list[tuple[int, gmcp.Message]] = field(default_factory=list)  # (line index, msg)
     _out: list[str | bytes] = field(default_factory=list)
+    batch: bool = False  # the client asked for `events` messages (login's `batch`)
+    _events: list[Any] = field(default_factory=list)  # events for the next `events` message
+    _events_seq: int = 0  # the first one's seq
+    _events_bytes: int = 0
     _lines: list[str] = field(default_factory=list)
     _tokens: float = 0.0
     _refilled: float = 0.0
@@ -281,7 +285,25 @@ class Session:
     def send(self, msg: dict[str, Any]) -> None:
         """Queue a structured message (ignored in text mode: use `say`)."""
         if not self.text_mode:
+            if self._events:  # the events before it go first
+                self._close_events()
             self._out.append(wire.encode_any(self.subprotocol, msg))
+
+    def _close_events(self) -> None:
+        """Queue the events waiting for an `events` message as one."""
+        self._out.append(wire.events_frame(self._events, self._events_seq))
+        self._events = []
+        self._events_bytes = 0
+
+    def _batch_event(self, frame: str | bytes) -> None:
+        """Add an event (encoded without `seq`; `self.seq` is its number) to the next
+        `events` message."""
+        if not self._events:
+            self._events_seq = self.seq
+        self._events.append(frame)
+        self._events_bytes += len(frame)
+        if self._events_bytes >= wire.EVENTS_FRAME_BYTES:
+            self._close_events()
 
     def say(self, spans: render.Spans) -> None:
         """Queue a line of text for people (text mode only)."""
@@ -363,6 +385,10 @@ class Session:
             return
         self.seq += 1
         if cache is None:  # this session's own: seq goes in directly
+            if self.batch:
+                self._batch_event(wire.encode_any(self.subprotocol, self._event_message(
+                    event, viewer, None)))
+                return
             self._out.append(wire.encode_any(self.subprotocol, self._event_message(
                 event, viewer, self.seq)))
             return
@@ -371,6 +397,9 @@ class Session:
         if frame is None:
             frame = cache[key] = wire.encode_any(self.subprotocol,
                                                  self._event_message(event, viewer, None))
+        if self.batch:  # the shared bytes as they are: the message's seq numbers them
+            self._batch_event(frame)
+            return
         # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
         self._out.append(wire.with_seq(frame, self.seq))
 
@@ -456,6 +485,8 @@ class Session:
             if self._inline:
                 self._place_inline(lines, text, width)
             return [text]
+        if self._events:
+            self._close_events()
         out, self._out = self._out, []
         return out
 
@@ -552,6 +583,7 @@ class Session:
         if self.state is State.AUTHENTICATING:
             self._error(ErrorCode.BUSY, "A login is already under way.", msg.id)
             return
+        self.batch = msg.batch
         if isinstance(msg, wire.Login):
             if msg.api_key is not None:
                 self.state = State.AUTHENTICATING

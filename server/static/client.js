@@ -367,10 +367,23 @@
       case "hello": return onHello(msg);
       case "auth": return onAuth(msg);
       case "event": return onEvent(msg);
+      case "events": return onEvents(msg);
       case "result": return onResult(msg);
       case "error": return onError(msg);
       default: return undefined;  // pong, tools...: not used by this page
     }
+  }
+
+  // Several events in one message (the page asks for them: `batch` at login): each is
+  // handled as if it had come alone, with its own seq (the message's for the first, one
+  // more for each next). A server that predates them sends `event` messages instead.
+  function onEvents(msg) {
+    const list = Array.isArray(msg.events) ? msg.events : [];
+    list.forEach((item, i) => {
+      if (!item || typeof item !== "object") return;
+      const seq = typeof msg.seq === "number" ? msg.seq + i : undefined;
+      handle({ ...item, type: "event", seq });
+    });
   }
 
   function onHello(msg) {
@@ -384,7 +397,8 @@
     if (state.creds) {
       state.autoLogin = true;
       setStatus(`Connected. Logging in as ${state.creds.name}…`, "busy");
-      send({ type: "login", name: state.creds.name, password: state.creds.password, id: "relogin" });
+      send({ type: "login", name: state.creds.name, password: state.creds.password, id: "relogin",
+             batch: true });
     } else {
       showLogin();
     }
@@ -598,8 +612,8 @@
     if (password.length < 8) { el.loginError.textContent = "The password needs 8 characters or more."; el.loginPassword.focus(); return; }
     const register = loginMode() === "register";
     const msg = register
-      ? { type: "register", name, password, class: el.loginClass.value, id: "register" }
-      : { type: "login", name, password, id: "login" };
+      ? { type: "register", name, password, class: el.loginClass.value, id: "register", batch: true }
+      : { type: "login", name, password, id: "login", batch: true };
     if (!send(msg)) { el.loginError.textContent = "Not connected yet; try again in a moment."; return; }
     state.loginTry = { name, password };
     el.loginError.textContent = "";

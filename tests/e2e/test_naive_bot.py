@@ -32,4 +32,5 @@ async def test_the_naive_bot_gains_xp(start_server: StartServer) -> None:
     assert result.xp_start is not None, "no vitals came"
     assert result.xp_gained > 0, result
     assert result.kills > 0, result
+    assert result.batches > 0, result  # it asked for `events` messages, and read them
     assert result.commands > 0 and result.played_s <= PLAY_S + 5

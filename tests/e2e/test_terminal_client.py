@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import shutil
 import subprocess
 import sys
 import uuid
+from typing import Any
 
 import pytest
 from conftest import StartServer, ws_url
+from test_gateway_failover import until
+from wsclient import Client
+
+from server import play
+from server.app import Server
+from server.play import Terminal
 
 PLAY = [sys.executable, "-m", "server.cli", "play"]
 
@@ -136,3 +145,51 @@ async def test_in_a_real_terminal_an_existing_character_gets_the_password_questi
         assert "hidden pass 2" not in shown and "(y/n)" not in shown
     finally:
         term.close()
+
+
+def tams_session(server: Server) -> Any:
+    [session] = [s for s in server.sessions if s.character and s.character.name == "Tam"]
+    return session
+
+
+async def test_asks_for_batched_events_and_shows_each(start_server: StartServer) -> None:
+    """`aegent play` logs in (and back in) with `batch`, and shows every event of an
+    `events` message: what two others said, held back (`fanout_delay`) until its own
+    `look` is answered, comes in one."""
+    server = await start_server(fanout_delay=30.0)
+    others = []
+    for name in ("Bob", "Cyd"):
+        c = await Client.open(ws_url(server), "aegent.json")
+        await c.recv()
+        await c.register(name)
+        others.append(c)
+    read_end, write_end = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read_end, "r") as inp, os.fdopen(write_end, "w") as typed:
+        game = asyncio.create_task(play.play(ws_url(server), Terminal(out, inp, False),
+                                             backoff=(0.05, 0.2)))
+        typed.write("Tam\ny\nlong secret\nlong secret\nwarrior\n")
+        typed.flush()
+        await until(out, "Town Square")
+        first = tams_session(server)
+        assert first.batch
+        for c, word in zip(others, ("one", "two"), strict=True):
+            await c.command(f"say {word}")
+        typed.write("look\n")
+        typed.flush()
+        await until(out, "Cyd says, 'two'")
+        shown = out.getvalue()
+        assert shown.index("Bob says, 'one'") < shown.index("Cyd says, 'two'")
+        server.sessions[first].abort("test: drop the link")  # it logs in again: batch too
+        await until(out, "Reconnected to")
+        again = tams_session(server)
+        assert again is not first and again.batch
+        await others[0].command("say three")
+        typed.write("look\n")
+        typed.flush()
+        await until(out, "Bob says, 'three'")
+        typed.write("quit\n")
+        typed.flush()
+        assert await asyncio.wait_for(game, 20) == 0
+    for c in others:
+        await c.close()
