@@ -61,7 +61,14 @@ from server.config import Settings
 from server.gateway import gmcp
 from server.gateway.agent import AgentIdentity
 from server.gateway.front import opened, refused
-from server.gateway.session import AuthRequest, GameRequest, Limits, Session, State
+from server.gateway.session import (
+    AuthRequest,
+    GameRequest,
+    Limits,
+    Session,
+    State,
+    deliver_many,
+)
 from server.gateway.telnet import TelnetConnection
 from server.gateway.writer import Link, Writer, keepalive
 from server.gateway.ws import Connection, http_response
@@ -494,10 +501,10 @@ class Gateway:
         by_character = self.by_character
         sessions = [s for cid in msg.recipients if (s := by_character.get(cid)) is not None]
         viewed = isinstance(event, Vitals | SettingChanged)  # the sessions' copies change
-        for session in sessions:  # once per recipient of every event: kept lean
-            if viewed:
+        if viewed:
+            for session in sessions:
                 self._view_event(session, event)
-            session.deliver(event, cache)
+        deliver_many(event, sessions, cache)
         self.writer.mark_fanout(sessions)
 
     def _view_event(self, session: Session, event: Event) -> None:

@@ -438,12 +438,23 @@ def perspective(event: ev.Event, viewer: str, cache: dict[Any, Any] | None = Non
     one of the people it names (the text may say "You"), else "" (a bystander).
 
     Bystanders all read the same words, so their text (and encoded frame) is made once
-    however many are in the room; only the people named get their own. `cache` (one
-    per fan-out pass) keeps the names an event mentions, so a `say` heard by fifty
-    people is looked through once, not fifty times.
+    however many are in the room; only the people named get their own.
     """
     if not viewer or type(event) not in _PERSONAL:
         return ""
+    names = personal_names(event, cache)
+    return viewer if names is None or viewer in names else ""
+
+
+def personal_names(event: ev.Event, cache: dict[Any, Any] | None = None
+                   ) -> frozenset[str] | None:
+    """The names of those who read `event` in words of their own (the text may say
+    "You"); everyone else reads the same words. None: every reader has words of their
+    own (an event whose data is too nested to tell). `cache` (one per fan-out pass)
+    keeps them, so a `say` heard by fifty people is looked through once, not fifty
+    times."""
+    if type(event) not in _PERSONAL:
+        return _NOBODY
     names: frozenset[str] | None
     if cache is None:
         names = _names(event)
@@ -452,9 +463,10 @@ def perspective(event: ev.Event, viewer: str, cache: dict[Any, Any] | None = Non
         names = cache.get(key)
         if names is None:
             names = cache[key] = _names(event)
-    return viewer if names is _EVERYONE or viewer in names else ""
+    return None if names is _EVERYONE else names
 
 
+_NOBODY: frozenset[str] = frozenset()
 _EVERYONE: frozenset[str] = frozenset({"\x00everyone"})
 """`_names` of an event with nested values: every reader gets their own text."""
 

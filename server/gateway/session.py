@@ -16,6 +16,7 @@ others.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
@@ -789,3 +790,32 @@ def _choose(text: str, classes: dict[str, str]) -> str | None:
         if cid.startswith(word) or name.lower().startswith(word):
             return cid
     return None
+
+
+def deliver_many(event: Event, sessions: Iterable[Session], cache: dict[Any, Any]) -> None:
+    """`session.deliver(event, cache)` for each of `sessions`, the recipients of one event
+    in this process, with the usual case done here: a structured session without
+    snoopers or GMCP that reads the event as a bystander takes the event's one
+    encoding for its codec (made by the first such recipient), numbered by its own
+    `seq`. This is the loop that every say in a crowd runs once per listener."""
+    if event.internal:
+        for session in sessions:
+            session.deliver(event, cache)
+        return
+    names = render.personal_names(event, cache)
+    for session in sessions:
+        ch = session.character
+        if (session._text or session.watchers or session.gmcp_enabled or ch is None
+                or names is None or ch.name in names):
+            session.deliver(event, cache)
+            continue
+        key = (id(event), "", session.subprotocol, session.ansi)  # as `deliver` makes it
+        frame = cache.get(key)
+        if frame is None:
+            frame = cache[key] = wire.encode_any(
+                session.subprotocol, session._event_message(event, ch.name, None))
+        session.seq += 1
+        if session.batch:
+            session._batch_event(frame)
+        else:
+            session._out.append(wire.with_seq(frame, session.seq))

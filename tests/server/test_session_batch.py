@@ -17,7 +17,7 @@ import msgpack
 import pytest
 
 from server import wire
-from server.gateway.session import Limits, Session
+from server.gateway.session import Limits, Session, deliver_many
 from server.wire import Subprotocol
 from world.entities import Character, Kind
 from world.events import Entered, Event, Said
@@ -176,3 +176,33 @@ def test_batch_is_asked_for_at_login_or_registration_only_as_a_boolean() -> None
     session.auth_failed("name_taken", "That name is taken.", "r")
     send(session, {"type": "login", "name": "Ann", "password": "secret123", "id": "l"})
     assert not session.batch  # the login that goes on decides
+
+
+def test_deliver_many_gives_each_session_what_deliver_gives_it() -> None:
+    """The gateway's fan-out loop (`deliver_many`) takes the usual case inline; every
+    session, whatever its codec, batching, text mode or snoopers, and whether the event
+    names it ("You say" for Ann), ends with exactly the output `deliver` gives it."""
+    def sessions() -> list[Session]:
+        out = [logged_in(sub, batch, name) for sub in (JSON, MSGPACK)
+               for batch in (True, False) for name in ("Ann", "Bob")]
+        text = Session("t1", Subprotocol.TEXT, NoGame(), Limits(), now=0.0)
+        text.character = Character(id=9, name="Cy", kind=Kind.PLAYER, cls="warrior",
+                                   room="haven:square")
+        out.append(text)
+        watcher = logged_in(JSON, True, "Dee")
+        out[0].watchers.append(watcher)  # an admin snoops on the first Ann
+        return out
+
+    events: list[Event] = [said("Ann", "hello"), Entered("Eve", "player", False),
+                           said("Bob", "hi"), said("Zed", "yo")]
+    one_by_one, together = sessions(), sessions()
+    for event in events:
+        cache: dict[Any, Any] = {}
+        for session in one_by_one:
+            session.deliver(event, cache)
+        deliver_many(event, together, {})
+    for a, b in zip(one_by_one, together, strict=True):
+        assert a.seq == b.seq == (0 if a.text_mode else len(events))  # text has no seq
+        assert a.outbox() == b.outbox()
+        for wa, wb in zip(a.watchers, b.watchers, strict=True):
+            assert wa.outbox() == wb.outbox()  # what the snooper saw, too
