@@ -27,7 +27,15 @@ from server.bus.messages import Command as CommandInput
 from server.config import Settings
 from server.gateway import gmcp
 from server.gateway.front import opened, refused
-from server.gateway.session import AuthRequest, GameRequest, Limits, Session, SessionHandle, State
+from server.gateway.session import (
+    AuthRequest,
+    GameRequest,
+    Limits,
+    Session,
+    SessionHandle,
+    State,
+    deliver_many,
+)
 from server.gateway.telnet import TelnetConnection
 from server.gateway.writer import Link, Writer, keepalive
 from server.gateway.ws import Connection
@@ -61,6 +69,7 @@ from world.events import (
     Departed,
     Emoted,
     Entered,
+    Event,
     GoldChanged,
     ItemBought,
     ItemMoved,
@@ -151,6 +160,11 @@ class Server:
         self.refusals_logged = LogBudget(settings.log_lines_per_minute, time.monotonic)
         self.sessions: dict[SessionHandle, Link] = {}
         self.by_character: dict[int, SessionHandle] = {}
+        # How one event reaches its sessions (`route`): this process's own, rendered here;
+        # a world host's relay puts its own in (server/host/relay.py: one `Delivery` per
+        # gateway).
+        self.fan_out: Callable[[Event, list[SessionHandle], dict[Any, Any]], None] = (
+            deliver_many)
         self.roles: dict[int, str] = {}
         self.linkdead: dict[int, float] = {}
         self.ticker = TickLoop(self._tick, settings.tick_hz, on_error=self._tick_error,
@@ -607,6 +621,9 @@ class Server:
         self.mark(session)
 
     def route(self) -> None:
+        """Deliver what the world queued since the last drain, each event to the sessions
+        of its recipients (`fan_out`), and note who must be written: everyone told of a
+        change, by the durability flush; economy changes at once (write-through)."""
         fanouts = self.world.drain_fanouts()
         if not fanouts:
             return
@@ -616,24 +633,33 @@ class Server:
         economy = ECONOMY
         unsaved = self._unsaved
         heard_only = HEARD_ONLY
+        fan_out, local = self.fan_out, self.listen
         for fanout in fanouts:
             event = fanout.event
-            valued = type(event) in economy
-            actor = getattr(event, "actor", None) if type(event) in heard_only else None
-            for recipient in fanout.recipients:
-                session = by_character.get(recipient.id)
-                if session is None:
-                    continue
-                session.deliver(event, cache)
-                if session.requests:
-                    self._handle_requests(session)
-                if not session.relayed:  # a gateway's: its gateway does the waiting
-                    touched.add(session)
-                if actor is None or recipient.name == actor:
-                    unsaved.add(recipient)
-                if valued and (not isinstance(event, ItemMoved) or (
-                        event.action == "given" and recipient.name in (event.actor, event.target))):
-                    self._write_through.add(recipient)
+            recipients = fanout.recipients
+            sessions = [s for r in recipients if (s := by_character.get(r.id)) is not None]
+            if event.internal:  # requests to this process (quit, password...): one by one
+                for session in sessions:
+                    session.deliver(event, cache)
+                    if session.requests:
+                        self._handle_requests(session)
+            else:
+                fan_out(event, sessions, cache)
+            if local:  # a gateway's sessions: their gateway does the waiting
+                touched.update(sessions)
+            kind = type(event)
+            actor = getattr(event, "actor", None) if kind in heard_only else None
+            if actor is None:
+                unsaved.update(recipients)
+            else:  # those who only heard it are as they were: the actor changed, maybe
+                unsaved.update(r for r in recipients if r.name == actor)
+            if kind in economy:
+                if isinstance(event, ItemMoved):
+                    if event.action == "given":
+                        self._write_through.update(r for r in recipients
+                                                   if r.name in (event.actor, event.target))
+                else:
+                    self._write_through.update(recipients)
         if touched:
             self.writer.mark_fanout(touched)
         if self._write_through:

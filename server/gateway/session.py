@@ -792,7 +792,8 @@ def _choose(text: str, classes: dict[str, str]) -> str | None:
     return None
 
 
-def deliver_many(event: Event, sessions: Iterable[Session], cache: dict[Any, Any]) -> None:
+def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[Any, Any]
+                 ) -> None:
     """`session.deliver(event, cache)` for each of `sessions`, the recipients of one event
     in this process, with the usual case done here: a structured session without
     snoopers or GMCP that reads the event as a bystander takes the event's one
@@ -805,8 +806,8 @@ def deliver_many(event: Event, sessions: Iterable[Session], cache: dict[Any, Any
     names = render.personal_names(event, cache)
     for session in sessions:
         ch = session.character
-        if (session._text or session.watchers or session.gmcp_enabled or ch is None
-                or names is None or ch.name in names):
+        if (not isinstance(session, Session) or session._text or session.watchers
+                or session.gmcp_enabled or ch is None or names is None or ch.name in names):
             session.deliver(event, cache)
             continue
         key = (id(event), "", session.subprotocol, session.ansi)  # as `deliver` makes it

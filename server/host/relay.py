@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -150,21 +150,11 @@ class RemoteSession:
         self.relay.out(SessionOut(self.gateway, self.id, op, args))
 
     def deliver(self, event: Event, cache: dict[Any, Any] | None = None) -> None:
-        ch = self.character
-        if (cache is not None and ch is not None and not self.watchers
-                and self.gmcp_feed is None and not event.internal):
-            # The usual case, once per recipient of every event: its character joins
-            # the recipients of the event's one delivery to its gateway.
-            self.seq += 1
-            delivery = cache.get((HostRelay, id(event), self.gateway))
-            if delivery is None:
-                delivery = self._delivery(event, cache)
-            delivery.recipients.append(ch.id)
-            return
         if event.internal:
             assert isinstance(event, ServerRequest)
             self.requests.append(GameRequest(event.kind, dict(event.args)))
             return
+        ch = self.character
         if self.watchers and not isinstance(event, Vitals | Snooped):
             self.echo(render.plain(render.render(event, ch.name if ch is not None else "")))
         if self.gmcp_feed is not None and not isinstance(event, Vitals):
@@ -174,21 +164,21 @@ class RemoteSession:
         if cache is None or ch is None:  # its own: straight to it
             self._out("event", event_data(event))
             return
+        self._join(event, cache, ch.id)
+
+    def _join(self, event: Event, cache: dict[Any, Any], character: int) -> None:
+        """Add `character` to the recipients of the event's delivery to this session's
+        gateway in this fan-out pass, made and queued by its first recipient there (the
+        event's data made once for every gateway)."""
         delivery = cache.get((HostRelay, id(event), self.gateway))
         if delivery is None:
-            delivery = self._delivery(event, cache)
-        delivery.recipients.append(ch.id)
-
-    def _delivery(self, event: Event, cache: dict[Any, Any]) -> Delivery:
-        """The event's delivery to this session's gateway in this fan-out pass, made and
-        queued (empty) by its first recipient there; the event's data is made once for
-        every gateway."""
-        data = cache.get((HostRelay, id(event)))
-        if data is None:
-            data = cache[(HostRelay, id(event))] = event_data(event)
-        delivery = cache[(HostRelay, id(event), self.gateway)] = Delivery(self.gateway, [], data)
-        self.relay.out(delivery)
-        return delivery
+            data = cache.get((HostRelay, id(event)))
+            if data is None:
+                data = cache[(HostRelay, id(event))] = event_data(event)
+            delivery = cache[(HostRelay, id(event), self.gateway)] = Delivery(
+                self.gateway, [], data)
+            self.relay.out(delivery)
+        delivery.recipients.append(character)
 
     def send(self, msg: dict[str, Any]) -> None:
         if not self.text_mode:
@@ -265,6 +255,22 @@ class RemoteSession:
         return []  # its output went to the relay as it was made
 
 
+def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[Any, Any]
+                 ) -> None:
+    """A world host's fan-out (`Server.fan_out`): `session.deliver(event, cache)` for each
+    of `sessions`, with the usual case done here: a gateway's session without snoopers
+    or GMCP joins the recipients of the event's one `Delivery` to its gateway. This is
+    the loop that every say in a crowd runs once per listener."""
+    for session in sessions:
+        ch = session.character
+        if (not isinstance(session, RemoteSession) or ch is None or session.watchers
+                or session.gmcp_feed is not None or event.internal):
+            session.deliver(event, cache)
+            continue
+        session.seq += 1
+        session._join(event, cache, ch.id)
+
+
 @dataclass(slots=True, eq=False)
 class GatewayLink:
     """The `Link` of a `RemoteSession` in `Server.sessions`: closing it tells the gateway."""
@@ -301,6 +307,8 @@ class GatewayLink:
 class Host(Marks, Clock, Spawns, Protocol):
     """What `HostRelay` and its `RemoteSession`s need of the server (server/app.py
     `Server`)."""
+
+    fan_out: Callable[[Event, list[SessionHandle], dict[Any, Any]], None]
 
     @property
     def content(self) -> Content: ...
@@ -342,6 +350,7 @@ class HostRelay:
 
     def __init__(self, server: Host, bus: HostBus) -> None:
         self.server = server
+        server.fan_out = deliver_many  # one `Delivery` per event and gateway
         self.bus = bus
         self.run_id = os.urandom(6).hex()  # this start of the host: gateways see a restart
         self.log = log.get().bind(role="world_host")
