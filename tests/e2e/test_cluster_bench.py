@@ -77,3 +77,26 @@ def test_the_journal_check_finds_an_acknowledged_command_missing(tmp_path: Path)
                                  {"name": "Bob", "acked": [1], "refused": []}]))
     assert journal_check(tmp_path, acked) == {"acked": 2, "journaled": 3, "lost": 0,
                                               "journaled_not_answered": 0}
+
+
+def test_the_bar_is_on_the_median_and_any_error_fails_the_point() -> None:
+    """As bench.run: a point passes on its runs' median p99 (one slow run of five does
+    not fail it), but an error, a drop or a lost command in any run does."""
+    from bench.cluster import aggregate
+
+    def run(p99: float, **extra: int) -> dict[str, object]:
+        r: dict[str, object] = {
+            "clients": 10, "rate": 1.0, "cmds_per_s": 10.0, "logged_in": 10, "results": 100,
+            "drops": 0, "lost_acked": 0, "other_errors": 0, "timeouts_total": 0,
+            "error_lines": 0, "world_unavailable": 0, "world_away_events": 0,
+            "journal": {"acked": 100},
+            "rtt_ms": {k: p99 for k in ("p50", "p90", "p99", "p999", "max", "mean")},
+            "cpu_percent": {}, "cpu_us_per_cmd": {}, "wait_percent": {},
+            "other_cpu_percent": 0.0, "world_start_s": 1.0}
+        r.update(extra)
+        return r
+
+    assert aggregate([run(40), run(45), run(120), run(44), run(60)], False)["passed"]
+    assert not aggregate([run(40), run(55), run(120), run(52), run(60)], False)["passed"]
+    assert not aggregate([run(40), run(45), run(30, drops=1)], False)["passed"]
+    assert not aggregate([run(40), run(45), run(30, lost_acked=1)], False)["passed"]
