@@ -634,6 +634,7 @@ class Server:
         unsaved = self._unsaved
         heard_only = HEARD_ONLY
         fan_out, local = self.fan_out, self.listen
+        online = self.world.characters
         for fanout in fanouts:
             event = fanout.event
             recipients = fanout.recipients
@@ -652,7 +653,9 @@ class Server:
             if actor is None:
                 unsaved.update(recipients)
             else:  # those who only heard it are as they were: the actor changed, maybe
-                unsaved.update(r for r in recipients if r.name == actor)
+                doer = online.get(actor.lower())
+                if doer is not None and doer in recipients:  # by identity, in C
+                    unsaved.add(doer)
             if kind in economy:
                 if isinstance(event, ItemMoved):
                     if event.action == "given":

@@ -164,12 +164,12 @@ class RemoteSession:
         if cache is None or ch is None:  # its own: straight to it
             self._out("event", event_data(event))
             return
-        self._join(event, cache, ch.id)
+        self._recipients(event, cache).append(ch.id)
 
-    def _join(self, event: Event, cache: dict[Any, Any], character: int) -> None:
-        """Add `character` to the recipients of the event's delivery to this session's
-        gateway in this fan-out pass, made and queued by its first recipient there (the
-        event's data made once for every gateway)."""
+    def _recipients(self, event: Event, cache: dict[Any, Any]) -> list[int]:
+        """The recipients of the event's delivery to this session's gateway in this
+        fan-out pass, made and queued by its first recipient there (the event's data
+        made once for every gateway)."""
         delivery = cache.get((HostRelay, id(event), self.gateway))
         if delivery is None:
             data = cache.get((HostRelay, id(event)))
@@ -178,7 +178,7 @@ class RemoteSession:
             delivery = cache[(HostRelay, id(event), self.gateway)] = Delivery(
                 self.gateway, [], data)
             self.relay.out(delivery)
-        delivery.recipients.append(character)
+        return delivery.recipients
 
     def send(self, msg: dict[str, Any]) -> None:
         if not self.text_mode:
@@ -261,6 +261,7 @@ def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[An
     of `sessions`, with the usual case done here: a gateway's session without snoopers
     or GMCP joins the recipients of the event's one `Delivery` to its gateway. This is
     the loop that every say in a crowd runs once per listener."""
+    by_gateway: dict[str, list[int]] = {}  # this event's recipients, per gateway
     for session in sessions:
         ch = session.character
         if (not isinstance(session, RemoteSession) or ch is None or session.watchers
@@ -268,7 +269,10 @@ def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[An
             session.deliver(event, cache)
             continue
         session.seq += 1
-        session._join(event, cache, ch.id)
+        ids = by_gateway.get(session.gateway)
+        if ids is None:
+            ids = by_gateway[session.gateway] = session._recipients(event, cache)
+        ids.append(ch.id)
 
 
 @dataclass(slots=True, eq=False)
