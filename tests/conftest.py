@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pg import postgres_url
@@ -58,3 +59,9 @@ async def start_server(settings: Settings) -> AsyncIterator[StartServer]:
 def ws_url(server: Server) -> str:
     """The WebSocket URL of a started server."""
     return f"ws://127.0.0.1:{server.port}/ws"
+
+
+def session_of(server: Server, name: str) -> Any:
+    """The session of the character called `name` on `server` (exactly one)."""
+    [session] = [s for s in server.sessions if s.character and s.character.name == name]
+    return session

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgpack
@@ -38,6 +38,18 @@ class Client:
         ws = await connect(url, subprotocols=[subprotocol] if subprotocol else None,
                            open_timeout=TIMEOUT, max_size=None)
         return cls(ws, subprotocol or "aegent.text")
+
+    @classmethod
+    async def registered(cls, url: str, names: Sequence[str],
+                         subprotocol: str = "aegent.json") -> list[Client]:
+        """One client per name, each past its `hello` and registered, in order."""
+        clients = []
+        for name in names:
+            client = await cls.open(url, subprotocol)
+            await client.recv()
+            await client.register(name)
+            clients.append(client)
+        return clients
 
     def next_id(self) -> int:
         self._id += 1

@@ -393,16 +393,21 @@ class Session:
             self._out.append(wire.encode_any(self.subprotocol, self._event_message(
                 event, viewer, self.seq)))
             return
-        key = (id(event), render.perspective(event, viewer, cache), self.subprotocol, self.ansi)
+        self._shared(event, viewer, render.perspective(event, viewer, cache), cache)
+
+    def _shared(self, event: Event, viewer: str, perspective: str,
+                cache: dict[Any, Any]) -> None:
+        """Queue the event's one encoding for this point of view and codec (made by the
+        first recipient that needs it), numbered by `self.seq`."""
+        key = (id(event), perspective, self.subprotocol, self.ansi)
         frame = cache.get(key)
         if frame is None:
             frame = cache[key] = wire.encode_any(self.subprotocol,
                                                  self._event_message(event, viewer, None))
         if self.batch:  # the shared bytes as they are: the message's seq numbers them
             self._batch_event(frame)
-            return
-        # Shared bytes (one encoding for every recipient) get this session's seq spliced in.
-        self._out.append(wire.with_seq(frame, self.seq))
+        else:  # the shared bytes with this session's seq spliced in
+            self._out.append(wire.with_seq(frame, self.seq))
 
     # ---- GMCP (text sessions of MUD clients: server/gateway/gmcp.py) ---------------------------
 
@@ -797,8 +802,8 @@ def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[An
     """`session.deliver(event, cache)` for each of `sessions`, the recipients of one event
     in this process, with the usual case done here: a structured session without
     snoopers or GMCP that reads the event as a bystander takes the event's one
-    encoding for its codec (made by the first such recipient), numbered by its own
-    `seq`. This is the loop that every say in a crowd runs once per listener."""
+    encoding for its codec (`Session._shared`), numbered by its own `seq`. This is the
+    loop that every say in a crowd runs once per listener."""
     if event.internal:
         for session in sessions:
             session.deliver(event, cache)
@@ -810,13 +815,5 @@ def deliver_many(event: Event, sessions: Iterable[SessionHandle], cache: dict[An
                 or session.gmcp_enabled or ch is None or names is None or ch.name in names):
             session.deliver(event, cache)
             continue
-        key = (id(event), "", session.subprotocol, session.ansi)  # as `deliver` makes it
-        frame = cache.get(key)
-        if frame is None:
-            frame = cache[key] = wire.encode_any(
-                session.subprotocol, session._event_message(event, ch.name, None))
         session.seq += 1
-        if session.batch:
-            session._batch_event(frame)
-        else:
-            session._out.append(wire.with_seq(frame, session.seq))
+        session._shared(event, ch.name, "", cache)  # a bystander's point of view

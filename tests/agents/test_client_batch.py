@@ -16,18 +16,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import StartServer, ws_url
+from conftest import StartServer, session_of, ws_url
 
 from agents.client import Credentials, GameClient, expand_events
 from agents.observation import Tracker
-from server.app import Server
 
 PASSWORD = "a long secret"
-
-
-def session_of(server: Server, name: str) -> Any:
-    [session] = [s for s in server.sessions if s.character and s.character.name == name]
-    return session
 
 
 def said(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

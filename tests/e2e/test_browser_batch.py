@@ -12,13 +12,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import StartServer, ws_url
+from conftest import StartServer, session_of, ws_url
 from needs import require
 from playwright.async_api import WebSocket, expect
 from test_browser import CHROMIUM, base_url, chromium, command, create_character
 from wsclient import Client
-
-from server.app import Server
 
 
 @pytest.fixture(autouse=True)
@@ -27,20 +25,10 @@ def _needs_chromium() -> None:
     require("chromium", available=CHROMIUM.exists())
 
 
-def session_of(server: Server, name: str) -> Any:
-    [session] = [s for s in server.sessions if s.character and s.character.name == name]
-    return session
-
-
 async def test_the_page_asks_for_batches_and_shows_each_event(
         start_server: StartServer) -> None:
     server = await start_server(fanout_delay=30.0)
-    others = []
-    for name in ("Bob", "Cyd"):
-        c = await Client.open(ws_url(server), "aegent.json")
-        await c.recv()
-        await c.register(name)
-        others.append(c)
+    others = await Client.registered(ws_url(server), ("Bob", "Cyd"))
     sent: list[dict[str, Any]] = []
     received: list[dict[str, Any]] = []
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import StartServer, ws_url
+from conftest import StartServer, session_of, ws_url
 from wsclient import Client, events, expand_events
 
 from server.app import Server
@@ -31,11 +31,6 @@ async def batched(server: Server, sub: str, name: str) -> Client:
     assert got[-1]["ok"], got
     await c.until(lambda m: any(e["name"] == "vitals" for e in m.get("events", ())))
     return c
-
-
-def session_of(server: Server, name: str) -> Any:
-    [session] = [s for s in server.sessions if s.character and s.character.name == name]
-    return session
 
 
 def numbers(msgs: list[Any]) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import StartServer, ws_url
+from conftest import StartServer, session_of, ws_url
 from wsclient import Client, events
 
 from server.app import Server
@@ -13,8 +13,7 @@ from server.app import Server
 
 def count_writes(server: Server, name: str) -> list[bytes]:
     """Spy on the transport of `name`'s connection: every write it gets, in order."""
-    [session] = [s for s in server.sessions if s.character and s.character.name == name]
-    conn: Any = server.sessions[session]
+    conn: Any = server.sessions[session_of(server, name)]
     writes: list[bytes] = []
     real = conn.transport.write
 

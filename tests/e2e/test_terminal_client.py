@@ -9,15 +9,13 @@ import shutil
 import subprocess
 import sys
 import uuid
-from typing import Any
 
 import pytest
-from conftest import StartServer, ws_url
+from conftest import StartServer, session_of, ws_url
 from test_gateway_failover import until
 from wsclient import Client
 
 from server import play
-from server.app import Server
 from server.play import Terminal
 
 PLAY = [sys.executable, "-m", "server.cli", "play"]
@@ -147,22 +145,12 @@ async def test_in_a_real_terminal_an_existing_character_gets_the_password_questi
         term.close()
 
 
-def tams_session(server: Server) -> Any:
-    [session] = [s for s in server.sessions if s.character and s.character.name == "Tam"]
-    return session
-
-
 async def test_asks_for_batched_events_and_shows_each(start_server: StartServer) -> None:
     """`aegent play` logs in (and back in) with `batch`, and shows every event of an
     `events` message: what two others said, held back (`fanout_delay`) until its own
     `look` is answered, comes in one."""
     server = await start_server(fanout_delay=30.0)
-    others = []
-    for name in ("Bob", "Cyd"):
-        c = await Client.open(ws_url(server), "aegent.json")
-        await c.recv()
-        await c.register(name)
-        others.append(c)
+    others = await Client.registered(ws_url(server), ("Bob", "Cyd"))
     read_end, write_end = os.pipe()
     out = io.StringIO()
     with os.fdopen(read_end, "r") as inp, os.fdopen(write_end, "w") as typed:
@@ -171,7 +159,7 @@ async def test_asks_for_batched_events_and_shows_each(start_server: StartServer)
         typed.write("Tam\ny\nlong secret\nlong secret\nwarrior\n")
         typed.flush()
         await until(out, "Town Square")
-        first = tams_session(server)
+        first = session_of(server, "Tam")
         assert first.batch
         for c, word in zip(others, ("one", "two"), strict=True):
             await c.command(f"say {word}")
@@ -182,7 +170,7 @@ async def test_asks_for_batched_events_and_shows_each(start_server: StartServer)
         assert shown.index("Bob says, 'one'") < shown.index("Cyd says, 'two'")
         server.sessions[first].abort("test: drop the link")  # it logs in again: batch too
         await until(out, "Reconnected to")
-        again = tams_session(server)
+        again = session_of(server, "Tam")
         assert again is not first and again.batch
         await others[0].command("say three")
         typed.write("look\n")
